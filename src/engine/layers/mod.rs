@@ -1,0 +1,161 @@
+//! Layers: one file per family, each with forward, backward, parameters and its shape rule.
+//!
+//! Layers hold only their trainable parameters. Everything that depends on a mini-batch lives in
+//! the caller's buffers (`x`, `y`, `dy`, `dx`, gradient slices, [`Scratch`]), so one set of layers
+//! can be run by several threads on different chunks of a batch at once.
+
+mod activation;
+mod conv;
+mod flatten;
+mod linear;
+mod pool;
+
+pub use activation::Relu;
+pub use conv::Conv2d;
+pub use flatten::Flatten;
+pub use linear::Linear;
+pub use pool::MaxPool2d;
+
+use super::shape::Shape;
+use super::spec::{Init, LayerSpec, Spec, SpecError};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// Per-chunk working memory a layer may keep between its forward and backward pass.
+/// Buffers only grow, so a steady-state training step allocates nothing.
+#[derive(Default, Clone, Debug)]
+pub struct Scratch {
+    /// Float workspace (e.g. im2col columns).
+    pub f: Vec<f32>,
+    /// A second float workspace (e.g. column gradients).
+    pub g: Vec<f32>,
+    /// Index workspace (e.g. max-pool argmax).
+    pub idx: Vec<u32>,
+}
+
+/// Grows `v` to at least `len` elements and returns the first `len`.
+pub fn take<T: Clone + Default>(v: &mut Vec<T>, len: usize) -> &mut [T] {
+    if v.len() < len {
+        v.resize(len, T::default());
+    }
+    &mut v[..len]
+}
+
+/// Context of one forward pass.
+pub struct Pass<'a> {
+    /// Training mode (dropout active, batch statistics) vs evaluation.
+    pub train: bool,
+    /// Random stream for this chunk of this step (seeded from the spec seed, step and chunk).
+    pub rng: &'a mut ChaCha8Rng,
+}
+
+/// A named parameter tensor inside a layer's flat parameter vector (PyTorch state_dict naming).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamTensor {
+    /// `weight` or `bias`.
+    pub name: &'static str,
+    /// PyTorch layout, e.g. `[out, in, kh, kw]`.
+    pub shape: Vec<usize>,
+    /// Offset into the flat parameter vector.
+    pub offset: usize,
+}
+
+/// A layer of a sequential network. Activations are NCHW, `n` samples at a time.
+pub trait Layer: Send + Sync {
+    /// Per-sample input shape.
+    fn input_shape(&self) -> Shape;
+    /// Per-sample output shape.
+    fn output_shape(&self) -> Shape;
+    /// Flat trainable parameters (empty for parameter-free layers).
+    fn params(&self) -> &[f32] {
+        &[]
+    }
+    /// Mutable flat trainable parameters.
+    fn params_mut(&mut self) -> &mut [f32] {
+        &mut []
+    }
+    /// How the flat parameters split into named tensors.
+    fn param_tensors(&self) -> Vec<ParamTensor> {
+        Vec::new()
+    }
+    /// Computes `y` (`n × output`) from `x` (`n × input`).
+    fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, pass: &mut Pass);
+    /// Given `dy`, overwrites `dx` (when asked for) and adds parameter gradients into `grads`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        x: &[f32],
+        y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        grads: &mut [f32],
+        n: usize,
+        scratch: &mut Scratch,
+    );
+    /// A boxed copy (parameters included).
+    fn clone_box(&self) -> Box<dyn Layer>;
+}
+
+impl Clone for Box<dyn Layer> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+/// Fills weights and biases according to `init`; `fan_in`/`fan_out` as PyTorch computes them.
+pub(crate) fn init_params(
+    init: Init,
+    fan_in: usize,
+    fan_out: usize,
+    weights: &mut [f32],
+    bias: &mut [f32],
+    rng: &mut ChaCha8Rng,
+) {
+    let (w_bound, b_bound) = match init {
+        Init::Pytorch => {
+            let b = 1.0 / (fan_in as f32).sqrt();
+            (b, b)
+        }
+        Init::He => ((6.0 / fan_in as f32).sqrt(), 0.0),
+        Init::Glorot => ((6.0 / (fan_in + fan_out) as f32).sqrt(), 0.0),
+    };
+    for w in weights.iter_mut() {
+        *w = rng.random_range(-w_bound..=w_bound);
+    }
+    for b in bias.iter_mut() {
+        *b = if b_bound > 0.0 { rng.random_range(-b_bound..=b_bound) } else { 0.0 };
+    }
+}
+
+/// Builds the layers of a validated spec, initialised from `rng`.
+pub fn build(spec: &Spec, rng: &mut ChaCha8Rng) -> Result<Vec<Box<dyn Layer>>, SpecError> {
+    let infos = spec.infer()?;
+    let layers = spec
+        .layers
+        .iter()
+        .zip(&infos)
+        .map(|(layer, info)| -> Box<dyn Layer> {
+            let input = info.input;
+            match *layer {
+                LayerSpec::Conv2d { out_channels, kernel_size, stride, padding } => Box::new(Conv2d::new(
+                    input,
+                    out_channels,
+                    kernel_size,
+                    stride,
+                    padding,
+                    spec.init,
+                    rng,
+                )),
+                LayerSpec::Relu => Box::new(Relu::new(input)),
+                LayerSpec::MaxPool2d { kernel_size, stride } => {
+                    Box::new(MaxPool2d::new(input, kernel_size, stride.unwrap_or(kernel_size)))
+                }
+                LayerSpec::Flatten => Box::new(Flatten::new(input)),
+                LayerSpec::Linear { out_features } => {
+                    Box::new(Linear::new(input.len(), out_features, spec.init, rng))
+                }
+            }
+        })
+        .collect();
+    Ok(layers)
+}

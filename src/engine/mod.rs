@@ -1,0 +1,13 @@
+//! The CNN engine: tensors-as-slices, layers, losses, optimizers, data and training.
+//! It has no web dependencies; the browser worker and the native CLI are two hosts of it.
+
+pub mod data;
+pub mod kernels;
+pub mod layers;
+pub mod loss;
+pub mod network;
+pub mod optim;
+pub mod preprocess;
+pub mod shape;
+pub mod spec;
+pub mod train;

@@ -1,0 +1,111 @@
+//! A sequential network: layers plus per-chunk workspaces for forward and backward passes.
+
+use super::layers::{self, Layer, Pass, Scratch};
+use super::loss::{cross_entropy, softmax, LossSum};
+use super::shape::Shape;
+use super::spec::{Spec, SpecError};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// The layers of a model, built from a [`Spec`].
+#[derive(Clone)]
+pub struct Network {
+    /// Layers in order.
+    pub layers: Vec<Box<dyn Layer>>,
+    /// Per-sample input shape.
+    pub input: Shape,
+    /// Number of output classes.
+    pub classes: usize,
+}
+
+/// Buffers for running `capacity` samples through a network (reused across steps).
+#[derive(Clone)]
+pub struct Workspace {
+    capacity: usize,
+    /// `acts[0]` is the input, `acts[i + 1]` the output of layer `i`.
+    acts: Vec<Vec<f32>>,
+    /// Ping-pong buffers for activation gradients.
+    grad_a: Vec<f32>,
+    grad_b: Vec<f32>,
+    scratch: Vec<Scratch>,
+    /// Parameter gradients per layer (accumulated by backward).
+    pub grads: Vec<Vec<f32>>,
+}
+
+impl Network {
+    /// Builds and initialises the network of a spec from `seed`.
+    pub fn from_spec(spec: &Spec) -> Result<Self, SpecError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let layers = layers::build(spec, &mut rng)?;
+        Ok(Self { layers, input: spec.dataset.input_shape(), classes: spec.dataset.classes() })
+    }
+
+    /// Parameter count of each layer.
+    pub fn param_lens(&self) -> Vec<usize> {
+        self.layers.iter().map(|l| l.params().len()).collect()
+    }
+
+    /// Total trainable parameters.
+    pub fn param_count(&self) -> usize {
+        self.param_lens().iter().sum()
+    }
+
+    /// A workspace able to hold `capacity` samples.
+    pub fn workspace(&self, capacity: usize) -> Workspace {
+        let mut acts = vec![vec![0.0; capacity * self.input.len()]];
+        let mut widest = self.input.len();
+        for layer in &self.layers {
+            let len = layer.output_shape().len();
+            widest = widest.max(len);
+            acts.push(vec![0.0; capacity * len]);
+        }
+        Workspace {
+            capacity,
+            acts,
+            grad_a: vec![0.0; capacity * widest],
+            grad_b: vec![0.0; capacity * widest],
+            scratch: vec![Scratch::default(); self.layers.len()],
+            grads: self.param_lens().into_iter().map(|n| vec![0.0; n]).collect(),
+        }
+    }
+
+    /// Runs `n` samples (`x`, NCHW) forward; returns the logits (`n × classes`).
+    pub fn forward<'w>(&self, x: &[f32], n: usize, ws: &'w mut Workspace, pass: &mut Pass) -> &'w [f32] {
+        assert!(n <= ws.capacity, "workspace holds {} samples, asked for {n}", ws.capacity);
+        let in_len = n * self.input.len();
+        ws.acts[0][..in_len].copy_from_slice(&x[..in_len]);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (before, after) = ws.acts.split_at_mut(i + 1);
+            layer.forward(&before[i], &mut after[0], n, &mut ws.scratch[i], pass);
+        }
+        &ws.acts[self.layers.len()][..n * self.classes]
+    }
+
+    /// Forward, cross-entropy and backward for `n` samples; parameter gradients (scaled by
+    /// `scale`, i.e. 1/batch) are added into `ws.grads`.
+    pub fn train_chunk(&self, x: &[f32], labels: &[u8], scale: f32, ws: &mut Workspace, pass: &mut Pass) -> LossSum {
+        let n = labels.len();
+        self.forward(x, n, ws, pass);
+        let last = self.layers.len();
+        let logits = &ws.acts[last][..n * self.classes];
+        let result = cross_entropy(logits, labels, self.classes, scale, Some(&mut ws.grad_a[..n * self.classes]));
+        for i in (0..last).rev() {
+            let (dy, dx) = (&ws.grad_a, &mut ws.grad_b);
+            // The first layer's input gradient is never needed.
+            let dx = if i > 0 { Some(&mut dx[..]) } else { None };
+            self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], dy, dx, &mut ws.grads[i], n, &mut ws.scratch[i]);
+            std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+        }
+        result
+    }
+
+    /// Class probabilities for one sample (evaluation mode).
+    pub fn predict(&self, x: &[f32]) -> Vec<f32> {
+        let mut ws = self.workspace(1);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let logits = self.forward(x, 1, &mut ws, &mut Pass { train: false, rng: &mut rng });
+        let mut probs = vec![0.0; self.classes];
+        softmax(logits, &mut probs);
+        probs
+    }
+}

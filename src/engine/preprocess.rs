@@ -1,0 +1,127 @@
+//! Turns a free-hand drawing into an MNIST-like 28×28 input, the way MNIST itself was made:
+//! the ink's bounding box is scaled (area-averaged, so anti-aliased) to fit 20×20 keeping its
+//! aspect ratio, then placed in a 28×28 frame so its centre of mass sits at the centre.
+
+/// Side of the model input.
+pub const SIDE: usize = 28;
+/// Side of the box the digit is scaled into.
+const BOX: usize = 20;
+/// Intensity below which a canvas pixel does not count as ink.
+const INK: f32 = 0.05;
+
+/// Converts `intensity` (`width × height`, row-major, 0 = background, 1 = ink) into a 28×28
+/// image in [0, 1]. Returns `None` for an empty drawing.
+pub fn drawing_to_mnist(intensity: &[f32], width: usize, height: usize) -> Option<Vec<f32>> {
+    assert_eq!(intensity.len(), width * height, "intensity buffer does not match {width}×{height}");
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..height {
+        for x in 0..width {
+            if intensity[y * width + x] > INK {
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            }
+        }
+    }
+    if x0 == usize::MAX {
+        return None;
+    }
+    let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+    // Source pixels per target pixel, the same on both axes to keep the aspect ratio.
+    let scale = bw.max(bh) as f32 / BOX as f32;
+    let tw = ((bw as f32 / scale).round() as usize).clamp(1, BOX);
+    let th = ((bh as f32 / scale).round() as usize).clamp(1, BOX);
+    let mut small = vec![0.0f32; tw * th];
+    for ty in 0..th {
+        for tx in 0..tw {
+            small[ty * tw + tx] = area_average(intensity, width, x0, y0, bw, bh, tx, ty, scale);
+        }
+    }
+    // Centre of mass of the scaled digit, moved to the centre of the 28×28 frame.
+    let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
+    for ty in 0..th {
+        for tx in 0..tw {
+            let v = small[ty * tw + tx];
+            mass += v;
+            mx += v * (tx as f32 + 0.5);
+            my += v * (ty as f32 + 0.5);
+        }
+    }
+    let (cx, cy) = if mass > 0.0 { (mx / mass, my / mass) } else { (tw as f32 / 2.0, th as f32 / 2.0) };
+    let off_x = (SIDE as f32 / 2.0 - cx).round() as isize;
+    let off_y = (SIDE as f32 / 2.0 - cy).round() as isize;
+    let mut out = vec![0.0f32; SIDE * SIDE];
+    for ty in 0..th {
+        for tx in 0..tw {
+            let (ox, oy) = (tx as isize + off_x, ty as isize + off_y);
+            if (0..SIDE as isize).contains(&ox) && (0..SIDE as isize).contains(&oy) {
+                out[oy as usize * SIDE + ox as usize] = small[ty * tw + tx].min(1.0);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Mean intensity of the source area covered by target pixel (tx, ty), weighting partly
+/// covered source pixels by their overlap.
+#[allow(clippy::too_many_arguments)]
+fn area_average(src: &[f32], width: usize, x0: usize, y0: usize, bw: usize, bh: usize, tx: usize, ty: usize, scale: f32) -> f32 {
+    let (sx0, sx1) = (tx as f32 * scale, ((tx + 1) as f32 * scale).min(bw as f32));
+    let (sy0, sy1) = (ty as f32 * scale, ((ty + 1) as f32 * scale).min(bh as f32));
+    let (mut sum, mut area) = (0.0f32, 0.0f32);
+    let mut y = sy0.floor() as usize;
+    while (y as f32) < sy1 && y < bh {
+        let wy = (sy1.min(y as f32 + 1.0) - sy0.max(y as f32)).max(0.0);
+        let mut x = sx0.floor() as usize;
+        while (x as f32) < sx1 && x < bw {
+            let wx = (sx1.min(x as f32 + 1.0) - sx0.max(x as f32)).max(0.0);
+            sum += src[(y0 + y) * width + x0 + x] * wx * wy;
+            area += wx * wy;
+            x += 1;
+        }
+        y += 1;
+    }
+    if area > 0.0 {
+        sum / area
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_drawing_gives_none() {
+        assert_eq!(drawing_to_mnist(&[0.0; 100], 10, 10), None);
+    }
+
+    #[test]
+    fn vertical_bar_is_scaled_to_20_rows_and_centred() {
+        // A 4-wide, 200-tall bar near the left edge of a 280×280 canvas.
+        let (w, h) = (280, 280);
+        let mut img = vec![0.0; w * h];
+        for y in 40..240 {
+            for x in 10..14 {
+                img[y * w + x] = 1.0;
+            }
+        }
+        let out = drawing_to_mnist(&img, w, h).unwrap();
+        let rows: Vec<usize> = (0..SIDE).filter(|&y| (0..SIDE).any(|x| out[y * SIDE + x] > 0.0)).collect();
+        assert_eq!(rows.len(), 20, "the bar's height fills the 20-pixel box");
+        assert_eq!((rows[0], rows[19]), (4, 23), "vertically centred");
+        let cols: Vec<usize> = (0..SIDE).filter(|&x| (0..SIDE).any(|y| out[y * SIDE + x] > 0.0)).collect();
+        assert!(cols.iter().all(|&c| (13..=14).contains(&c)), "horizontally centred: {cols:?}");
+        assert!(out.iter().all(|&v| (0.0..=1.0).contains(&v)));
+    }
+
+    #[test]
+    fn thin_stroke_is_antialiased() {
+        // A 1-pixel diagonal on a 100×100 canvas becomes grey, not binary.
+        let mut img = vec![0.0; 100 * 100];
+        for i in 0..100 {
+            img[i * 100 + i] = 1.0;
+        }
+        let out = drawing_to_mnist(&img, 100, 100).unwrap();
+        assert!(out.iter().any(|&v| v > 0.0 && v < 0.5));
+    }
+}

@@ -1,0 +1,245 @@
+//! Mini-batch training and evaluation, parallel over fixed chunks of each batch.
+//!
+//! A batch is cut into chunks of [`CHUNK`] samples whatever the thread count; each chunk's
+//! gradients are computed independently (in parallel when threads exist) and then summed in chunk
+//! order, so 1, 2 or N threads give bit-identical weights.
+
+use super::data::{DataSplit, Dataset};
+use super::layers::Pass;
+use super::loss::{cross_entropy, LossSum};
+use super::network::{Network, Workspace};
+use super::optim::Sgd;
+use super::spec::{Spec, SpecError};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Samples per gradient chunk (the unit of parallel work).
+pub const CHUNK: usize = 16;
+
+/// True when this build can run rayon work on more than one thread.
+pub const HAS_THREADS: bool = !cfg!(all(target_arch = "wasm32", not(target_feature = "atomics")));
+
+/// SplitMix64 finaliser: derives independent seeds from (seed, a, b).
+fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z = seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// What a call to [`Trainer::train_steps`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Optimizer steps taken.
+    pub steps: usize,
+    /// Images processed.
+    pub images: usize,
+    /// Mean training loss over those images.
+    pub loss: f64,
+    /// Training accuracy over those images.
+    pub accuracy: f64,
+    /// True if the call ended an epoch.
+    pub epoch_done: bool,
+}
+
+/// Loss and accuracy on a dataset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// Mean cross-entropy.
+    pub loss: f64,
+    /// Fraction classified correctly.
+    pub accuracy: f64,
+    /// Images evaluated.
+    pub images: usize,
+}
+
+/// Owns a network, its optimizer and the position in the training data.
+pub struct Trainer {
+    /// The model being trained.
+    pub network: Network,
+    /// The spec it was built from.
+    pub spec: Spec,
+    optimizer: Sgd,
+    data: Arc<DataSplit>,
+    workspaces: Vec<Workspace>,
+    order: Vec<u32>,
+    position: usize,
+    /// Completed epochs.
+    pub epoch: usize,
+    /// Optimizer steps taken so far.
+    pub step: u64,
+    batch_x: Vec<f32>,
+    batch_y: Vec<u8>,
+    /// Run chunks on the rayon pool (false: one after another, same result).
+    pub parallel: bool,
+}
+
+impl Trainer {
+    /// Builds the network of `spec` and prepares the first epoch.
+    pub fn new(spec: Spec, data: Arc<DataSplit>) -> Result<Self, SpecError> {
+        let network = Network::from_spec(&spec)?;
+        let optimizer = Sgd::new(&spec.training.optimizer, &network.param_lens());
+        let chunks = spec.training.batch_size.div_ceil(CHUNK);
+        let workspaces = (0..chunks).map(|_| network.workspace(CHUNK)).collect();
+        let batch = spec.training.batch_size;
+        let mut trainer = Self {
+            batch_x: vec![0.0; batch * network.input.len()],
+            batch_y: vec![0; batch],
+            network,
+            optimizer,
+            workspaces,
+            order: Vec::new(),
+            position: 0,
+            epoch: 0,
+            step: 0,
+            parallel: HAS_THREADS,
+            data,
+            spec,
+        };
+        trainer.shuffle();
+        Ok(trainer)
+    }
+
+    /// Optimizer steps in one epoch (the last batch may be partial, as PyTorch's DataLoader).
+    pub fn steps_per_epoch(&self) -> usize {
+        self.data.train.len().div_ceil(self.spec.training.batch_size)
+    }
+
+    /// True once every epoch of the spec has run.
+    pub fn finished(&self) -> bool {
+        self.epoch >= self.spec.training.epochs
+    }
+
+    /// Current learning rate.
+    pub fn lr(&self) -> f32 {
+        self.optimizer.lr
+    }
+
+    /// Changes the learning rate from the next step on.
+    pub fn set_lr(&mut self, lr: f32) {
+        self.optimizer.lr = lr;
+    }
+
+    /// The training data.
+    pub fn data(&self) -> &Arc<DataSplit> {
+        &self.data
+    }
+
+    fn shuffle(&mut self) {
+        self.order = (0..self.data.train.len() as u32).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.spec.seed, 1, self.epoch as u64));
+        self.order.shuffle(&mut rng);
+        self.position = 0;
+    }
+
+    /// Runs up to `max_steps` optimizer steps, stopping early at the end of an epoch.
+    pub fn train_steps(&mut self, max_steps: usize) -> StepReport {
+        let mut total = LossSum::default();
+        let mut report = StepReport::default();
+        while report.steps < max_steps && !self.finished() {
+            total.add(self.step_once(&mut report));
+            if self.position >= self.order.len() {
+                self.epoch += 1;
+                report.epoch_done = true;
+                self.shuffle();
+                break;
+            }
+        }
+        if report.images > 0 {
+            report.loss = total.loss / report.images as f64;
+            report.accuracy = total.correct as f64 / report.images as f64;
+        }
+        report
+    }
+
+    fn step_once(&mut self, report: &mut StepReport) -> LossSum {
+        let batch = self.spec.training.batch_size.min(self.order.len() - self.position);
+        let px = self.network.input.len();
+        for (k, &idx) in self.order[self.position..self.position + batch].iter().enumerate() {
+            self.data.train.image_f32(idx as usize, &mut self.batch_x[k * px..(k + 1) * px]);
+            self.batch_y[k] = self.data.train.labels[idx as usize];
+        }
+        self.position += batch;
+        let chunks = batch.div_ceil(CHUNK);
+        let scale = 1.0 / batch as f32;
+        let (net, seed, step) = (&self.network, self.spec.seed, self.step);
+        let (xs, ys) = (&self.batch_x[..batch * px], &self.batch_y[..batch]);
+        let run = |(c, ws): (usize, &mut Workspace)| -> LossSum {
+            for g in ws.grads.iter_mut() {
+                g.fill(0.0);
+            }
+            let lo = c * CHUNK;
+            let hi = (lo + CHUNK).min(batch);
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64));
+            let mut pass = Pass { train: true, rng: &mut rng };
+            net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], scale, ws, &mut pass)
+        };
+        let workspaces = &mut self.workspaces[..chunks];
+        let sums: Vec<LossSum> = if self.parallel {
+            workspaces.par_iter_mut().enumerate().map(run).collect()
+        } else {
+            workspaces.iter_mut().enumerate().map(run).collect()
+        };
+        // Fixed-order reduction into the first chunk's gradients.
+        let (first, rest) = self.workspaces.split_at_mut(1);
+        for ws in &rest[..chunks - 1] {
+            for (acc, g) in first[0].grads.iter_mut().zip(&ws.grads) {
+                for (a, &v) in acc.iter_mut().zip(g) {
+                    *a += v;
+                }
+            }
+        }
+        for (i, layer) in self.network.layers.iter_mut().enumerate() {
+            if !first[0].grads[i].is_empty() {
+                self.optimizer.step(i, layer.params_mut(), &first[0].grads[i]);
+            }
+        }
+        self.step += 1;
+        report.steps += 1;
+        report.images += batch;
+        let mut total = LossSum::default();
+        for s in sums {
+            total.add(s);
+        }
+        total
+    }
+
+    /// Evaluates the current network on `set` (the test set, typically).
+    pub fn evaluate(&self, set: &Dataset) -> EvalReport {
+        evaluate(&self.network, set, self.parallel)
+    }
+}
+
+/// Mean loss and accuracy of `network` on `set`, in parallel chunks when `parallel`.
+pub fn evaluate(network: &Network, set: &Dataset, parallel: bool) -> EvalReport {
+    const EVAL_CHUNK: usize = 64;
+    let px = set.pixels();
+    let chunk_eval = |ws: &mut (Workspace, Vec<f32>), start: usize| -> LossSum {
+        let (ws, x) = ws;
+        let end = (start + EVAL_CHUNK).min(set.len());
+        for i in start..end {
+            set.image_f32(i, &mut x[(i - start) * px..(i - start + 1) * px]);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let logits = network.forward(x, end - start, ws, &mut Pass { train: false, rng: &mut rng });
+        cross_entropy(logits, &set.labels[start..end], network.classes, 1.0, None)
+    };
+    let init = || (network.workspace(EVAL_CHUNK), vec![0.0f32; EVAL_CHUNK * px]);
+    let starts: Vec<usize> = (0..set.len()).step_by(EVAL_CHUNK).collect();
+    let sums: Vec<LossSum> = if parallel {
+        starts.par_iter().map_init(init, |ws, &s| chunk_eval(ws, s)).collect()
+    } else {
+        let mut ws = init();
+        starts.iter().map(|&s| chunk_eval(&mut ws, s)).collect()
+    };
+    let mut total = LossSum::default();
+    for s in sums {
+        total.add(s);
+    }
+    let n = set.len().max(1) as f64;
+    EvalReport { loss: total.loss / n, accuracy: total.correct as f64 / n, images: set.len() }
+}

@@ -1,0 +1,144 @@
+//! The one typed message protocol between the UI (main thread) and the engine worker.
+//!
+//! Messages travel as `{ "cnn": <Request|Event> }` objects so the worker can ignore the messages
+//! that wasm-bindgen-rayon's helpers exchange on the same scope.
+
+use crate::engine::spec::{DatasetKind, LayerInfo, Spec};
+use crate::engine::train::{EvalReport, StepReport};
+use serde::{Deserialize, Serialize};
+
+/// Key under which every protocol message is wrapped.
+pub const ENVELOPE_KEY: &str = "cnn";
+
+/// A message wrapper that marks a message as ours.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// The payload.
+    pub cnn: T,
+}
+
+/// What the UI asks of the engine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Fetch and decode a dataset from `base_url` (a folder holding the four IDX files).
+    LoadData {
+        /// Which dataset.
+        dataset: DatasetKind,
+        /// Absolute URL of the folder, ending in `/`.
+        base_url: String,
+    },
+    /// Build (or rebuild) the model and optimizer from a spec.
+    Build {
+        /// The model and training spec.
+        spec: Spec,
+    },
+    /// Start or resume training.
+    Train,
+    /// Pause training after the current chunk of steps.
+    Pause,
+    /// Evaluate on the test set.
+    Evaluate,
+    /// Classify one 28×28 image (values in [0, 1]).
+    Predict {
+        /// 784 pixel intensities, row-major.
+        pixels: Vec<f32>,
+    },
+}
+
+/// How the engine runs in this page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EngineMode {
+    /// Threads in the rayon pool (1 in the fallback build).
+    pub threads: usize,
+    /// Built with wasm SIMD128.
+    pub simd: bool,
+    /// The threaded build (cross-origin isolated page).
+    pub threaded: bool,
+}
+
+/// Live training figures, sent a few times per second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Current epoch (0-based).
+    pub epoch: usize,
+    /// Total epochs in the spec.
+    pub epochs: usize,
+    /// Step within the current epoch.
+    pub step_in_epoch: usize,
+    /// Steps per epoch.
+    pub steps_per_epoch: usize,
+    /// The last chunk of steps.
+    pub report: StepReport,
+    /// Training throughput over the last chunk.
+    pub images_per_sec: f64,
+}
+
+/// What the engine tells the UI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// The worker (and its thread pool) is up; requests may be sent from now on.
+    Ready(EngineMode),
+    /// Download progress of the dataset files (bytes).
+    DataProgress {
+        /// Bytes received so far, all files.
+        loaded: u64,
+        /// Total bytes expected, all files (0 while unknown).
+        total: u64,
+    },
+    /// The dataset is decoded and ready.
+    DataLoaded {
+        /// Which dataset.
+        dataset: DatasetKind,
+        /// Training images.
+        train: usize,
+        /// Test images.
+        test: usize,
+    },
+    /// The model was built.
+    Built {
+        /// Shape inference per layer.
+        layers: Vec<LayerInfo>,
+        /// Trainable parameters.
+        params: usize,
+    },
+    /// Training progress.
+    Progress(Progress),
+    /// Test-set evaluation after an epoch (or on request).
+    Evaluated {
+        /// The epoch just finished (number of completed epochs).
+        epoch: usize,
+        /// Loss and accuracy on the test set.
+        report: EvalReport,
+    },
+    /// Training paused.
+    Paused,
+    /// Training ran all its epochs.
+    Finished,
+    /// Class probabilities for a predicted image.
+    Prediction {
+        /// Ten probabilities.
+        probs: Vec<f32>,
+    },
+    /// Something went wrong; the message says what and names the culprit.
+    Error {
+        /// Human-readable description.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let req = Envelope { cnn: Request::Build { spec: Spec::default() } };
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(json.starts_with("{\"cnn\":{\"Build\""), "{json}");
+        let back: Envelope<Request> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.cnn, req.cnn);
+        let ev = Event::DataProgress { loaded: 5, total: 10 };
+        let back: Event = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
+        assert_eq!(back, ev);
+    }
+}

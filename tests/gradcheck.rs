@@ -1,0 +1,141 @@
+//! Numeric gradient checks: every layer's backward pass against central differences of
+//! `L = Σ r·y` for a random upstream gradient `r`, and the whole network with its loss.
+
+use cnn_playground::engine::layers::{Conv2d, Flatten, Layer, Linear, MaxPool2d, Pass, Relu, Scratch};
+use cnn_playground::engine::network::Network;
+use cnn_playground::engine::shape::Shape;
+use cnn_playground::engine::spec::{Init, Spec};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const N: usize = 2;
+
+fn rng() -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(1234)
+}
+
+/// Values in ±[0.1, 1]: far enough from 0 that ReLU kinks and max-pool ties are not crossed.
+fn away_from_zero(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..len)
+        .map(|_| {
+            let v: f32 = rng.random_range(0.1..1.0);
+            if rng.random_bool(0.5) { v } else { -v }
+        })
+        .collect()
+}
+
+fn objective(layer: &dyn Layer, x: &[f32], r: &[f32]) -> f64 {
+    let mut y = vec![0.0; r.len()];
+    let mut g = rng();
+    layer.forward(x, &mut y, N, &mut Scratch::default(), &mut Pass { train: true, rng: &mut g });
+    y.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
+}
+
+fn close(numeric: f64, analytic: f32, what: &str) {
+    let err = (numeric - analytic as f64).abs();
+    assert!(err <= 2e-3 + 2e-2 * numeric.abs(), "{what}: numeric {numeric} vs analytic {analytic}");
+}
+
+/// Checks d(Σ r·y)/dx and d/dparams of `layer` against central differences.
+fn check_layer(mut layer: Box<dyn Layer>, name: &str) {
+    let mut g = rng();
+    let x = away_from_zero(N * layer.input_shape().len(), &mut g);
+    let r = away_from_zero(N * layer.output_shape().len(), &mut g);
+    // Analytic gradients.
+    let mut y = vec![0.0; r.len()];
+    let mut scratch = Scratch::default();
+    let mut pass_rng = rng();
+    layer.forward(&x, &mut y, N, &mut scratch, &mut Pass { train: true, rng: &mut pass_rng });
+    let mut dx = vec![f32::NAN; x.len()];
+    let mut grads = vec![0.0; layer.params().len()];
+    layer.backward(&x, &y, &r, Some(&mut dx), &mut grads, N, &mut scratch);
+
+    let eps = 1e-3f32;
+    for i in 0..x.len() {
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[i] += eps;
+        xm[i] -= eps;
+        let num = (objective(&*layer, &xp, &r) - objective(&*layer, &xm, &r)) / (2.0 * eps as f64);
+        close(num, dx[i], &format!("{name} dx[{i}]"));
+    }
+    for p in 0..grads.len() {
+        let orig = layer.params()[p];
+        layer.params_mut()[p] = orig + eps;
+        let plus = objective(&*layer, &x, &r);
+        layer.params_mut()[p] = orig - eps;
+        let minus = objective(&*layer, &x, &r);
+        layer.params_mut()[p] = orig;
+        close((plus - minus) / (2.0 * eps as f64), grads[p], &format!("{name} dparam[{p}]"));
+    }
+}
+
+#[test]
+fn conv2d_gradients() {
+    let mut g = rng();
+    for &(k, stride, pad) in &[(3, 1, 1), (3, 2, 0), (2, 2, 1), (5, 1, 2)] {
+        let layer = Conv2d::new(Shape::new(2, 6, 5), 3, k, stride, pad, Init::Pytorch, &mut g);
+        check_layer(Box::new(layer), &format!("conv k{k} s{stride} p{pad}"));
+    }
+}
+
+#[test]
+fn linear_gradients() {
+    check_layer(Box::new(Linear::new(7, 4, Init::Glorot, &mut rng())), "linear");
+}
+
+#[test]
+fn relu_gradients() {
+    check_layer(Box::new(Relu::new(Shape::new(2, 3, 3))), "relu");
+}
+
+#[test]
+fn maxpool_gradients() {
+    check_layer(Box::new(MaxPool2d::new(Shape::new(2, 5, 6), 2, 2)), "maxpool 2/2");
+    check_layer(Box::new(MaxPool2d::new(Shape::new(1, 5, 5), 3, 1)), "maxpool 3/1 overlapping");
+}
+
+#[test]
+fn flatten_gradients() {
+    check_layer(Box::new(Flatten::new(Shape::new(2, 2, 3))), "flatten");
+}
+
+#[test]
+fn whole_network_with_cross_entropy() {
+    // Strided convs instead of max-pooling: random inputs put max-pool windows within ε of a tie,
+    // and crossing a tie makes the numeric derivative meaningless (max-pool has its own check).
+    let mut spec = Spec::default();
+    spec.init = Init::He;
+    spec.layers = serde_json::from_str(
+        r#"[{"type":"conv2d","out_channels":4,"kernel_size":3,"stride":2,"padding":1},{"type":"relu"},
+            {"type":"conv2d","out_channels":6,"kernel_size":3,"stride":2},{"type":"relu"},
+            {"type":"flatten"},{"type":"linear","out_features":10}]"#,
+    )
+    .unwrap();
+    let mut net = Network::from_spec(&spec).unwrap();
+    let mut g = rng();
+    let x: Vec<f32> = (0..N * 784).map(|_| g.random_range(0.0..1.0)).collect();
+    let labels = [3u8, 7];
+    let mut ws = net.workspace(N);
+    let mut pass_rng = rng();
+    net.train_chunk(&x, &labels, 1.0 / N as f32, &mut ws, &mut Pass { train: true, rng: &mut pass_rng });
+    let analytic = ws.grads.clone();
+    let mean_loss = |net: &Network| -> f64 {
+        let mut ws = net.workspace(N);
+        let mut r = rng();
+        net.train_chunk(&x, &labels, 1.0, &mut ws, &mut Pass { train: true, rng: &mut r }).loss / N as f64
+    };
+    // Small enough that few ReLU kinks or pooling switches are crossed.
+    let eps = 1e-3f32;
+    // A spread of parameters in every trainable layer (all of them would take minutes).
+    for (li, grads) in analytic.iter().enumerate() {
+        for p in (0..grads.len()).step_by(grads.len() / 13 + 1) {
+            let orig = net.layers[li].params()[p];
+            net.layers[li].params_mut()[p] = orig + eps;
+            let plus = mean_loss(&net);
+            net.layers[li].params_mut()[p] = orig - eps;
+            let minus = mean_loss(&net);
+            net.layers[li].params_mut()[p] = orig;
+            close((plus - minus) / (2.0 * eps as f64), grads[p], &format!("net layer {li} param {p}"));
+        }
+    }
+}
