@@ -59,11 +59,11 @@ pub struct EngineMode {
 /// Live training figures, sent a few times per second.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
-    /// Current epoch (0-based).
+    /// Epoch (0-based) the reported steps belong to.
     pub epoch: usize,
     /// Total epochs in the spec.
     pub epochs: usize,
-    /// Step within the current epoch.
+    /// Steps of that epoch completed so far.
     pub step_in_epoch: usize,
     /// Steps per epoch.
     pub steps_per_epoch: usize,

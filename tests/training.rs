@@ -1,35 +1,13 @@
 //! Training behaviour on small synthetic data: learning happens, runs are reproducible, and the
 //! thread count never changes the result.
 
-use cnn_playground::engine::data::{DataSplit, Dataset};
+use cnn_playground::engine::data::{synthetic, DataSplit};
 use cnn_playground::engine::spec::{OptimizerSpec, Spec};
 use cnn_playground::engine::train::Trainer;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::sync::Arc;
 
-/// Ten synthetic classes: class c is a bright horizontal bar at row 2c+4, plus noise.
-fn bars(n: usize, seed: u64) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut images = vec![0u8; n * 784];
-    let mut labels = vec![0u8; n];
-    for i in 0..n {
-        let c = rng.random_range(0..10u8);
-        labels[i] = c;
-        let img = &mut images[i * 784..(i + 1) * 784];
-        for px in img.iter_mut() {
-            *px = rng.random_range(0..60);
-        }
-        let row = 2 * c as usize + 4;
-        for x in 4..24 {
-            img[row * 28 + x] = 255;
-        }
-    }
-    Dataset { images, labels, rows: 28, cols: 28 }
-}
-
 fn data() -> Arc<DataSplit> {
-    Arc::new(DataSplit { train: bars(640, 1), test: bars(200, 2) })
+    Arc::new(synthetic::bars_split(640, 200))
 }
 
 fn small_spec() -> Spec {

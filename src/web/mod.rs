@@ -1,1 +1,6 @@
-//! placeholder
+//! Browser hosts of the engine: the worker runtime and the Leptos UI (wasm32 only).
+
+pub mod fetch;
+pub mod js;
+pub mod ui;
+pub mod worker;

@@ -1,6 +1,7 @@
 //! Image classification datasets (MNIST-style) decoded from IDX files.
 
 pub mod idx;
+pub mod synthetic;
 
 pub use idx::{decode_idx, DataError};
 

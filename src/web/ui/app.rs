@@ -1,0 +1,212 @@
+//! Page layout: engine mode, data, model summary, training controls and figures, drawing pad.
+
+use super::client::send;
+use super::draw::DrawPad;
+use super::state::{AppState, RunState};
+use crate::engine::spec::OptimizerSpec;
+use crate::protocol::Request;
+use leptos::prelude::*;
+
+/// The whole page.
+#[component]
+pub fn App(state: AppState) -> impl IntoView {
+    view! {
+        <header>
+            <h1>"CNN Playground"</h1>
+            <ModeBadge state=state />
+        </header>
+        <ErrorBanner state=state />
+        <main>
+            <section class="card">
+                <h2>"Data"</h2>
+                <DataStatus state=state />
+                <h2>"Model"</h2>
+                <ModelSummary state=state />
+            </section>
+            <section class="card">
+                <h2>"Training"</h2>
+                <TrainingPanel state=state />
+            </section>
+            <section class="card">
+                <h2>"Draw a digit"</h2>
+                <DrawPad state=state />
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn ModeBadge(state: AppState) -> impl IntoView {
+    let text = move || match state.mode.get() {
+        None => "starting engine…".to_string(),
+        Some(m) => format!(
+            "{} thread{} · {} · {}",
+            m.threads,
+            if m.threads == 1 { "" } else { "s" },
+            if m.simd { "SIMD128" } else { "scalar" },
+            if m.threaded { "threaded build" } else { "single-threaded fallback (page not cross-origin isolated)" }
+        ),
+    };
+    view! { <span class="badge" data-testid="mode">{text}</span> }
+}
+
+#[component]
+fn ErrorBanner(state: AppState) -> impl IntoView {
+    view! {
+        <Show when=move || state.error.get().is_some()>
+            <div class="error" role="alert" data-testid="error">
+                <span>{move || state.error.get().unwrap_or_default()}</span>
+                <button on:click=move |_| state.error.set(None) aria-label="Dismiss">"×"</button>
+            </div>
+        </Show>
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+#[component]
+fn DataStatus(state: AppState) -> impl IntoView {
+    let fraction = move || {
+        let (loaded, total) = state.data_progress.get();
+        if state.data_ready.get().is_some() {
+            1.0
+        } else if total > 0 {
+            loaded as f64 / total as f64
+        } else {
+            0.0
+        }
+    };
+    let label = move || match state.data_ready.get() {
+        Some((train, test)) => format!("MNIST ready: {train} training and {test} test images"),
+        None => {
+            let (loaded, total) = state.data_progress.get();
+            if total == 0 {
+                "Downloading MNIST…".into()
+            } else {
+                format!("Downloading MNIST: {} of {}", mb(loaded), mb(total))
+            }
+        }
+    };
+    view! {
+        <div class="bar" role="progressbar" aria-label="Data download"
+             aria-valuemin="0" aria-valuemax="100" aria-valuenow=move || format!("{:.0}", fraction() * 100.0)
+             data-testid="data-progress">
+            <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
+        </div>
+        <p data-testid="data-status">{label}</p>
+    }
+}
+
+#[component]
+fn ModelSummary(state: AppState) -> impl IntoView {
+    view! {
+        <table class="summary" data-testid="model-summary">
+            <thead><tr><th>"Layer"</th><th>"Output"</th><th>"Params"</th></tr></thead>
+            <tbody>
+                {move || state.model.get().map(|(layers, _)| layers.into_iter().map(|l| view! {
+                    <tr><td>{l.name}</td><td>{l.output.to_string()}</td><td>{l.params}</td></tr>
+                }).collect_view())}
+            </tbody>
+            <tfoot>
+                <tr><td colspan="3">{move || state.model.get().map(|(_, p)| format!("{p} trainable parameters"))}</td></tr>
+            </tfoot>
+        </table>
+    }
+}
+
+/// Rebuilds the model from the current spec (fresh weights) and clears the figures.
+fn reset(state: AppState) {
+    state.progress.set(None);
+    state.evals.set(Vec::new());
+    state.run.set(RunState::Idle);
+    send(Request::Build { spec: state.spec.get_untracked() });
+}
+
+#[component]
+fn TrainingPanel(state: AppState) -> impl IntoView {
+    let ready = move || state.data_ready.get().is_some() && state.model.get().is_some();
+    let run = state.run;
+    let start = move |_| {
+        run.set(RunState::Running);
+        send(Request::Train);
+    };
+    let pause = move |_| {
+        run.set(RunState::Pausing);
+        send(Request::Pause);
+    };
+    let editable = move || matches!(run.get(), RunState::Idle | RunState::Finished);
+    let set_epochs = move |ev| {
+        if let Ok(e) = event_target_value(&ev).parse::<usize>() {
+            state.spec.update(|s| s.training.epochs = e);
+            reset(state);
+        }
+    };
+    let lr = move || {
+        let OptimizerSpec::Sgd { lr, .. } = state.spec.get().training.optimizer;
+        lr.to_string()
+    };
+    let set_lr = move |ev| {
+        if let Ok(v) = event_target_value(&ev).parse::<f32>() {
+            state.spec.update(|s| {
+                let OptimizerSpec::Sgd { momentum, .. } = s.training.optimizer;
+                s.training.optimizer = OptimizerSpec::Sgd { lr: v, momentum };
+            });
+            reset(state);
+        }
+    };
+    let progress = state.progress;
+    let fraction = move || {
+        progress.get().map_or(0.0, |p| {
+            let done = p.epoch * p.steps_per_epoch + p.step_in_epoch;
+            done as f64 / (p.epochs * p.steps_per_epoch).max(1) as f64
+        })
+    };
+    let stat = move |f: fn(&crate::protocol::Progress) -> String| move || progress.get().map_or("–".into(), |p| f(&p));
+    view! {
+        <div class="row">
+            <label>"Epochs "
+                <input type="number" min="1" max="1000" data-testid="epochs" prop:value=move || state.spec.get().training.epochs
+                       prop:disabled=move || !editable() on:change=set_epochs />
+            </label>
+            <label>"Learning rate "
+                <input type="number" min="0.0001" max="10" step="0.005" data-testid="lr" prop:value=lr
+                       prop:disabled=move || !editable() on:change=set_lr />
+            </label>
+        </div>
+        <div class="row buttons">
+            <Show when=move || matches!(run.get(), RunState::Idle)>
+                <button data-testid="train-start" prop:disabled=move || !ready() on:click=start>"Start training"</button>
+            </Show>
+            <Show when=move || matches!(run.get(), RunState::Running | RunState::Pausing)>
+                <button data-testid="train-pause" prop:disabled=move || run.get() == RunState::Pausing on:click=pause>"Pause"</button>
+            </Show>
+            <Show when=move || run.get() == RunState::Paused>
+                <button data-testid="train-resume" on:click=start>"Resume"</button>
+            </Show>
+            <button data-testid="train-reset" prop:disabled=move || !ready() || matches!(run.get(), RunState::Running | RunState::Pausing)
+                    on:click=move |_| reset(state)>"Reset"</button>
+            <span class="state" data-testid="run-state">{move || format!("{:?}", run.get()).to_lowercase()}</span>
+        </div>
+        <div class="bar" role="progressbar" aria-label="Training progress" data-testid="train-progress"
+             aria-valuenow=move || format!("{:.1}", fraction() * 100.0) aria-valuemin="0" aria-valuemax="100">
+            <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
+        </div>
+        <dl class="stats">
+            <dt>"Epoch"</dt><dd data-testid="epoch">{stat(|p| format!("{} / {}", p.epoch + 1, p.epochs))}</dd>
+            <dt>"Step"</dt><dd data-testid="step">{stat(|p| format!("{} / {}", p.step_in_epoch, p.steps_per_epoch))}</dd>
+            <dt>"Training loss"</dt><dd data-testid="train-loss">{stat(|p| format!("{:.4}", p.report.loss))}</dd>
+            <dt>"Training accuracy"</dt><dd data-testid="train-acc">{stat(|p| format!("{:.2}%", p.report.accuracy * 100.0))}</dd>
+            <dt>"Throughput"</dt><dd data-testid="images-per-sec">{stat(|p| format!("{:.0} img/s", p.images_per_sec))}</dd>
+        </dl>
+        <h3>"Test set"</h3>
+        <ul class="evals" data-testid="evals">
+            {move || state.evals.get().into_iter().map(|(epoch, r)| view! {
+                <li data-testid="test-acc" data-epoch=epoch data-accuracy=format!("{:.4}", r.accuracy)>
+                    {format!("after epoch {epoch}: accuracy {:.2}%, loss {:.4}", r.accuracy * 100.0, r.loss)}
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}

@@ -1,0 +1,170 @@
+//! Drawing pad: pointer input (mouse, touch, pen), MNIST-style preprocessing, the 28×28 input
+//! as the model sees it, and the ten class probabilities.
+
+use super::client::send;
+use super::state::AppState;
+use crate::engine::preprocess::{drawing_to_mnist, SIDE};
+use crate::protocol::Request;
+use crate::web::js::now_ms;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData, PointerEvent};
+
+/// Drawing canvas side in pixels.
+const PAD: u32 = 280;
+/// Brush width in canvas pixels (≈2 MNIST pixels after scaling).
+const BRUSH: f64 = 20.0;
+/// Minimum interval between predictions while drawing.
+const PREDICT_EVERY_MS: f64 = 150.0;
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok()??.dyn_into().ok()
+}
+
+/// Canvas coordinates of a pointer event (the canvas may be scaled by CSS).
+fn position(canvas: &HtmlCanvasElement, ev: &PointerEvent) -> (f64, f64) {
+    let rect = canvas.get_bounding_client_rect();
+    let sx = canvas.width() as f64 / rect.width().max(1.0);
+    let sy = canvas.height() as f64 / rect.height().max(1.0);
+    ((ev.client_x() as f64 - rect.left()) * sx, (ev.client_y() as f64 - rect.top()) * sy)
+}
+
+fn clear(canvas: &HtmlCanvasElement) {
+    if let Some(ctx) = context(canvas) {
+        ctx.set_fill_style_str("#000");
+        ctx.fill_rect(0.0, 0.0, canvas.width() as f64, canvas.height() as f64);
+    }
+}
+
+/// Preprocesses the drawing, shows the 28×28 input and asks the engine for a prediction.
+fn classify(pad: &HtmlCanvasElement, preview: Option<HtmlCanvasElement>, state: AppState) {
+    let Some(ctx) = context(pad) else { return };
+    let (w, h) = (pad.width(), pad.height());
+    let Ok(image) = ctx.get_image_data(0.0, 0.0, w as f64, h as f64) else { return };
+    let rgba = image.data();
+    let intensity: Vec<f32> = rgba.chunks_exact(4).map(|px| px[0] as f32 / 255.0).collect();
+    let Some(pixels) = drawing_to_mnist(&intensity, w as usize, h as usize) else { return };
+    if let Some(preview) = preview {
+        show_input(&preview, &pixels);
+    }
+    if state.model.get_untracked().is_some() {
+        send(Request::Predict { pixels });
+    }
+}
+
+/// Draws the 28×28 input, one canvas pixel per input pixel (CSS scales it up, pixelated).
+fn show_input(preview: &HtmlCanvasElement, pixels: &[f32]) {
+    let Some(ctx) = context(preview) else { return };
+    let mut rgba = vec![255u8; SIDE * SIDE * 4];
+    for (px, &v) in rgba.chunks_exact_mut(4).zip(pixels) {
+        let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        px[..3].fill(g);
+    }
+    if let Ok(data) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), SIDE as u32, SIDE as u32) {
+        let _ = ctx.put_image_data(&data, 0.0, 0.0);
+    }
+}
+
+/// The drawing pad with its input preview and probability bars.
+#[component]
+pub fn DrawPad(state: AppState) -> impl IntoView {
+    let pad = NodeRef::<Canvas>::new();
+    let preview = NodeRef::<Canvas>::new();
+    let drawing = StoredValue::new(None::<(f64, f64)>);
+    let last_predict = StoredValue::new(0.0f64);
+
+    Effect::new(move |_| {
+        if let Some(c) = pad.get() {
+            clear(&c);
+        }
+    });
+
+    let down = move |ev: PointerEvent| {
+        let Some(c) = pad.get() else { return };
+        ev.prevent_default();
+        let _ = c.set_pointer_capture(ev.pointer_id());
+        let p = position(&c, &ev);
+        if let Some(ctx) = context(&c) {
+            // A dot, so a tap leaves ink too.
+            ctx.set_fill_style_str("#fff");
+            ctx.begin_path();
+            let _ = ctx.arc(p.0, p.1, BRUSH / 2.0, 0.0, std::f64::consts::TAU);
+            ctx.fill();
+        }
+        drawing.set_value(Some(p));
+    };
+    let moved = move |ev: PointerEvent| {
+        let (Some(c), Some(from)) = (pad.get(), drawing.get_value()) else { return };
+        ev.prevent_default();
+        let to = position(&c, &ev);
+        if let Some(ctx) = context(&c) {
+            ctx.set_stroke_style_str("#fff");
+            ctx.set_line_width(BRUSH);
+            ctx.set_line_cap("round");
+            ctx.set_line_join("round");
+            ctx.begin_path();
+            ctx.move_to(from.0, from.1);
+            ctx.line_to(to.0, to.1);
+            ctx.stroke();
+        }
+        drawing.set_value(Some(to));
+        if now_ms() - last_predict.get_value() > PREDICT_EVERY_MS {
+            last_predict.set_value(now_ms());
+            classify(&c, preview.get(), state);
+        }
+    };
+    let up = move |_ev: PointerEvent| {
+        if drawing.get_value().is_some() {
+            drawing.set_value(None);
+            if let Some(c) = pad.get() {
+                classify(&c, preview.get(), state);
+            }
+        }
+    };
+    let clear_all = move |_| {
+        if let Some(c) = pad.get() {
+            clear(&c);
+        }
+        if let Some(p) = preview.get() {
+            show_input(&p, &[0.0; SIDE * SIDE]);
+        }
+        state.prediction.set(None);
+    };
+
+    let top = move || {
+        state.prediction.get().map(|p| crate::engine::loss::argmax(&p))
+    };
+    view! {
+        <div class="draw">
+            <canvas class="pad" node_ref=pad width=PAD height=PAD data-testid="draw-canvas"
+                    aria-label="Drawing area: draw a digit with the mouse, a finger or a pen"
+                    on:pointerdown=down on:pointermove=moved on:pointerup=up on:pointercancel=up></canvas>
+            <div class="side">
+                <p class="hint">"Model input (28×28)"</p>
+                <canvas class="preview" node_ref=preview width=SIDE as u32 height=SIDE as u32
+                        data-testid="input-preview" aria-label="The 28 by 28 image given to the model"></canvas>
+                <button data-testid="draw-clear" on:click=clear_all>"Clear"</button>
+            </div>
+        </div>
+        <p class="prediction" data-testid="prediction">
+            {move || match top() {
+                Some(c) => format!("Prediction: {c}"),
+                None => "Draw a digit to see what the model thinks.".to_string(),
+            }}
+        </p>
+        <ol class="probs" start="0" data-testid="probabilities">
+            {(0..10).map(|d| {
+                let p = move || state.prediction.get().map_or(0.0, |p| p[d]);
+                view! {
+                    <li class:top=move || top() == Some(d) data-testid=format!("prob-{d}")
+                        data-prob=move || format!("{:.4}", p())>
+                        <span class="digit">{d}</span>
+                        <span class="pbar"><span class="pfill" style:width=move || format!("{:.1}%", p() * 100.0)></span></span>
+                        <span class="pval">{move || format!("{:.1}%", p() * 100.0)}</span>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+}

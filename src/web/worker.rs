@@ -1,0 +1,294 @@
+//! The engine Web Worker: owns the datasets, the trainer and the rayon pool, and answers the
+//! UI's [`Request`]s with [`Event`]s. Heavy work runs as jobs in the pool (threaded build) or
+//! inline (fallback build); between jobs the worker returns to its event loop, so a Pause or a
+//! Predict is answered within one job (~0.1 s).
+
+use super::fetch::fetch_all;
+use super::js::{now_ms, yield_to_event_loop};
+use crate::engine::data::{DataSplit, FILES};
+use crate::engine::network::Network;
+use crate::engine::spec::{DatasetKind, Spec};
+use crate::engine::train::{evaluate, Trainer};
+use crate::protocol::{EngineMode, Envelope, Event, Progress, Request};
+use std::cell::RefCell;
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+/// Target duration of one training job; long enough to amortise the hand-off, short enough
+/// for the UI to feel live and for Pause to be answered quickly.
+const JOB_MS: f64 = 120.0;
+
+#[derive(Default)]
+struct State {
+    data: Option<(DatasetKind, Arc<DataSplit>)>,
+    spec: Option<Spec>,
+    /// `None` while a job owns it.
+    trainer: Option<Trainer>,
+    /// Copy of the weights as of the last job, for predictions during training.
+    snapshot: Option<Arc<Network>>,
+    running: bool,
+    pause_requested: bool,
+    busy: bool,
+    steps_per_job: usize,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State { steps_per_job: 4, ..State::default() });
+}
+
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Sends an event to the UI (always from the worker's own thread).
+fn post(event: Event) {
+    let text = serde_json::to_string(&Envelope { cnn: event }).expect("events serialise");
+    if let Err(e) = scope().post_message(&JsValue::from_str(&text)) {
+        web_sys::console::error_2(&"cannot post event".into(), &e);
+    }
+}
+
+fn post_error(message: impl Into<String>) {
+    post(Event::Error { message: message.into() });
+}
+
+/// Runs `job` on the rayon pool and resolves on the worker's event loop when it is done.
+#[cfg(feature = "threads")]
+async fn run_job<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    rayon::spawn(move || {
+        let _ = tx.send(job());
+    });
+    rx.await.expect("a pool job never drops its sender")
+}
+
+/// Fallback build: no pool, the job runs inline on the worker thread.
+#[cfg(not(feature = "threads"))]
+async fn run_job<T>(job: impl FnOnce() -> T) -> T {
+    job()
+}
+
+#[cfg(feature = "threads")]
+async fn start_pool() -> Result<usize, JsValue> {
+    let threads = (scope().navigator().hardware_concurrency() as usize).max(1);
+    wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await?;
+    // Only now: any rayon call before init_thread_pool would create a 1-thread pool.
+    Ok(rayon::current_num_threads())
+}
+
+#[cfg(not(feature = "threads"))]
+async fn start_pool() -> Result<usize, JsValue> {
+    Ok(1)
+}
+
+/// Worker entry point: start the pool, listen, then announce readiness.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    spawn_local(async {
+        let threads = match start_pool().await {
+            Ok(n) => n,
+            Err(e) => {
+                post_error(format!("could not start the thread pool: {e:?}"));
+                return;
+            }
+        };
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
+        scope().add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref()).expect("listener");
+        on_message.forget();
+        post(Event::Ready(EngineMode { threads, simd: cfg!(target_feature = "simd128"), threaded: cfg!(feature = "threads") }));
+    });
+}
+
+fn on_message(event: MessageEvent) {
+    // wasm-bindgen-rayon's helpers talk on the same scope: only JSON strings in our envelope are ours.
+    let Some(text) = event.data().as_string() else { return };
+    let Ok(Envelope { cnn: request }) = serde_json::from_str::<Envelope<Request>>(&text) else { return };
+    handle(request);
+}
+
+fn handle(request: Request) {
+    match request {
+        Request::LoadData { dataset, base_url } => spawn_local(load_data(dataset, base_url)),
+        Request::Build { spec } => build(spec),
+        Request::Train => {
+            let start = with_state(|s| {
+                s.pause_requested = false;
+                if s.running {
+                    return Err(None);
+                }
+                if s.trainer.is_none() {
+                    return Err(Some("load a dataset and build a model before training"));
+                }
+                s.running = true;
+                Ok(())
+            });
+            match start {
+                Ok(()) => spawn_local(training_loop()),
+                Err(Some(msg)) => post_error(msg),
+                Err(None) => {}
+            }
+        }
+        Request::Pause => with_state(|s| s.pause_requested = s.running),
+        Request::Evaluate => spawn_local(evaluate_now()),
+        Request::Predict { pixels } => predict(pixels),
+    }
+}
+
+async fn load_data(dataset: DatasetKind, base_url: String) {
+    let urls: Vec<String> = FILES.iter().map(|f| format!("{base_url}{f}")).collect();
+    // Report about every 1% (a 38 MB download arrives in hundreds of chunks).
+    let mut last = 0u64;
+    let report = |loaded: u64, total: u64| {
+        if loaded == 0 || loaded == total || loaded - last >= total / 100 {
+            last = loaded;
+            post(Event::DataProgress { loaded, total });
+        }
+    };
+    let files = match fetch_all(&urls, report).await {
+        Ok(files) => files,
+        Err(message) => return post_error(message),
+    };
+    let decoded = run_job(move || {
+        DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], dataset.classes())
+    })
+    .await;
+    match decoded {
+        Ok(split) => {
+            let (train, test) = (split.train.len(), split.test.len());
+            let spec = with_state(|s| {
+                s.data = Some((dataset, Arc::new(split)));
+                s.spec.clone()
+            });
+            post(Event::DataLoaded { dataset, train, test });
+            if let Some(spec) = spec {
+                build(spec);
+            }
+        }
+        Err(e) => post_error(format!("the {} data could not be read: {e}", dataset.asset_dir())),
+    }
+}
+
+fn build(spec: Spec) {
+    if with_state(|s| s.running || s.busy) {
+        return post_error("training is running: pause it before changing the model");
+    }
+    let layers = match spec.infer() {
+        Ok(layers) => layers,
+        Err(e) => return post_error(format!("invalid model: {e}")),
+    };
+    let data = with_state(|s| {
+        s.spec = Some(spec.clone());
+        s.data.as_ref().filter(|(kind, _)| *kind == spec.dataset).map(|(_, d)| d.clone())
+    });
+    let Some(data) = data else {
+        // Validated; the trainer is made once the dataset arrives.
+        return post(Event::Built { params: layers.iter().map(|l| l.params).sum(), layers });
+    };
+    match Trainer::new(spec, data) {
+        Ok(trainer) => {
+            let params = trainer.network.param_count();
+            with_state(|s| {
+                s.snapshot = Some(Arc::new(trainer.network.clone()));
+                s.trainer = Some(trainer);
+            });
+            post(Event::Built { layers, params });
+        }
+        Err(e) => post_error(format!("invalid model: {e}")),
+    }
+}
+
+async fn training_loop() {
+    loop {
+        let next = with_state(|s| {
+            if s.pause_requested {
+                s.running = false;
+                s.pause_requested = false;
+                return None;
+            }
+            s.trainer.take().map(|t| (t, s.steps_per_job))
+        });
+        let Some((mut trainer, steps)) = next else {
+            post(Event::Paused);
+            return;
+        };
+        let started = now_ms();
+        let (mut trainer, report) = run_job(move || {
+            let report = trainer.train_steps(steps);
+            (trainer, report)
+        })
+        .await;
+        let elapsed = (now_ms() - started).max(1.0);
+        let per_epoch = trainer.steps_per_epoch();
+        // The epoch these steps belonged to (the trainer has already moved on after the last one).
+        let epoch = trainer.epoch - usize::from(report.epoch_done);
+        post(Event::Progress(Progress {
+            epoch,
+            epochs: trainer.spec.training.epochs,
+            step_in_epoch: (trainer.step as usize) - epoch * per_epoch,
+            steps_per_epoch: per_epoch,
+            report,
+            images_per_sec: report.images as f64 * 1000.0 / elapsed,
+        }));
+        if report.epoch_done {
+            let (t, eval) = run_job(move || {
+                let eval = trainer.evaluate(&trainer.data().test);
+                (trainer, eval)
+            })
+            .await;
+            trainer = t;
+            post(Event::Evaluated { epoch: trainer.epoch, report: eval });
+        }
+        let finished = trainer.finished();
+        with_state(|s| {
+            // Aim for JOB_MS per job, changing the step count gently.
+            let ideal = (steps as f64 * JOB_MS / elapsed).clamp(1.0, 200.0);
+            s.steps_per_job = ((s.steps_per_job as f64 + ideal) / 2.0).round().max(1.0) as usize;
+            s.snapshot = Some(Arc::new(trainer.network.clone()));
+            s.trainer = Some(trainer);
+            if finished {
+                s.running = false;
+            }
+        });
+        if finished {
+            post(Event::Finished);
+            return;
+        }
+        yield_to_event_loop().await;
+    }
+}
+
+async fn evaluate_now() {
+    let Some((network, data)) = with_state(|s| {
+        let net = s.snapshot.clone()?;
+        let data = s.data.as_ref()?.1.clone();
+        s.busy = true;
+        Some((net, data))
+    }) else {
+        return post_error("load a dataset and build a model before evaluating");
+    };
+    let epoch = with_state(|s| s.trainer.as_ref().map_or(0, |t| t.epoch));
+    let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
+    with_state(|s| s.busy = false);
+    post(Event::Evaluated { epoch, report });
+}
+
+fn predict(pixels: Vec<f32>) {
+    let Some(network) = with_state(|s| s.snapshot.clone()) else {
+        return post_error("build a model before predicting");
+    };
+    let expected = network.input.len();
+    if pixels.len() != expected {
+        return post_error(format!("predict: expected {expected} pixels, got {}", pixels.len()));
+    }
+    if pixels.iter().any(|p| !p.is_finite()) {
+        return post_error("predict: the image contains non-finite pixel values");
+    }
+    post(Event::Prediction { probs: network.predict(&pixels) });
+}
