@@ -41,6 +41,9 @@ system-packages:
 	for p in chromium chromium-driver dataset-fashion-mnist; do
 	  dpkg -s "$$p" >/dev/null 2>&1 || need+=("$$p")
 	done
+	command -v node >/dev/null 2>&1 || need+=(nodejs)
+	command -v npm >/dev/null 2>&1 || need+=(npm)
+	command -v cc >/dev/null 2>&1 || need+=(build-essential)
 	if (( $${#need[@]} )); then
 	  echo "installing Debian packages: $${need[*]}"
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo )
@@ -119,7 +122,7 @@ test-wasm: setup
 	cargo test --release --target wasm32-unknown-unknown --test wasm_pool
 
 test-e2e: build
-	node --test --test-concurrency=1 tests/e2e/
+	node --test --test-concurrency=1 tests/e2e/*.test.mjs
 
 test: setup test-native test-wasm test-e2e
 

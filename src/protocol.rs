@@ -94,6 +94,11 @@ pub enum Event {
         /// Test images.
         test: usize,
     },
+    /// The dataset could not be downloaded or decoded; the message names the file.
+    DataFailed {
+        /// Human-readable description.
+        message: String,
+    },
     /// The model was built.
     Built {
         /// Shape inference per layer.

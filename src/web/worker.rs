@@ -153,7 +153,7 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
     };
     let files = match fetch_all(&urls, report).await {
         Ok(files) => files,
-        Err(message) => return post_error(message),
+        Err(message) => return post(Event::DataFailed { message }),
     };
     let decoded = run_job(move || {
         DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], dataset.classes())
@@ -171,7 +171,7 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
                 build(spec);
             }
         }
-        Err(e) => post_error(format!("the {} data could not be read: {e}", dataset.asset_dir())),
+        Err(e) => post(Event::DataFailed { message: format!("the {} data could not be read: {e}", dataset.asset_dir()) }),
     }
 }
 

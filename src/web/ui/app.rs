@@ -1,6 +1,6 @@
 //! Page layout: engine mode, data, model summary, training controls and figures, drawing pad.
 
-use super::client::send;
+use super::client::{data_url, send};
 use super::draw::DrawPad;
 use super::state::{AppState, RunState};
 use crate::engine::spec::OptimizerSpec;
@@ -78,6 +78,12 @@ fn DataStatus(state: AppState) -> impl IntoView {
             0.0
         }
     };
+    let retry = move |_| {
+        state.data_error.set(None);
+        state.error.set(None);
+        state.data_progress.set((0, 0));
+        send(state.load_data_request(&data_url()));
+    };
     let label = move || match state.data_ready.get() {
         Some((train, test)) => format!("MNIST ready: {train} training and {test} test images"),
         None => {
@@ -95,7 +101,13 @@ fn DataStatus(state: AppState) -> impl IntoView {
              data-testid="data-progress">
             <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
         </div>
-        <p data-testid="data-status">{label}</p>
+        <Show when=move || state.data_error.get().is_none()
+              fallback=move || view! {
+                  <p data-testid="data-status" class="failed">"MNIST could not be loaded."</p>
+                  <button data-testid="data-retry" on:click=retry>"Retry download"</button>
+              }>
+            <p data-testid="data-status">{label}</p>
+        </Show>
     }
 }
 

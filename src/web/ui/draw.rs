@@ -8,7 +8,7 @@ use crate::protocol::Request;
 use crate::web::js::now_ms;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData, PointerEvent};
 
 /// Drawing canvas side in pixels.
@@ -61,8 +61,14 @@ fn show_input(preview: &HtmlCanvasElement, pixels: &[f32]) {
         let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
         px[..3].fill(g);
     }
-    if let Ok(data) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), SIDE as u32, SIDE as u32) {
-        let _ = ctx.put_image_data(&data, 0.0, 0.0);
+    // ImageData refuses views into shared memory (the threaded build's wasm memory): copy first.
+    let array = js_sys::Uint8ClampedArray::new_with_length(rgba.len() as u32);
+    array.copy_from(&rgba);
+    match ImageData::new_with_js_u8_clamped_array_and_sh(&array, SIDE as u32, SIDE as u32) {
+        Ok(data) => {
+            let _ = ctx.put_image_data(&data, 0.0, 0.0);
+        }
+        Err(e) => web_sys::console::error_2(&"cannot show the model input".into(), &e),
     }
 }
 

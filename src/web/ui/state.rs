@@ -31,6 +31,8 @@ pub struct AppState {
     pub data_progress: RwSignal<(u64, u64)>,
     /// Train / test image counts once decoded.
     pub data_ready: RwSignal<Option<(usize, usize)>>,
+    /// Why the dataset could not be loaded, if it could not.
+    pub data_error: RwSignal<Option<String>>,
     /// Layer table of the built model and its parameter count.
     pub model: RwSignal<Option<(Vec<LayerInfo>, usize)>>,
     /// Latest training progress.
@@ -53,6 +55,7 @@ impl AppState {
             mode: RwSignal::new(None),
             data_progress: RwSignal::new((0, 0)),
             data_ready: RwSignal::new(None),
+            data_error: RwSignal::new(None),
             model: RwSignal::new(None),
             progress: RwSignal::new(None),
             evals: RwSignal::new(Vec::new()),
@@ -62,17 +65,26 @@ impl AppState {
         }
     }
 
+    /// The request that (re)loads the spec's dataset from `data_url`.
+    pub fn load_data_request(&self, data_url: &str) -> Request {
+        let dataset = self.spec.get_untracked().dataset;
+        Request::LoadData { dataset, base_url: format!("{data_url}{}/", dataset.asset_dir()) }
+    }
+
     /// Applies one engine event; returns requests the UI should send in response.
     pub fn apply(&self, event: Event, data_url: &str) -> Vec<Request> {
         match event {
             Event::Ready(mode) => {
                 self.mode.set(Some(mode));
                 let spec = self.spec.get_untracked();
-                let base_url = format!("{data_url}{}/", spec.dataset.asset_dir());
-                return vec![Request::LoadData { dataset: spec.dataset, base_url }, Request::Build { spec }];
+                return vec![self.load_data_request(data_url), Request::Build { spec }];
             }
             Event::DataProgress { loaded, total } => self.data_progress.set((loaded, total)),
             Event::DataLoaded { train, test, .. } => self.data_ready.set(Some((train, test))),
+            Event::DataFailed { message } => {
+                self.data_error.set(Some(message.clone()));
+                self.error.set(Some(message));
+            }
             Event::Built { layers, params } => {
                 self.model.set(Some((layers, params)));
                 self.error.set(None);

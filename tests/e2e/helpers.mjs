@@ -1,0 +1,85 @@
+// Shared helpers for the end-to-end tests: serve the built app, drive Debian's Chromium,
+// save screenshots as artifacts.
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../www/serve.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DIST = resolve(here, '../../dist');
+export const ARTIFACTS = resolve(here, 'artifacts');
+
+/** Serves `root` on a free loopback port; returns { url, close }. */
+export async function serve({ root = DIST, isolation = true } = {}) {
+  const server = await startServer({ root, port: 0, isolation });
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** A copy of dist (symlinks) whose data folder is replaced by `files` ({relative path: Buffer}). */
+export function distWithData(files) {
+  const root = mkdtempSync(join(tmpdir(), 'cnn-dist-'));
+  for (const entry of readdirSync(DIST)) {
+    if (entry !== 'data') symlinkSync(join(DIST, entry), join(root, entry));
+  }
+  for (const [path, bytes] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, 'data', path)), { recursive: true });
+    writeFileSync(join(root, 'data', path), bytes);
+  }
+  return root;
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that records main-thread long tasks and page errors from the start. */
+export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage({ viewport });
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  return page;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+export const text = (page, testid) => page.textContent(`[data-testid=${testid}]`);
+
+/** Waits for the engine to be ready and MNIST decoded. */
+export async function waitForData(page) {
+  await page.waitForSelector('[data-testid=data-status]:has-text("MNIST ready")', { timeout: 60_000 });
+  await page.waitForSelector('[data-testid=train-start]:not([disabled])', { timeout: 30_000 });
+}
+
+/** Current step number within the epoch, from the "step / total" figure. */
+export async function step(page) {
+  const t = await text(page, 'step');
+  return Number.parseInt(t, 10) || 0;
+}
+
+/** Draws a polyline on the drawing canvas with the mouse (coordinates as fractions of its size). */
+export async function drawStroke(page, points) {
+  const box = await page.locator('[data-testid=draw-canvas]').boundingBox();
+  const at = ([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 8 });
+  await page.mouse.up();
+}
