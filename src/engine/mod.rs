@@ -1,6 +1,7 @@
 //! The CNN engine: tensors-as-slices, layers, losses, optimizers, data and training.
 //! It has no web dependencies; the browser worker and the native CLI are two hosts of it.
 
+pub mod bench;
 pub mod data;
 pub mod kernels;
 pub mod layers;
@@ -8,6 +9,7 @@ pub mod loss;
 pub mod network;
 pub mod optim;
 pub mod preprocess;
+pub mod profile;
 pub mod shape;
 pub mod spec;
 pub mod train;

@@ -2,6 +2,7 @@
 
 use super::layers::{self, Layer, Pass, Scratch};
 use super::loss::{cross_entropy, softmax, LossSum};
+use super::profile::{NoProfiler, Phase, Profiler};
 use super::shape::Shape;
 use super::spec::{Spec, SpecError};
 use rand::SeedableRng;
@@ -71,12 +72,26 @@ impl Network {
 
     /// Runs `n` samples (`x`, NCHW) forward; returns the logits (`n × classes`).
     pub fn forward<'w>(&self, x: &[f32], n: usize, ws: &'w mut Workspace, pass: &mut Pass) -> &'w [f32] {
+        self.forward_profiled(x, n, ws, pass, &mut NoProfiler)
+    }
+
+    /// [`Network::forward`] reporting each layer to `prof`.
+    pub fn forward_profiled<'w>(
+        &self,
+        x: &[f32],
+        n: usize,
+        ws: &'w mut Workspace,
+        pass: &mut Pass,
+        prof: &mut impl Profiler,
+    ) -> &'w [f32] {
         assert!(n <= ws.capacity, "workspace holds {} samples, asked for {n}", ws.capacity);
         let in_len = n * self.input.len();
         ws.acts[0][..in_len].copy_from_slice(&x[..in_len]);
         for (i, layer) in self.layers.iter().enumerate() {
             let (before, after) = ws.acts.split_at_mut(i + 1);
+            prof.enter(i, Phase::Forward);
             layer.forward(&before[i], &mut after[0], n, &mut ws.scratch[i], pass);
+            prof.exit(i, Phase::Forward);
         }
         &ws.acts[self.layers.len()][..n * self.classes]
     }
@@ -84,8 +99,21 @@ impl Network {
     /// Forward, cross-entropy and backward for `n` samples; parameter gradients (scaled by
     /// `scale`, i.e. 1/batch) are added into `ws.grads`.
     pub fn train_chunk(&self, x: &[f32], labels: &[u8], scale: f32, ws: &mut Workspace, pass: &mut Pass) -> LossSum {
+        self.train_chunk_profiled(x, labels, scale, ws, pass, &mut NoProfiler)
+    }
+
+    /// [`Network::train_chunk`] reporting each layer pass to `prof`.
+    pub fn train_chunk_profiled(
+        &self,
+        x: &[f32],
+        labels: &[u8],
+        scale: f32,
+        ws: &mut Workspace,
+        pass: &mut Pass,
+        prof: &mut impl Profiler,
+    ) -> LossSum {
         let n = labels.len();
-        self.forward(x, n, ws, pass);
+        self.forward_profiled(x, n, ws, pass, prof);
         let last = self.layers.len();
         let logits = &ws.acts[last][..n * self.classes];
         let result = cross_entropy(logits, labels, self.classes, scale, Some(&mut ws.grad_a[..n * self.classes]));
@@ -93,7 +121,9 @@ impl Network {
             let (dy, dx) = (&ws.grad_a, &mut ws.grad_b);
             // The first layer's input gradient is never needed.
             let dx = if i > 0 { Some(&mut dx[..]) } else { None };
+            prof.enter(i, Phase::Backward);
             self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], dy, dx, &mut ws.grads[i], n, &mut ws.scratch[i]);
+            prof.exit(i, Phase::Backward);
             std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
         }
         result

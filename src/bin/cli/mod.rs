@@ -36,6 +36,33 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Measure training and inference throughput (synthetic data) and time per layer.
+    Bench {
+        /// Spec JSON file; the default net when omitted.
+        spec: Option<PathBuf>,
+        /// Timed repetitions.
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Minimum milliseconds per repetition.
+        #[arg(long, default_value_t = 2000.0)]
+        min_ms: f64,
+        /// Rayon threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+fn set_threads(threads: Option<usize>) -> Result<(), String> {
+    if let Some(t) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .map_err(|e| format!("cannot start {t} threads: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -47,13 +74,12 @@ pub fn main() -> i32 {
             if let Some(e) = epochs {
                 s.training.epochs = e;
             }
-            if let Some(t) = threads {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build_global()
-                    .map_err(|e| format!("cannot start {t} threads: {e}"))?;
-            }
+            set_threads(threads)?;
             train(s, &data)
+        }),
+        Command::Bench { spec, reps, min_ms, threads, json } => load_spec(spec.as_deref()).and_then(|s| {
+            set_threads(threads)?;
+            bench(&s, reps, min_ms, json.as_deref())
         }),
     };
     match result {
@@ -124,6 +150,28 @@ fn train(spec: Spec, data_root: &Path) -> Result<(), String> {
             test.accuracy * 100.0,
             images as f64 / secs
         );
+    }
+    Ok(())
+}
+
+fn bench(spec: &Spec, reps: usize, min_ms: f64, json: Option<&Path>) -> Result<(), String> {
+    use cnn_playground::engine::bench::{min_median, run, BenchConfig};
+    spec.infer().map_err(|e| e.to_string())?;
+    let origin = Instant::now();
+    let clock = || origin.elapsed().as_secs_f64() * 1000.0;
+    let report = run(spec, &BenchConfig { reps, min_ms, ..BenchConfig::default() }, clock);
+    let (tmin, tmed) = min_median(&report.train_img_s);
+    let (imin, imed) = min_median(&report.infer_img_s);
+    println!("threads {}, batch {}", report.threads, report.batch);
+    println!("train  img/s min {tmin:>9.0}  median {tmed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.train_gflops(), report.train_flops / 1e6);
+    println!("infer  img/s min {imin:>9.0}  median {imed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.infer_gflops(), report.infer_flops / 1e6);
+    println!("per layer, one thread, µs per image:");
+    for (i, l) in report.layers.iter().enumerate() {
+        println!("  {i:<3} {:<10} forward {:>8.2}  backward {:>8.2}", l.name, l.forward_us, l.backward_us);
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }

@@ -40,6 +40,15 @@ impl ConvGeom {
     fn src(&self, o: usize, kk: usize, size: usize) -> Option<usize> {
         (o * self.stride + kk).checked_sub(self.pad).filter(|&v| v < size)
     }
+
+    /// Output positions `lo..hi` whose input index `o·stride + kk − pad` lies in `0..size`.
+    #[inline]
+    fn valid(&self, kk: usize, size: usize, outputs: usize) -> (usize, usize) {
+        let s = self.stride;
+        let lo = self.pad.saturating_sub(kk).div_ceil(s);
+        let hi = (size + self.pad).saturating_sub(kk).div_ceil(s);
+        (lo.min(outputs), hi.min(outputs).max(lo.min(outputs)))
+    }
 }
 
 /// Fills `cols` (`c·k·k × oh·ow`) from one sample `x` (`c × h × w`).
@@ -48,17 +57,26 @@ pub fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
     for ch in 0..g.c {
         let plane = &x[ch * g.h * g.w..(ch + 1) * g.h * g.w];
         for ky in 0..g.k {
+            let (y_lo, y_hi) = g.valid(ky, g.h, g.oh);
             for kx in 0..g.k {
+                let (x_lo, x_hi) = g.valid(kx, g.w, g.ow);
                 let row = (ch * g.k + ky) * g.k + kx;
                 let dst = &mut cols[row * n_cols..(row + 1) * n_cols];
-                for oy in 0..g.oh {
+                dst[..y_lo * g.ow].fill(0.0);
+                dst[y_hi * g.ow..].fill(0.0);
+                for oy in y_lo..y_hi {
+                    let iy = oy * g.stride + ky - g.pad;
+                    let line = &plane[iy * g.w..(iy + 1) * g.w];
                     let out = &mut dst[oy * g.ow..(oy + 1) * g.ow];
-                    match g.src(oy, ky, g.h) {
-                        None => out.fill(0.0),
-                        Some(iy) => {
-                            let line = &plane[iy * g.w..(iy + 1) * g.w];
-                            for (ox, v) in out.iter_mut().enumerate() {
-                                *v = g.src(ox, kx, g.w).map_or(0.0, |ix| line[ix]);
+                    out[..x_lo].fill(0.0);
+                    out[x_hi..].fill(0.0);
+                    if x_hi > x_lo {
+                        let ix0 = x_lo * g.stride + kx - g.pad;
+                        if g.stride == 1 {
+                            out[x_lo..x_hi].copy_from_slice(&line[ix0..ix0 + (x_hi - x_lo)]);
+                        } else {
+                            for (o, v) in out[x_lo..x_hi].iter_mut().enumerate() {
+                                *v = line[ix0 + o * g.stride];
                             }
                         }
                     }
@@ -74,16 +92,48 @@ pub fn col2im(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
     for ch in 0..g.c {
         let plane = &mut dx[ch * g.h * g.w..(ch + 1) * g.h * g.w];
         for ky in 0..g.k {
+            let (y_lo, y_hi) = g.valid(ky, g.h, g.oh);
             for kx in 0..g.k {
+                let (x_lo, x_hi) = g.valid(kx, g.w, g.ow);
+                if x_hi <= x_lo {
+                    continue;
+                }
                 let row = (ch * g.k + ky) * g.k + kx;
                 let src = &cols[row * n_cols..(row + 1) * n_cols];
-                for oy in 0..g.oh {
-                    let Some(iy) = g.src(oy, ky, g.h) else { continue };
+                for oy in y_lo..y_hi {
+                    let iy = oy * g.stride + ky - g.pad;
                     let line = &mut plane[iy * g.w..(iy + 1) * g.w];
-                    for (ox, &v) in src[oy * g.ow..(oy + 1) * g.ow].iter().enumerate() {
-                        if let Some(ix) = g.src(ox, kx, g.w) {
-                            line[ix] += v;
+                    let ix0 = x_lo * g.stride + kx - g.pad;
+                    let from = &src[oy * g.ow + x_lo..oy * g.ow + x_hi];
+                    if g.stride == 1 {
+                        for (d, &v) in line[ix0..ix0 + from.len()].iter_mut().zip(from) {
+                            *d += v;
                         }
+                    } else {
+                        for (o, &v) in from.iter().enumerate() {
+                            line[ix0 + o * g.stride] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scalar reference im2col (per-element bounds checks), the truth for the fast version.
+pub fn im2col_ref(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
+    let n_cols = g.col_cols();
+    for ch in 0..g.c {
+        for ky in 0..g.k {
+            for kx in 0..g.k {
+                let row = (ch * g.k + ky) * g.k + kx;
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let v = match (g.src(oy, ky, g.h), g.src(ox, kx, g.w)) {
+                            (Some(iy), Some(ix)) => x[(ch * g.h + iy) * g.w + ix],
+                            _ => 0.0,
+                        };
+                        cols[row * n_cols + oy * g.ow + ox] = v;
                     }
                 }
             }
@@ -106,6 +156,19 @@ mod tests {
         assert_eq!(&cols[0..4], &[0.0, 0.0, 0.0, 5.0]);
         // Row (1,1): positions (0,0),(0,2),(2,0),(2,2) → 1,3,7,9.
         assert_eq!(&cols[12..16], &[1.0, 3.0, 7.0, 9.0]);
+    }
+
+    #[test]
+    fn fast_im2col_matches_reference_for_every_geometry() {
+        for (h, w, k, stride, pad) in [(5, 4, 3, 2, 1), (6, 6, 5, 1, 2), (7, 5, 2, 3, 0), (4, 4, 3, 1, 3), (9, 7, 3, 2, 2)] {
+            let window = |n: usize| (n + 2 * pad - k) / stride + 1;
+            let g = ConvGeom { c: 2, h, w, k, stride, pad, oh: window(h), ow: window(w) };
+            let x: Vec<f32> = (0..2 * h * w).map(|v| v as f32 + 1.0).collect();
+            let (mut fast, mut slow) = (vec![f32::NAN; g.col_rows() * g.col_cols()], vec![0.0; g.col_rows() * g.col_cols()]);
+            im2col(&g, &x, &mut fast);
+            im2col_ref(&g, &x, &mut slow);
+            assert_eq!(fast, slow, "{g:?}");
+        }
     }
 
     #[test]

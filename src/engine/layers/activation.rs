@@ -31,8 +31,9 @@ impl Layer for Relu {
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, _scratch: &mut Scratch, _pass: &mut Pass) {
         let len = n * self.shape.len();
         for (o, &v) in y[..len].iter_mut().zip(&x[..len]) {
-            // `v.max(0.0)` would turn NaN into 0 and hide a diverging run.
-            *o = if v > 0.0 || v.is_nan() { v } else { 0.0 };
+            // Written so NaN passes through (a diverging run stays visible) and it vectorises;
+            // `v.max(0.0)` would turn NaN into 0.
+            *o = if v < 0.0 { 0.0 } else { v };
         }
     }
 

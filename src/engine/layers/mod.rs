@@ -33,13 +33,7 @@ pub struct Scratch {
     pub idx: Vec<u32>,
 }
 
-/// Grows `v` to at least `len` elements and returns the first `len`.
-pub fn take<T: Clone + Default>(v: &mut Vec<T>, len: usize) -> &mut [T] {
-    if v.len() < len {
-        v.resize(len, T::default());
-    }
-    &mut v[..len]
-}
+pub use super::kernels::take;
 
 /// Context of one forward pass.
 pub struct Pass<'a> {

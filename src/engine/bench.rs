@@ -1,0 +1,156 @@
+//! Throughput benchmark of training and inference, host-agnostic: the host supplies the clock.
+//! Used by the native CLI (`cnn bench`) and by the browser bench page.
+
+use super::data::synthetic;
+use super::layers::Pass;
+use super::network::Network;
+use super::profile::LayerTimer;
+use super::spec::{LayerSpec, Spec};
+use super::train::{evaluate, Trainer};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Settings of one benchmark run.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Timed repetitions (min and median are reported).
+    pub reps: usize,
+    /// Minimum duration of one repetition, milliseconds.
+    pub min_ms: f64,
+    /// Untimed warm-up training steps.
+    pub warmup_steps: usize,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        Self { reps: 3, min_ms: 2000.0, warmup_steps: 5 }
+    }
+}
+
+/// Time per image of one layer, forward and backward (single thread, chunk of 16).
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerTime {
+    /// Layer name.
+    pub name: String,
+    /// Microseconds per image, forward.
+    pub forward_us: f64,
+    /// Microseconds per image, backward.
+    pub backward_us: f64,
+}
+
+/// Benchmark results for one network.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// Rayon threads used.
+    pub threads: usize,
+    /// Batch size.
+    pub batch: usize,
+    /// Training images/s of each repetition.
+    pub train_img_s: Vec<f64>,
+    /// Inference images/s of each repetition.
+    pub infer_img_s: Vec<f64>,
+    /// Training FLOPs per image (conv/linear multiply-adds ×2: forward, dW, and dX but for layer 0).
+    pub train_flops: f64,
+    /// Forward FLOPs per image (conv/linear only).
+    pub infer_flops: f64,
+    /// Per-layer time.
+    pub layers: Vec<LayerTime>,
+}
+
+/// Minimum and median of a sample.
+pub fn min_median(v: &[f64]) -> (f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    (s.first().copied().unwrap_or(0.0), s.get(s.len() / 2).copied().unwrap_or(0.0))
+}
+
+impl BenchReport {
+    /// Median training GFLOPS.
+    pub fn train_gflops(&self) -> f64 {
+        min_median(&self.train_img_s).1 * self.train_flops / 1e9
+    }
+
+    /// Median inference GFLOPS.
+    pub fn infer_gflops(&self) -> f64 {
+        min_median(&self.infer_img_s).1 * self.infer_flops / 1e9
+    }
+}
+
+/// FLOPs per image as the peer harness counts them: (forward, training).
+pub fn flop_counts(spec: &Spec) -> (f64, f64) {
+    let Ok(infos) = spec.infer() else { return (0.0, 0.0) };
+    let (mut fwd, mut first) = (0.0, None);
+    for (layer, info) in spec.layers.iter().zip(&infos) {
+        if matches!(layer, LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. }) {
+            fwd += info.flops as f64;
+            first.get_or_insert(info.flops as f64);
+        }
+    }
+    (fwd, 3.0 * fwd - first.unwrap_or(0.0))
+}
+
+/// Runs the benchmark for `spec` on synthetic data; `clock` returns milliseconds.
+pub fn run(spec: &Spec, config: &BenchConfig, clock: impl Fn() -> f64) -> BenchReport {
+    let batch = spec.training.batch_size;
+    let data = Arc::new(synthetic::bars_split(batch * 64, 2048));
+    let mut trainer = Trainer::new(spec.clone(), data.clone()).expect("benchmark spec is valid");
+    trainer.train_steps(config.warmup_steps);
+    let mut train_img_s = Vec::new();
+    for _ in 0..config.reps {
+        let (start, mut images) = (clock(), 0usize);
+        while clock() - start < config.min_ms {
+            if trainer.finished() {
+                trainer.spec.training.epochs += 1;
+            }
+            images += trainer.train_steps(4).images;
+        }
+        train_img_s.push(images as f64 * 1000.0 / (clock() - start));
+    }
+    let mut infer_img_s = Vec::new();
+    for _ in 0..config.reps {
+        let (start, mut images) = (clock(), 0usize);
+        while clock() - start < config.min_ms {
+            images += evaluate(&trainer.network, &data.test, trainer.parallel).images;
+        }
+        infer_img_s.push(images as f64 * 1000.0 / (clock() - start));
+    }
+    let (infer_flops, train_flops) = flop_counts(spec);
+    BenchReport {
+        threads: rayon::current_num_threads(),
+        batch,
+        train_img_s,
+        infer_img_s,
+        train_flops,
+        infer_flops,
+        layers: layer_times(&trainer.network, spec, &data.train, &clock),
+    }
+}
+
+fn layer_times(network: &Network, spec: &Spec, set: &super::data::Dataset, clock: &impl Fn() -> f64) -> Vec<LayerTime> {
+    const N: usize = 16;
+    const ITERS: usize = 20;
+    let mut ws = network.workspace(N);
+    let px = network.input.len();
+    let mut x = vec![0.0; N * px];
+    for i in 0..N {
+        set.image_f32(i, &mut x[i * px..(i + 1) * px]);
+    }
+    let mut timer = LayerTimer::new(network.layers.len(), clock);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for _ in 0..ITERS {
+        let mut pass = Pass { train: true, rng: &mut rng };
+        network.train_chunk_profiled(&x, &set.labels[..N], 1.0 / N as f32, &mut ws, &mut pass, &mut timer);
+    }
+    let per_image = 1000.0 / (N * ITERS) as f64;
+    spec.layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| LayerTime {
+            name: l.kind_name().to_string(),
+            forward_us: timer.forward_ms[i] * per_image,
+            backward_us: timer.backward_ms[i] * per_image,
+        })
+        .collect()
+}

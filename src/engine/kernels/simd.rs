@@ -1,0 +1,135 @@
+//! A four-lane f32 vector over the target's SIMD: wasm SIMD128 in the browser builds, SSE on
+//! x86-64, plain arrays elsewhere. Multiply and add stay separate operations (no fused
+//! multiply-add), so every lane rounds exactly like the scalar reference code.
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    /// Four f32 lanes.
+    #[derive(Clone, Copy)]
+    pub struct V4(v128);
+
+    impl V4 {
+        /// All lanes zero.
+        #[inline(always)]
+        pub fn zero() -> Self {
+            V4(f32x4_splat(0.0))
+        }
+        /// All lanes `v`.
+        #[inline(always)]
+        pub fn splat(v: f32) -> Self {
+            V4(f32x4_splat(v))
+        }
+        /// Loads `s[0..4]`.
+        #[inline(always)]
+        pub fn load(s: &[f32]) -> Self {
+            assert!(s.len() >= 4);
+            // SAFETY: bounds checked above; v128_load has no alignment requirement.
+            V4(unsafe { v128_load(s.as_ptr() as *const v128) })
+        }
+        /// Stores into `s[0..4]`.
+        #[inline(always)]
+        pub fn store(self, s: &mut [f32]) {
+            assert!(s.len() >= 4);
+            // SAFETY: bounds checked above; v128_store has no alignment requirement.
+            unsafe { v128_store(s.as_mut_ptr() as *mut v128, self.0) }
+        }
+        /// `self + a·b` (multiply, then add).
+        #[inline(always)]
+        pub fn mul_add(self, a: V4, b: V4) -> Self {
+            V4(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+        /// Lane-wise sum.
+        #[inline(always)]
+        pub fn add(self, o: V4) -> Self {
+            V4(f32x4_add(self.0, o.0))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use core::arch::x86_64::*;
+
+    /// Four f32 lanes.
+    #[derive(Clone, Copy)]
+    pub struct V4(__m128);
+
+    impl V4 {
+        /// All lanes zero.
+        #[inline(always)]
+        pub fn zero() -> Self {
+            // SAFETY: SSE is part of the x86-64 baseline.
+            V4(unsafe { _mm_setzero_ps() })
+        }
+        /// All lanes `v`.
+        #[inline(always)]
+        pub fn splat(v: f32) -> Self {
+            // SAFETY: SSE is part of the x86-64 baseline.
+            V4(unsafe { _mm_set1_ps(v) })
+        }
+        /// Loads `s[0..4]`.
+        #[inline(always)]
+        pub fn load(s: &[f32]) -> Self {
+            assert!(s.len() >= 4);
+            // SAFETY: bounds checked above; unaligned load.
+            V4(unsafe { _mm_loadu_ps(s.as_ptr()) })
+        }
+        /// Stores into `s[0..4]`.
+        #[inline(always)]
+        pub fn store(self, s: &mut [f32]) {
+            assert!(s.len() >= 4);
+            // SAFETY: bounds checked above; unaligned store.
+            unsafe { _mm_storeu_ps(s.as_mut_ptr(), self.0) }
+        }
+        /// `self + a·b` (multiply, then add).
+        #[inline(always)]
+        pub fn mul_add(self, a: V4, b: V4) -> Self {
+            // SAFETY: SSE is part of the x86-64 baseline.
+            V4(unsafe { _mm_add_ps(self.0, _mm_mul_ps(a.0, b.0)) })
+        }
+        /// Lane-wise sum.
+        #[inline(always)]
+        pub fn add(self, o: V4) -> Self {
+            // SAFETY: SSE is part of the x86-64 baseline.
+            V4(unsafe { _mm_add_ps(self.0, o.0) })
+        }
+    }
+}
+
+#[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
+mod imp {
+    /// Four f32 lanes (portable fallback).
+    #[derive(Clone, Copy)]
+    pub struct V4([f32; 4]);
+
+    impl V4 {
+        /// All lanes zero.
+        pub fn zero() -> Self {
+            V4([0.0; 4])
+        }
+        /// All lanes `v`.
+        pub fn splat(v: f32) -> Self {
+            V4([v; 4])
+        }
+        /// Loads `s[0..4]`.
+        pub fn load(s: &[f32]) -> Self {
+            V4([s[0], s[1], s[2], s[3]])
+        }
+        /// Stores into `s[0..4]`.
+        pub fn store(self, s: &mut [f32]) {
+            s[..4].copy_from_slice(&self.0);
+        }
+        /// `self + a·b` (multiply, then add).
+        pub fn mul_add(self, a: V4, b: V4) -> Self {
+            V4(std::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
+        }
+        /// Lane-wise sum.
+        pub fn add(self, o: V4) -> Self {
+            V4(std::array::from_fn(|i| self.0[i] + o.0[i]))
+        }
+    }
+}
+
+pub use imp::V4;
