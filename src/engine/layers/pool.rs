@@ -39,6 +39,9 @@ impl Layer for MaxPool2d {
         let planes = n * self.input.c;
         // Argmax (index within the input plane) is kept for the backward pass.
         let argmax = take(&mut scratch.idx, planes * oh * ow);
+        if self.kernel == 2 && self.stride == 2 {
+            return pool_2x2(x, y, argmax, planes, iw, ih, oh, ow);
+        }
         for p in 0..planes {
             let plane = &x[p * ih * iw..(p + 1) * ih * iw];
             for oy in 0..oh {
@@ -47,13 +50,10 @@ impl Layer for MaxPool2d {
                     for ky in 0..self.kernel {
                         let row = (oy * self.stride + ky) * iw + ox * self.stride;
                         for i in row..row + self.kernel {
-                            // NaN propagates, as in PyTorch.
-                            if plane[i] > best || plane[i].is_nan() {
+                            // NaN propagates, as in PyTorch: the first NaN wins and stays.
+                            if !best.is_nan() && (plane[i] > best || plane[i].is_nan()) {
                                 best = plane[i];
                                 best_i = i;
-                                if best.is_nan() {
-                                    break;
-                                }
                             }
                         }
                     }
@@ -90,5 +90,88 @@ impl Layer for MaxPool2d {
 
     fn clone_box(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
+    }
+}
+
+/// The common 2×2, stride-2 case without the general loop's bookkeeping. Same result: the first
+/// maximum in row-major window order wins, and a NaN wins over everything.
+#[allow(clippy::too_many_arguments)]
+fn pool_2x2(x: &[f32], y: &mut [f32], argmax: &mut [u32], planes: usize, iw: usize, ih: usize, oh: usize, ow: usize) {
+    for p in 0..planes {
+        let plane = &x[p * ih * iw..(p + 1) * ih * iw];
+        for oy in 0..oh {
+            let top = 2 * oy * iw;
+            let (r0, r1) = (&plane[top..top + iw], &plane[top + iw..top + 2 * iw]);
+            let out = (p * oh + oy) * ow;
+            for ox in 0..ow {
+                let candidates = [(r0[2 * ox], top + 2 * ox), (r0[2 * ox + 1], top + 2 * ox + 1),
+                    (r1[2 * ox], top + iw + 2 * ox), (r1[2 * ox + 1], top + iw + 2 * ox + 1)];
+                let mut best = candidates[0];
+                for c in &candidates[1..] {
+                    if !best.0.is_nan() && (c.0 > best.0 || c.0.is_nan()) {
+                        best = *c;
+                    }
+                }
+                y[out + ox] = best.0;
+                argmax[out + ox] = best.1 as u32;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Naive reference: max over each window, first maximum wins, first NaN wins.
+    fn reference(x: &[f32], s: Shape, k: usize, st: usize) -> (Vec<f32>, Vec<u32>) {
+        let (oh, ow) = ((s.h - k) / st + 1, (s.w - k) / st + 1);
+        let (mut y, mut idx) = (vec![], vec![]);
+        for c in 0..s.c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut best: Option<(f32, usize)> = None;
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let i = (oy * st + ky) * s.w + ox * st + kx;
+                            let v = x[c * s.h * s.w + i];
+                            best = match best {
+                                None => Some((v, i)),
+                                Some(b) if b.0.is_nan() => Some(b),
+                                Some(b) if v.is_nan() || v > b.0 => Some((v, i)),
+                                keep => keep,
+                            };
+                        }
+                    }
+                    let (v, i) = best.unwrap();
+                    y.push(v);
+                    idx.push(i as u32);
+                }
+            }
+        }
+        (y, idx)
+    }
+
+    #[test]
+    fn both_paths_match_the_reference_with_ties_and_nan() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let shape = Shape::new(3, 6, 7);
+        // Few distinct values (many ties) and some NaNs.
+        let x: Vec<f32> = (0..shape.len())
+            .map(|_| if rng.random_bool(0.05) { f32::NAN } else { rng.random_range(0..4) as f32 })
+            .collect();
+        for (k, st) in [(2, 2), (3, 2), (2, 1), (3, 3)] {
+            let pool = MaxPool2d::new(shape, k, st);
+            let mut y = vec![0.0; pool.output_shape().len()];
+            let mut scratch = Scratch::default();
+            let mut r = ChaCha8Rng::seed_from_u64(0);
+            pool.forward(&x, &mut y, 1, &mut scratch, &mut Pass { train: true, rng: &mut r });
+            let (ry, ridx) = reference(&x, shape, k, st);
+            let bits = |v: &[f32]| v.iter().map(|f| if f.is_nan() { u32::MAX } else { f.to_bits() }).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&ry), "k{k} s{st} values");
+            assert_eq!(&scratch.idx[..ridx.len()], &ridx[..], "k{k} s{st} argmax");
+        }
     }
 }
