@@ -28,11 +28,12 @@ FASHION_SRC  := /usr/share/datasets/fashion-mnist
 DATA         := static/data
 
 .PHONY: help setup system-packages rust-toolchains rust-tools node-packages data build build-threaded \
-        build-fallback run test test-native test-wasm test-e2e clean
+        build-fallback run test test-native test-wasm test-e2e bench clean
 
 help:
 	@echo "make run   — set up, build and serve the app on http://127.0.0.1:$(PORT)"
 	@echo "make test  — set up and run all tests (native, wasm in Chromium, end-to-end)"
+	@echo "make bench — in-browser benchmark beside TensorFlow.js, ConvNetJS and the WASM SIMD peak"
 
 setup: system-packages rust-toolchains rust-tools node-packages data
 
@@ -125,6 +126,10 @@ test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/*.test.mjs
 
 test: setup test-native test-wasm test-e2e
+
+# Speed, side by side with ../shared/peers in the same run (prints a table, writes tests/bench/results/latest.json).
+bench: build
+	node tests/bench/run.mjs
 
 clean:
 	rm -rf dist target/wasm32-unknown-unknown

@@ -3,6 +3,7 @@
 //! Messages travel as `{ "cnn": <Request|Event> }` objects so the worker can ignore the messages
 //! that wasm-bindgen-rayon's helpers exchange on the same scope.
 
+use crate::engine::bench::{BenchConfig, BenchReport};
 use crate::engine::spec::{DatasetKind, LayerInfo, Spec};
 use crate::engine::train::{EvalReport, StepReport};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,13 @@ pub enum Request {
     Pause,
     /// Evaluate on the test set.
     Evaluate,
+    /// Benchmark a preset network on synthetic data (training must be paused).
+    Bench {
+        /// A name from `engine::spec::PRESETS`.
+        preset: String,
+        /// Repetitions and durations.
+        config: BenchConfig,
+    },
     /// Classify one 28×28 image (values in [0, 1]).
     Predict {
         /// 784 pixel intensities, row-major.
@@ -124,6 +132,8 @@ pub enum Event {
         /// Ten probabilities.
         probs: Vec<f32>,
     },
+    /// Result of a [`Request::Bench`].
+    BenchResult(BenchReport),
     /// Something went wrong; the message says what and names the culprit.
     Error {
         /// Human-readable description.

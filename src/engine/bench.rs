@@ -9,11 +9,11 @@ use super::spec::{LayerSpec, Spec};
 use super::train::{evaluate, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Settings of one benchmark run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchConfig {
     /// Timed repetitions (min and median are reported).
     pub reps: usize,
@@ -30,7 +30,7 @@ impl Default for BenchConfig {
 }
 
 /// Time per image of one layer, forward and backward (single thread, chunk of 16).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerTime {
     /// Layer name.
     pub name: String,
@@ -41,8 +41,10 @@ pub struct LayerTime {
 }
 
 /// Benchmark results for one network.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
+    /// Preset or model name.
+    pub name: String,
     /// Rayon threads used.
     pub threads: usize,
     /// Batch size.
@@ -57,6 +59,8 @@ pub struct BenchReport {
     pub infer_flops: f64,
     /// Per-layer time.
     pub layers: Vec<LayerTime>,
+    /// Memory in use after the run, bytes, when the host can tell (wasm linear memory size).
+    pub memory_bytes: u64,
 }
 
 /// Minimum and median of a sample.
@@ -118,6 +122,7 @@ pub fn run(spec: &Spec, config: &BenchConfig, clock: impl Fn() -> f64) -> BenchR
     }
     let (infer_flops, train_flops) = flop_counts(spec);
     BenchReport {
+        name: String::new(),
         threads: rayon::current_num_threads(),
         batch,
         train_img_s,
@@ -125,6 +130,7 @@ pub fn run(spec: &Spec, config: &BenchConfig, clock: impl Fn() -> f64) -> BenchR
         train_flops,
         infer_flops,
         layers: layer_times(&trainer.network, spec, &data.train, &clock),
+        memory_bytes: 0,
     }
 }
 

@@ -183,6 +183,31 @@ impl Default for Spec {
     }
 }
 
+/// Names accepted by [`Spec::preset`].
+pub const PRESETS: [&str; 2] = ["reference", "pytorch-mnist-cnn"];
+
+impl Spec {
+    /// A named preset: `reference` (the classic small net, [`Spec::default`]) or
+    /// `pytorch-mnist-cnn` (conv 16/32/64 5×5 pad 2 with ReLU, two max-pools, linear 10).
+    pub fn preset(name: &str) -> Option<Spec> {
+        let conv = |out_channels| LayerSpec::Conv2d { out_channels, kernel_size: 5, stride: 1, padding: 2 };
+        let pool = || LayerSpec::MaxPool2d { kernel_size: 2, stride: None };
+        match name {
+            "reference" => Some(Spec::default()),
+            "pytorch-mnist-cnn" => Some(Spec {
+                layers: vec![
+                    conv(16), LayerSpec::Relu, pool(),
+                    conv(32), LayerSpec::Relu, pool(),
+                    conv(64), LayerSpec::Relu,
+                    LayerSpec::Flatten, LayerSpec::Linear { out_features: 10 },
+                ],
+                ..Spec::default()
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// A spec problem, naming the layer (if any) and the field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecError {
@@ -416,6 +441,17 @@ mod tests {
         let mut spec = Spec::default();
         spec.training.optimizer = OptimizerSpec::Sgd { lr: -1.0, momentum: 0.9 };
         assert_eq!(spec.infer().unwrap_err().to_string(), "field `training.optimizer.lr`: must be in (0, 10]");
+    }
+
+    #[test]
+    fn presets_are_valid_and_named() {
+        for name in PRESETS {
+            let spec = Spec::preset(name).unwrap();
+            assert!(spec.infer().is_ok(), "{name}");
+        }
+        let infos = Spec::preset("pytorch-mnist-cnn").unwrap().infer().unwrap();
+        assert_eq!(infos.iter().map(|i| i.params).sum::<usize>(), 416 + 12_832 + 51_264 + 31_370);
+        assert!(Spec::preset("alexnet").is_none());
     }
 
     #[test]

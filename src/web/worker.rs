@@ -7,7 +7,8 @@ use super::fetch::fetch_all;
 use super::js::{now_ms, yield_to_event_loop};
 use crate::engine::data::{DataSplit, FILES};
 use crate::engine::network::Network;
-use crate::engine::spec::{DatasetKind, Spec};
+use crate::engine::bench::{self, BenchConfig};
+use crate::engine::spec::{DatasetKind, Spec, PRESETS};
 use crate::engine::train::{evaluate, Trainer};
 use crate::protocol::{EngineMode, Envelope, Event, Progress, Request};
 use std::cell::RefCell;
@@ -123,6 +124,9 @@ fn handle(request: Request) {
                 if s.running {
                     return Err(None);
                 }
+                if s.busy {
+                    return Err(Some("a benchmark or evaluation is running: wait for it to finish"));
+                }
                 if s.trainer.is_none() {
                     return Err(Some("load a dataset and build a model before training"));
                 }
@@ -138,6 +142,7 @@ fn handle(request: Request) {
         Request::Pause => with_state(|s| s.pause_requested = s.running),
         Request::Evaluate => spawn_local(evaluate_now()),
         Request::Predict { pixels } => predict(pixels),
+        Request::Bench { preset, config } => spawn_local(bench(preset, config)),
     }
 }
 
@@ -277,6 +282,33 @@ async fn evaluate_now() {
     let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
     with_state(|s| s.busy = false);
     post(Event::Evaluated { epoch, report });
+}
+
+async fn bench(preset: String, config: BenchConfig) {
+    let Some(spec) = Spec::preset(&preset) else {
+        return post_error(format!("unknown benchmark network `{preset}` (known: {})", PRESETS.join(", ")));
+    };
+    let refused = with_state(|s| {
+        if s.running || s.busy {
+            return true;
+        }
+        s.busy = true;
+        false
+    });
+    if refused {
+        return post_error("pause training (and wait for other work) before benchmarking");
+    }
+    let mut report = run_job(move || bench::run(&spec, &config, now_ms)).await;
+    with_state(|s| s.busy = false);
+    report.name = preset;
+    report.memory_bytes = wasm_memory_bytes();
+    post(Event::BenchResult(report));
+}
+
+/// Current size of this module's linear memory.
+fn wasm_memory_bytes() -> u64 {
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    js_sys::Reflect::get(&memory.buffer(), &"byteLength".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u64
 }
 
 fn predict(pixels: Vec<f32>) {

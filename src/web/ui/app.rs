@@ -1,8 +1,10 @@
 //! Page layout: engine mode, data, model summary, training controls and figures, drawing pad.
 
 use super::client::{data_url, send};
+use super::bench::BenchPanel;
 use super::draw::DrawPad;
 use super::state::{AppState, RunState};
+use crate::engine::bench::flop_counts;
 use crate::engine::spec::OptimizerSpec;
 use crate::protocol::Request;
 use leptos::prelude::*;
@@ -30,6 +32,10 @@ pub fn App(state: AppState) -> impl IntoView {
             <section class="card">
                 <h2>"Draw a digit"</h2>
                 <DrawPad state=state />
+            </section>
+            <section class="card">
+                <h2>"Benchmark"</h2>
+                <BenchPanel state=state />
             </section>
         </main>
     }
@@ -211,6 +217,10 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
             <dt>"Training loss"</dt><dd data-testid="train-loss">{stat(|p| format!("{:.4}", p.report.loss))}</dd>
             <dt>"Training accuracy"</dt><dd data-testid="train-acc">{stat(|p| format!("{:.2}%", p.report.accuracy * 100.0))}</dd>
             <dt>"Throughput"</dt><dd data-testid="images-per-sec">{stat(|p| format!("{:.0} img/s", p.images_per_sec))}</dd>
+            <dt>"Compute"</dt><dd data-testid="gflops">{move || progress.get().map_or("–".into(), |p| {
+                let (_, train_flops) = flop_counts(&state.spec.get());
+                format!("{:.1} GFLOPS", p.images_per_sec * train_flops / 1e9)
+            })}</dd>
         </dl>
         <h3>"Test set"</h3>
         <ul class="evals" data-testid="evals">

@@ -1,6 +1,7 @@
 //! The Leptos single-page UI (main thread). It never computes: the engine worker does.
 
 mod app;
+mod bench;
 mod client;
 mod draw;
 mod state;
@@ -12,6 +13,7 @@ use leptos::prelude::*;
 pub fn start() {
     console_error_panic_hook::set_once();
     let state = state::AppState::new(Spec::default());
+    bench::queue_from_url(state);
     leptos::mount::mount_to_body(move || view! { <app::App state=state /> });
     client::start_engine(state);
 }

@@ -1,5 +1,6 @@
 //! The UI's reactive state, updated from engine events.
 
+use crate::engine::bench::{BenchConfig, BenchReport};
 use crate::engine::spec::{LayerInfo, Spec};
 use crate::engine::train::EvalReport;
 use crate::protocol::{EngineMode, Event, Progress, Request};
@@ -45,6 +46,14 @@ pub struct AppState {
     pub prediction: RwSignal<Option<Vec<f32>>>,
     /// Latest error message from the engine or the page.
     pub error: RwSignal<Option<String>>,
+    /// Finished benchmark runs, in order.
+    pub bench_results: RwSignal<Vec<BenchReport>>,
+    /// Presets still to benchmark (the first one is running when `bench_running`).
+    pub bench_queue: RwSignal<Vec<String>>,
+    /// Settings for queued benchmarks.
+    pub bench_config: RwSignal<BenchConfig>,
+    /// A benchmark is running in the engine.
+    pub bench_running: RwSignal<bool>,
 }
 
 impl AppState {
@@ -62,6 +71,10 @@ impl AppState {
             run: RwSignal::new(RunState::Idle),
             prediction: RwSignal::new(None),
             error: RwSignal::new(None),
+            bench_results: RwSignal::new(Vec::new()),
+            bench_queue: RwSignal::new(Vec::new()),
+            bench_config: RwSignal::new(BenchConfig::default()),
+            bench_running: RwSignal::new(false),
         }
     }
 
@@ -71,13 +84,32 @@ impl AppState {
         Request::LoadData { dataset, base_url: format!("{data_url}{}/", dataset.asset_dir()) }
     }
 
+    /// The request for the next queued benchmark, marking it running.
+    pub fn next_bench(&self) -> Option<Request> {
+        let preset = self.bench_queue.get_untracked().first()?.clone();
+        self.bench_running.set(true);
+        Some(Request::Bench { preset, config: self.bench_config.get_untracked() })
+    }
+
     /// Applies one engine event; returns requests the UI should send in response.
     pub fn apply(&self, event: Event, data_url: &str) -> Vec<Request> {
         match event {
             Event::Ready(mode) => {
                 self.mode.set(Some(mode));
+                // A benchmark-only page (?bench=…) leaves the data alone so nothing competes.
+                if !self.bench_queue.get_untracked().is_empty() {
+                    return self.next_bench().into_iter().collect();
+                }
                 let spec = self.spec.get_untracked();
                 return vec![self.load_data_request(data_url), Request::Build { spec }];
+            }
+            Event::BenchResult(report) => {
+                self.bench_results.update(|r| r.push(report));
+                self.bench_queue.update(|q| {
+                    q.remove(0);
+                });
+                self.bench_running.set(false);
+                return self.next_bench().into_iter().collect();
             }
             Event::DataProgress { loaded, total } => self.data_progress.set((loaded, total)),
             Event::DataLoaded { train, test, .. } => self.data_ready.set(Some((train, test))),
@@ -97,6 +129,10 @@ impl AppState {
             Event::Error { message } => {
                 if self.run.get_untracked() == RunState::Pausing {
                     self.run.set(RunState::Paused);
+                }
+                if self.bench_running.get_untracked() {
+                    self.bench_running.set(false);
+                    self.bench_queue.set(Vec::new());
                 }
                 self.error.set(Some(message));
             }
