@@ -31,6 +31,8 @@ pub struct Workspace {
     scratch: Vec<Scratch>,
     /// Parameter gradients per layer (accumulated by backward).
     pub grads: Vec<Vec<f32>>,
+    /// Loss and correct count of the last chunk trained with this workspace.
+    pub last: LossSum,
 }
 
 impl Network {
@@ -67,6 +69,7 @@ impl Network {
             grad_b: vec![0.0; capacity * widest],
             scratch: vec![Scratch::default(); self.layers.len()],
             grads: self.param_lens().into_iter().map(|n| vec![0.0; n]).collect(),
+            last: LossSum::default(),
         }
     }
 

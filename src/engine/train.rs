@@ -168,7 +168,7 @@ impl Trainer {
         let scale = 1.0 / batch as f32;
         let (net, seed, step) = (&self.network, self.spec.seed, self.step);
         let (xs, ys) = (&self.batch_x[..batch * px], &self.batch_y[..batch]);
-        let run = |(c, ws): (usize, &mut Workspace)| -> LossSum {
+        let run = |(c, ws): (usize, &mut Workspace)| {
             for g in ws.grads.iter_mut() {
                 g.fill(0.0);
             }
@@ -176,14 +176,15 @@ impl Trainer {
             let hi = (lo + CHUNK).min(batch);
             let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64));
             let mut pass = Pass { train: true, rng: &mut rng };
-            net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], scale, ws, &mut pass)
+            ws.last = net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], scale, ws, &mut pass);
         };
+        // Results stay in the workspaces: the step allocates nothing.
         let workspaces = &mut self.workspaces[..chunks];
-        let sums: Vec<LossSum> = if self.parallel {
-            workspaces.par_iter_mut().enumerate().map(run).collect()
+        if self.parallel {
+            workspaces.par_iter_mut().enumerate().for_each(run);
         } else {
-            workspaces.iter_mut().enumerate().map(run).collect()
-        };
+            workspaces.iter_mut().enumerate().for_each(run);
+        }
         // Fixed-order reduction into the first chunk's gradients.
         let (first, rest) = self.workspaces.split_at_mut(1);
         for ws in &rest[..chunks - 1] {
@@ -202,8 +203,8 @@ impl Trainer {
         report.steps += 1;
         report.images += batch;
         let mut total = LossSum::default();
-        for s in sums {
-            total.add(s);
+        for ws in &self.workspaces[..chunks] {
+            total.add(ws.last);
         }
         total
     }

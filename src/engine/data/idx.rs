@@ -79,6 +79,16 @@ pub fn decode_idx(file: &str, bytes: &[u8]) -> Result<IdxArray, DataError> {
     Ok(IdxArray { data: bytes[header..expected].to_vec(), dims })
 }
 
+/// Encodes an unsigned-byte IDX file (for tests and tools that need small datasets).
+pub fn encode_idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        v.extend_from_slice(&d.to_be_bytes());
+    }
+    v.extend_from_slice(data);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,12 +96,7 @@ mod tests {
     use std::io::Write;
 
     fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-        let mut v = vec![0, 0, 8, dims.len() as u8];
-        for d in dims {
-            v.extend_from_slice(&d.to_be_bytes());
-        }
-        v.extend_from_slice(data);
-        v
+        encode_idx(dims, data)
     }
 
     #[test]

@@ -94,16 +94,8 @@ impl DataSplit {
 
 #[cfg(test)]
 mod tests {
+    use super::idx::encode_idx as idx;
     use super::*;
-
-    fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-        let mut v = vec![0, 0, 8, dims.len() as u8];
-        for d in dims {
-            v.extend_from_slice(&d.to_be_bytes());
-        }
-        v.extend_from_slice(data);
-        v
-    }
 
     #[test]
     fn pairs_images_with_labels() {
