@@ -1,7 +1,7 @@
 //! Numeric gradient checks: every layer's backward pass against central differences of
 //! `L = Σ r·y` for a random upstream gradient `r`, and the whole network with its loss.
 
-use cnn_playground::engine::layers::{Conv2d, Flatten, Layer, Linear, MaxPool2d, Pass, Relu, Scratch};
+use cnn_playground::engine::layers::{Act, Activation, AvgPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d, Pass, Scratch};
 use cnn_playground::engine::network::Network;
 use cnn_playground::engine::shape::Shape;
 use cnn_playground::engine::spec::{Init, Spec};
@@ -84,8 +84,16 @@ fn linear_gradients() {
 }
 
 #[test]
-fn relu_gradients() {
-    check_layer(Box::new(Relu::new(Shape::new(2, 3, 3))), "relu");
+fn activation_gradients() {
+    for act in [Act::Relu, Act::LeakyRelu(0.1), Act::Sigmoid, Act::Tanh, Act::Silu, Act::Mish, Act::Elu(1.3)] {
+        check_layer(Box::new(Activation::new(Shape::new(2, 3, 3), act)), &format!("{act:?}"));
+    }
+}
+
+#[test]
+fn avgpool_gradients() {
+    check_layer(Box::new(AvgPool2d::new(Shape::new(2, 5, 6), 2, 2)), "avgpool 2/2");
+    check_layer(Box::new(AvgPool2d::new(Shape::new(1, 5, 5), 3, 1)), "avgpool 3/1 overlapping");
 }
 
 #[test]

@@ -77,8 +77,36 @@ pub enum LayerSpec {
     },
     /// Rectified linear unit.
     Relu,
+    /// Leaky ReLU.
+    LeakyRelu {
+        /// Slope for negative inputs (PyTorch default 0.01).
+        #[serde(default = "default_slope")]
+        negative_slope: f32,
+    },
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// SiLU, also called Swish: `x·σ(x)`.
+    Silu,
+    /// Mish: `x·tanh(softplus(x))`.
+    Mish,
+    /// Exponential linear unit.
+    Elu {
+        /// Scale of the negative part (PyTorch default 1.0).
+        #[serde(default = "default_alpha")]
+        alpha: f32,
+    },
     /// 2-D max pooling.
     MaxPool2d {
+        /// Square window size.
+        kernel_size: usize,
+        /// Stride; PyTorch defaults it to the kernel size.
+        #[serde(default)]
+        stride: Option<usize>,
+    },
+    /// 2-D average pooling.
+    AvgPool2d {
         /// Square window size.
         kernel_size: usize,
         /// Stride; PyTorch defaults it to the kernel size.
@@ -98,13 +126,28 @@ fn one() -> usize {
     1
 }
 
+fn default_slope() -> f32 {
+    0.01
+}
+
+fn default_alpha() -> f32 {
+    1.0
+}
+
 impl LayerSpec {
     /// PyTorch-style display name.
     pub fn kind_name(&self) -> &'static str {
         match self {
             LayerSpec::Conv2d { .. } => "Conv2d",
             LayerSpec::Relu => "ReLU",
+            LayerSpec::LeakyRelu { .. } => "LeakyReLU",
+            LayerSpec::Sigmoid => "Sigmoid",
+            LayerSpec::Tanh => "Tanh",
+            LayerSpec::Silu => "SiLU",
+            LayerSpec::Mish => "Mish",
+            LayerSpec::Elu { .. } => "ELU",
             LayerSpec::MaxPool2d { .. } => "MaxPool2d",
+            LayerSpec::AvgPool2d { .. } => "AvgPool2d",
             LayerSpec::Flatten => "Flatten",
             LayerSpec::Linear { .. } => "Linear",
         }
@@ -184,16 +227,27 @@ impl Default for Spec {
 }
 
 /// Names accepted by [`Spec::preset`].
-pub const PRESETS: [&str; 2] = ["reference", "pytorch-mnist-cnn"];
+pub const PRESETS: [&str; 3] = ["reference", "lenet-5", "pytorch-mnist-cnn"];
 
 impl Spec {
-    /// A named preset: `reference` (the classic small net, [`Spec::default`]) or
+    /// A named preset: `reference` (the classic small net, [`Spec::default`]), `lenet-5` (LeCun
+    /// et al. 1998 as the tutorials teach it: tanh, average pooling, 120-84-10) or
     /// `pytorch-mnist-cnn` (conv 16/32/64 5×5 pad 2 with ReLU, two max-pools, linear 10).
     pub fn preset(name: &str) -> Option<Spec> {
         let conv = |out_channels| LayerSpec::Conv2d { out_channels, kernel_size: 5, stride: 1, padding: 2 };
         let pool = || LayerSpec::MaxPool2d { kernel_size: 2, stride: None };
+        let avg = || LayerSpec::AvgPool2d { kernel_size: 2, stride: None };
+        let linear = |out_features| LayerSpec::Linear { out_features };
         match name {
             "reference" => Some(Spec::default()),
+            "lenet-5" => Some(Spec {
+                layers: vec![
+                    conv(6), LayerSpec::Tanh, avg(),
+                    LayerSpec::Conv2d { out_channels: 16, kernel_size: 5, stride: 1, padding: 0 }, LayerSpec::Tanh, avg(),
+                    LayerSpec::Flatten, linear(120), LayerSpec::Tanh, linear(84), LayerSpec::Tanh, linear(10),
+                ],
+                ..Spec::default()
+            }),
             "pytorch-mnist-cnn" => Some(Spec {
                 layers: vec![
                     conv(16), LayerSpec::Relu, pool(),
@@ -364,8 +418,17 @@ fn infer_layer(i: usize, layer: &LayerSpec, input: Shape) -> Result<LayerInfo, S
             let out = Shape::new(out_channels, oh, ow);
             (out, (fan_in + 1) * out_channels, 2 * (fan_in as u64) * out.len() as u64)
         }
-        LayerSpec::Relu => (input, 0, input.len() as u64),
-        LayerSpec::MaxPool2d { kernel_size, stride } => {
+        LayerSpec::Relu | LayerSpec::Sigmoid | LayerSpec::Tanh | LayerSpec::Silu | LayerSpec::Mish => {
+            (input, 0, input.len() as u64)
+        }
+        LayerSpec::LeakyRelu { negative_slope: v } | LayerSpec::Elu { alpha: v } => {
+            if !v.is_finite() {
+                let field = if matches!(layer, LayerSpec::Elu { .. }) { "alpha" } else { "negative_slope" };
+                return Err(SpecError::layer(i, field, format!("must be a finite number, not {v}")));
+            }
+            (input, 0, input.len() as u64)
+        }
+        LayerSpec::MaxPool2d { kernel_size, stride } | LayerSpec::AvgPool2d { kernel_size, stride } => {
             positive(i, "kernel_size", kernel_size)?;
             let stride = positive(i, "stride", stride.unwrap_or(kernel_size))?;
             let fit = |n| window_out(n, kernel_size, stride, 0);
@@ -439,6 +502,10 @@ mod tests {
         assert_eq!(spec.infer().unwrap_err().field, "stride");
 
         let mut spec = Spec::default();
+        spec.layers[1] = LayerSpec::LeakyRelu { negative_slope: f32::NAN };
+        assert_eq!(spec.infer().unwrap_err().to_string(), "layer 1, field `negative_slope`: must be a finite number, not NaN");
+
+        let mut spec = Spec::default();
         spec.training.optimizer = OptimizerSpec::Sgd { lr: -1.0, momentum: 0.9 };
         assert_eq!(spec.infer().unwrap_err().to_string(), "field `training.optimizer.lr`: must be in (0, 10]");
     }
@@ -451,6 +518,10 @@ mod tests {
         }
         let infos = Spec::preset("pytorch-mnist-cnn").unwrap().infer().unwrap();
         assert_eq!(infos.iter().map(|i| i.params).sum::<usize>(), 416 + 12_832 + 51_264 + 31_370);
+        let lenet = Spec::preset("lenet-5").unwrap().infer().unwrap();
+        // The classic 61,706 parameters: 156 + 2,416 + 48,120 + 10,164 + 850.
+        assert_eq!(lenet.iter().map(|i| i.params).sum::<usize>(), 61_706);
+        assert_eq!(lenet[5].output.to_string(), "16×5×5");
         assert!(Spec::preset("alexnet").is_none());
     }
 

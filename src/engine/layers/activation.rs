@@ -1,4 +1,4 @@
-//! Element-wise activations (PyTorch semantics).
+//! Element-wise activations (PyTorch semantics and defaults).
 //!
 //! # Shapes
 //! `[N, *] → [N, *]` (unchanged); no parameters.
@@ -6,20 +6,120 @@
 use super::{Layer, Pass, Scratch};
 use crate::engine::shape::Shape;
 
-/// ReLU: `max(0, x)`; the gradient at exactly 0 is 0, as in PyTorch.
-#[derive(Clone, Debug)]
-pub struct Relu {
-    shape: Shape,
+/// Which function an [`Activation`] applies.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Act {
+    /// `max(0, x)`; gradient 0 at x = 0.
+    Relu,
+    /// `x` if `x > 0`, else `slope·x`.
+    LeakyRelu(f32),
+    /// `1 / (1 + e^(−x))`.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// SiLU / Swish: `x·σ(x)`.
+    Silu,
+    /// Mish: `x·tanh(softplus(x))` (softplus linear above 20, as PyTorch).
+    Mish,
+    /// ELU: `x` if `x > 0`, else `α(e^x − 1)`.
+    Elu(f32),
 }
 
-impl Relu {
-    /// Creates the layer for `shape`.
-    pub fn new(shape: Shape) -> Self {
-        Self { shape }
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// PyTorch's softplus with threshold 20: linear where exp would not change the result.
+fn softplus(x: f32) -> f32 {
+    if x > 20.0 {
+        x
+    } else {
+        x.exp().ln_1p()
     }
 }
 
-impl Layer for Relu {
+impl Act {
+    /// f(x).
+    #[inline]
+    fn apply(self, x: f32) -> f32 {
+        match self {
+            // Written so NaN passes through (a diverging run stays visible) and it vectorises.
+            Act::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
+            Act::LeakyRelu(s) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    s * x
+                }
+            }
+            Act::Sigmoid => sigmoid(x),
+            Act::Tanh => x.tanh(),
+            Act::Silu => x * sigmoid(x),
+            Act::Mish => x * softplus(x).tanh(),
+            Act::Elu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    a * x.exp_m1()
+                }
+            }
+        }
+    }
+
+    /// f'(x), given the input `x` and the output `y = f(x)`.
+    #[inline]
+    fn derivative(self, x: f32, y: f32) -> f32 {
+        match self {
+            Act::Relu => f32::from(x > 0.0),
+            Act::LeakyRelu(s) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    s
+                }
+            }
+            Act::Sigmoid => y * (1.0 - y),
+            Act::Tanh => 1.0 - y * y,
+            Act::Silu => {
+                let s = sigmoid(x);
+                s * (1.0 + x * (1.0 - s))
+            }
+            Act::Mish => {
+                let t = softplus(x).tanh();
+                t + x * (1.0 - t * t) * sigmoid(x)
+            }
+            Act::Elu(a) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    y + a
+                }
+            }
+        }
+    }
+}
+
+/// An element-wise activation layer.
+#[derive(Clone, Debug)]
+pub struct Activation {
+    shape: Shape,
+    act: Act,
+}
+
+impl Activation {
+    /// Creates the layer for `shape`.
+    pub fn new(shape: Shape, act: Act) -> Self {
+        Self { shape, act }
+    }
+}
+
+impl Layer for Activation {
     fn input_shape(&self) -> Shape {
         self.shape
     }
@@ -30,17 +130,16 @@ impl Layer for Relu {
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, _scratch: &mut Scratch, _pass: &mut Pass) {
         let len = n * self.shape.len();
+        let act = self.act;
         for (o, &v) in y[..len].iter_mut().zip(&x[..len]) {
-            // Written so NaN passes through (a diverging run stays visible) and it vectorises;
-            // `v.max(0.0)` would turn NaN into 0.
-            *o = if v < 0.0 { 0.0 } else { v };
+            *o = act.apply(v);
         }
     }
 
     fn backward(
         &self,
         x: &[f32],
-        _y: &[f32],
+        y: &[f32],
         dy: &[f32],
         dx: Option<&mut [f32]>,
         _grads: &mut [f32],
@@ -49,12 +148,39 @@ impl Layer for Relu {
     ) {
         let Some(dx) = dx else { return };
         let len = n * self.shape.len();
-        for ((d, &g), &v) in dx[..len].iter_mut().zip(&dy[..len]).zip(&x[..len]) {
-            *d = if v > 0.0 { g } else { 0.0 };
+        let act = self.act;
+        for (((d, &g), &xv), &yv) in dx[..len].iter_mut().zip(&dy[..len]).zip(&x[..len]).zip(&y[..len]) {
+            *d = g * act.derivative(xv, yv);
         }
     }
 
     fn clone_box(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_match_pytorch() {
+        // torch.nn.functional.{leaky_relu, sigmoid, tanh, silu, mish, elu} at x = −1.5 and 2.0.
+        let cases: [(Act, [f32; 2]); 7] = [
+            (Act::Relu, [0.0, 2.0]),
+            (Act::LeakyRelu(0.01), [-0.015, 2.0]),
+            (Act::Sigmoid, [0.182_425_52, 0.880_797_1]),
+            (Act::Tanh, [-0.905_148_3, 0.964_027_6]),
+            (Act::Silu, [-0.273_638_27, 1.761_594_2]),
+            (Act::Mish, [-0.298_099_74, 1.943_959]),
+            (Act::Elu(1.0), [-0.776_869_84, 2.0]),
+        ];
+        for (act, expected) in cases {
+            for (x, e) in [-1.5f32, 2.0].into_iter().zip(expected) {
+                assert!((act.apply(x) - e).abs() < 1e-5, "{act:?}({x}) = {} not {e}", act.apply(x));
+            }
+        }
+        assert!(Act::Relu.apply(f32::NAN).is_nan(), "NaN must stay visible");
+        assert_eq!(Act::Mish.apply(30.0), 30.0);
     }
 }

@@ -10,11 +10,11 @@ mod flatten;
 mod linear;
 mod pool;
 
-pub use activation::Relu;
+pub use activation::{Act, Activation};
 pub use conv::Conv2d;
 pub use flatten::Flatten;
 pub use linear::Linear;
-pub use pool::MaxPool2d;
+pub use pool::{AvgPool2d, MaxPool2d};
 
 use super::shape::Shape;
 use super::spec::{Init, LayerSpec, Spec, SpecError};
@@ -140,9 +140,18 @@ pub fn build(spec: &Spec, rng: &mut ChaCha8Rng) -> Result<Vec<Box<dyn Layer>>, S
                     spec.init,
                     rng,
                 )),
-                LayerSpec::Relu => Box::new(Relu::new(input)),
+                LayerSpec::Relu => Box::new(Activation::new(input, Act::Relu)),
+                LayerSpec::LeakyRelu { negative_slope } => Box::new(Activation::new(input, Act::LeakyRelu(negative_slope))),
+                LayerSpec::Sigmoid => Box::new(Activation::new(input, Act::Sigmoid)),
+                LayerSpec::Tanh => Box::new(Activation::new(input, Act::Tanh)),
+                LayerSpec::Silu => Box::new(Activation::new(input, Act::Silu)),
+                LayerSpec::Mish => Box::new(Activation::new(input, Act::Mish)),
+                LayerSpec::Elu { alpha } => Box::new(Activation::new(input, Act::Elu(alpha))),
                 LayerSpec::MaxPool2d { kernel_size, stride } => {
                     Box::new(MaxPool2d::new(input, kernel_size, stride.unwrap_or(kernel_size)))
+                }
+                LayerSpec::AvgPool2d { kernel_size, stride } => {
+                    Box::new(AvgPool2d::new(input, kernel_size, stride.unwrap_or(kernel_size)))
                 }
                 LayerSpec::Flatten => Box::new(Flatten::new(input)),
                 LayerSpec::Linear { out_features } => {

@@ -1,4 +1,5 @@
-//! MaxPool2d: square window, stride (default = window), no padding, floor mode (PyTorch defaults).
+//! MaxPool2d and AvgPool2d: square window, stride (default = window), no padding, floor mode
+//! (PyTorch defaults).
 //!
 //! # Shapes
 //! `[N, C, H, W] → [N, C, ⌊(H−k)/s⌋+1, ⌊(W−k)/s⌋+1]`; no parameters.
@@ -86,6 +87,82 @@ impl Layer for MaxPool2d {
                 dxp[i as usize] += g;
             }
         }
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
+
+/// Average pooling layer (every window lies inside the input, so each divides by k²).
+#[derive(Clone, Debug)]
+pub struct AvgPool2d {
+    input: Shape,
+    output: Shape,
+    kernel: usize,
+    stride: usize,
+}
+
+impl AvgPool2d {
+    /// Creates the layer for `input`.
+    pub fn new(input: Shape, kernel: usize, stride: usize) -> Self {
+        let oh = window_out(input.h, kernel, stride, 0).expect("validated by Spec::infer");
+        let ow = window_out(input.w, kernel, stride, 0).expect("validated by Spec::infer");
+        Self { input, output: Shape::new(input.c, oh, ow), kernel, stride }
+    }
+
+    /// Calls `f(output index, input index)` for every window element, output by output.
+    fn for_each_window(&self, planes: usize, mut f: impl FnMut(usize, usize)) {
+        let (ih, iw, oh, ow) = (self.input.h, self.input.w, self.output.h, self.output.w);
+        for p in 0..planes {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let o = (p * oh + oy) * ow + ox;
+                    for ky in 0..self.kernel {
+                        let row = p * ih * iw + (oy * self.stride + ky) * iw + ox * self.stride;
+                        for i in row..row + self.kernel {
+                            f(o, i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Layer for AvgPool2d {
+    fn input_shape(&self) -> Shape {
+        self.input
+    }
+
+    fn output_shape(&self) -> Shape {
+        self.output
+    }
+
+    fn forward(&self, x: &[f32], y: &mut [f32], n: usize, _scratch: &mut Scratch, _pass: &mut Pass) {
+        let planes = n * self.input.c;
+        let out = &mut y[..planes * self.output.h * self.output.w];
+        out.fill(0.0);
+        self.for_each_window(planes, |o, i| out[o] += x[i]);
+        let scale = 1.0 / (self.kernel * self.kernel) as f32;
+        out.iter_mut().for_each(|v| *v *= scale);
+    }
+
+    fn backward(
+        &self,
+        _x: &[f32],
+        _y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        _grads: &mut [f32],
+        n: usize,
+        _scratch: &mut Scratch,
+    ) {
+        let Some(dx) = dx else { return };
+        let planes = n * self.input.c;
+        dx[..planes * self.input.h * self.input.w].fill(0.0);
+        let scale = 1.0 / (self.kernel * self.kernel) as f32;
+        self.for_each_window(planes, |o, i| dx[i] += dy[o] * scale);
     }
 
     fn clone_box(&self) -> Box<dyn Layer> {
