@@ -1,7 +1,7 @@
 // `make bench`: our engine's in-browser benchmark (threaded and fallback builds) and, in the same
 // run, the peers of ../shared/peers (TensorFlow.js, ConvNetJS) and the WASM SIMD peak probe.
 // Prints one table and writes tests/bench/results/latest.json.
-//   node tests/bench/run.mjs [--reps 3] [--min-ms 2000] [--nets reference,pytorch-mnist-cnn] [--no-peers]
+//   node tests/bench/run.mjs [--reps 3] [--min-ms 2000] [--nets reference,lenet-5,pytorch-mnist-cnn] [--no-peers]
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -13,7 +13,7 @@ const argv = process.argv.slice(2);
 const arg = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
 const reps = Number(arg('reps', 3));
 const minMs = Number(arg('min-ms', 2000));
-const nets = arg('nets', 'reference,pytorch-mnist-cnn');
+const nets = arg('nets', 'reference,lenet-5,pytorch-mnist-cnn');
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 async function ours(isolation) {

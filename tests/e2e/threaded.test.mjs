@@ -117,14 +117,14 @@ describe('threaded page', { timeout: 300_000 }, () => {
     assert.equal(await page.isDisabled('[data-testid=train-reset]'), false);
     await page.waitForSelector('[data-testid=bench-status]:has-text("done")', { timeout: 120_000 });
     const results = JSON.parse(await text(page, 'bench-json'));
-    assert.deepEqual(results.map((r) => r.name), ['reference', 'pytorch-mnist-cnn']);
+    assert.deepEqual(results.map((r) => r.name), ['reference', 'lenet-5', 'pytorch-mnist-cnn']);
     for (const r of results) {
       assert.ok(r.threads >= 2, `${r.name} ran on ${r.threads} threads`);
       assert.ok(r.train_img_s.every((v) => v > 0) && r.infer_img_s.every((v) => v > 0), JSON.stringify(r));
       assert.ok(r.layers.length > 0 && r.memory_bytes > 0);
     }
     const rows = await page.$$('[data-testid=bench-table] tbody tr');
-    assert.equal(rows.length, 2);
+    assert.equal(rows.length, 3);
     console.log(`in-app benchmark: ${results.map((r) => `${r.name} train ${Math.round(r.train_img_s[1])} img/s, infer ${Math.round(r.infer_img_s[1])} img/s`).join('; ')}`);
     await screenshot(page, 'threaded-benchmark');
   });

@@ -15,17 +15,40 @@ struct Cli {
     command: Command,
 }
 
+/// Where the spec comes from: a JSON file, a preset name, or the default net.
+#[derive(clap::Args)]
+struct SpecSource {
+    /// Spec JSON file.
+    spec: Option<PathBuf>,
+    /// A preset instead of a file: reference, lenet-5, pytorch-mnist-cnn.
+    #[arg(long, conflicts_with = "spec")]
+    preset: Option<String>,
+}
+
+impl SpecSource {
+    fn load(&self) -> Result<Spec, String> {
+        if let Some(name) = &self.preset {
+            return Spec::preset(name).ok_or_else(|| {
+                format!("unknown preset `{name}` (known: {})", cnn_playground::engine::spec::PRESETS.join(", "))
+            });
+        }
+        let Some(path) = &self.spec else { return Ok(Spec::default()) };
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Spec::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the layer table (shapes, parameters, FLOPs) of a spec.
     Summary {
-        /// Spec JSON file; the default net when omitted.
-        spec: Option<PathBuf>,
+        #[command(flatten)]
+        spec: SpecSource,
     },
     /// Train a spec on the bundled dataset and report test accuracy per epoch.
     Train {
-        /// Spec JSON file; the default net when omitted.
-        spec: Option<PathBuf>,
+        #[command(flatten)]
+        spec: SpecSource,
         /// Folder holding `<dataset>/*.idx.gz` (written by `make data`).
         #[arg(long, default_value = "static/data")]
         data: PathBuf,
@@ -38,8 +61,8 @@ enum Command {
     },
     /// Measure training and inference throughput (synthetic data) and time per layer.
     Bench {
-        /// Spec JSON file; the default net when omitted.
-        spec: Option<PathBuf>,
+        #[command(flatten)]
+        spec: SpecSource,
         /// Timed repetitions.
         #[arg(long, default_value_t = 3)]
         reps: usize,
@@ -69,15 +92,15 @@ fn set_threads(threads: Option<usize>) -> Result<(), String> {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Summary { spec } => load_spec(spec.as_deref()).and_then(|s| summary(&s)),
-        Command::Train { spec, data, epochs, threads } => load_spec(spec.as_deref()).and_then(|mut s| {
+        Command::Summary { spec } => spec.load().and_then(|s| summary(&s)),
+        Command::Train { spec, data, epochs, threads } => spec.load().and_then(|mut s| {
             if let Some(e) = epochs {
                 s.training.epochs = e;
             }
             set_threads(threads)?;
             train(s, &data)
         }),
-        Command::Bench { spec, reps, min_ms, threads, json } => load_spec(spec.as_deref()).and_then(|s| {
+        Command::Bench { spec, reps, min_ms, threads, json } => spec.load().and_then(|s| {
             set_threads(threads)?;
             bench(&s, reps, min_ms, json.as_deref())
         }),
@@ -89,12 +112,6 @@ pub fn main() -> i32 {
             1
         }
     }
-}
-
-fn load_spec(path: Option<&Path>) -> Result<Spec, String> {
-    let Some(path) = path else { return Ok(Spec::default()) };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Spec::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn summary(spec: &Spec) -> Result<(), String> {

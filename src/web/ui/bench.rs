@@ -1,5 +1,5 @@
 //! Benchmark card: training and inference speed of this device, per network and per layer.
-//! `?bench=reference,pytorch-mnist-cnn&reps=3&minms=2000` runs it on load (used by `make bench`).
+//! `?bench=reference,lenet-5&reps=3&minms=2000` runs those presets on load (used by `make bench`).
 
 use super::client::send;
 use super::state::{AppState, RunState};
@@ -7,8 +7,8 @@ use crate::engine::bench::{min_median, BenchConfig, BenchReport};
 use crate::engine::spec::PRESETS;
 use leptos::prelude::*;
 
-/// Reads `?bench=…&reps=…&minms=…` into the state's benchmark queue; true if a run was asked for.
-pub fn queue_from_url(state: AppState) -> bool {
+/// Reads `?bench=…&reps=…&minms=…` into the state's benchmark queue.
+pub fn queue_from_url(state: AppState) {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
     let params: Vec<(String, String)> = search
         .trim_start_matches('?')
@@ -17,7 +17,7 @@ pub fn queue_from_url(state: AppState) -> bool {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let get = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let Some(names) = get("bench") else { return false };
+    let Some(names) = get("bench") else { return };
     let mut config = BenchConfig::default();
     if let Some(reps) = get("reps").and_then(|v| v.parse().ok()) {
         config.reps = reps;
@@ -27,7 +27,6 @@ pub fn queue_from_url(state: AppState) -> bool {
     }
     state.bench_config.set(config);
     state.bench_queue.set(names.split(',').filter(|n| !n.is_empty()).map(String::from).collect());
-    true
 }
 
 fn row(r: &BenchReport) -> impl IntoView {
