@@ -8,110 +8,24 @@ use super::{take, Layer, Pass, Scratch};
 use crate::engine::shape::Shape;
 use crate::engine::spec::window_out;
 
-/// Max pooling layer.
+/// Window geometry shared by the pooling layers.
 #[derive(Clone, Debug)]
-pub struct MaxPool2d {
+struct PoolGeom {
     input: Shape,
     output: Shape,
     kernel: usize,
     stride: usize,
 }
 
-impl MaxPool2d {
-    /// Creates the layer for `input`.
-    pub fn new(input: Shape, kernel: usize, stride: usize) -> Self {
-        let oh = window_out(input.h, kernel, stride, 0).expect("validated by Spec::infer");
-        let ow = window_out(input.w, kernel, stride, 0).expect("validated by Spec::infer");
-        Self { input, output: Shape::new(input.c, oh, ow), kernel, stride }
-    }
-}
-
-impl Layer for MaxPool2d {
-    fn input_shape(&self) -> Shape {
-        self.input
-    }
-
-    fn output_shape(&self) -> Shape {
-        self.output
-    }
-
-    fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, _pass: &mut Pass) {
-        let (ih, iw, oh, ow) = (self.input.h, self.input.w, self.output.h, self.output.w);
-        let planes = n * self.input.c;
-        // Argmax (index within the input plane) is kept for the backward pass.
-        let argmax = take(&mut scratch.idx, planes * oh * ow);
-        if self.kernel == 2 && self.stride == 2 {
-            return pool_2x2(x, y, argmax, planes, iw, ih, oh, ow);
-        }
-        for p in 0..planes {
-            let plane = &x[p * ih * iw..(p + 1) * ih * iw];
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let (mut best, mut best_i) = (f32::NEG_INFINITY, oy * self.stride * iw + ox * self.stride);
-                    for ky in 0..self.kernel {
-                        let row = (oy * self.stride + ky) * iw + ox * self.stride;
-                        for i in row..row + self.kernel {
-                            // NaN propagates, as in PyTorch: the first NaN wins and stays.
-                            if !best.is_nan() && (plane[i] > best || plane[i].is_nan()) {
-                                best = plane[i];
-                                best_i = i;
-                            }
-                        }
-                    }
-                    let o = (p * oh + oy) * ow + ox;
-                    y[o] = best;
-                    argmax[o] = best_i as u32;
-                }
-            }
-        }
-    }
-
-    fn backward(
-        &self,
-        _x: &[f32],
-        _y: &[f32],
-        dy: &[f32],
-        dx: Option<&mut [f32]>,
-        _grads: &mut [f32],
-        n: usize,
-        scratch: &mut Scratch,
-    ) {
-        let Some(dx) = dx else { return };
-        let (in_plane, out_plane) = (self.input.h * self.input.w, self.output.h * self.output.w);
-        let planes = n * self.input.c;
-        dx[..planes * in_plane].fill(0.0);
-        for p in 0..planes {
-            let dxp = &mut dx[p * in_plane..(p + 1) * in_plane];
-            let range = p * out_plane..(p + 1) * out_plane;
-            for (&g, &i) in dy[range.clone()].iter().zip(&scratch.idx[range]) {
-                dxp[i as usize] += g;
-            }
-        }
-    }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
-    }
-}
-
-/// Average pooling layer (every window lies inside the input, so each divides by k²).
-#[derive(Clone, Debug)]
-pub struct AvgPool2d {
-    input: Shape,
-    output: Shape,
-    kernel: usize,
-    stride: usize,
-}
-
-impl AvgPool2d {
-    /// Creates the layer for `input`.
-    pub fn new(input: Shape, kernel: usize, stride: usize) -> Self {
+impl PoolGeom {
+    fn new(input: Shape, kernel: usize, stride: usize) -> Self {
         let oh = window_out(input.h, kernel, stride, 0).expect("validated by Spec::infer");
         let ow = window_out(input.w, kernel, stride, 0).expect("validated by Spec::infer");
         Self { input, output: Shape::new(input.c, oh, ow), kernel, stride }
     }
 
-    /// Calls `f(output index, input index)` for every window element, output by output.
+    /// Calls `f(output index, input index)` for every element of every window (indices within the
+    /// chunk), windows in output order, elements in row-major order.
     fn for_each_window(&self, planes: usize, mut f: impl FnMut(usize, usize)) {
         let (ih, iw, oh, ow) = (self.input.h, self.input.w, self.output.h, self.output.w);
         for p in 0..planes {
@@ -130,21 +44,101 @@ impl AvgPool2d {
     }
 }
 
-impl Layer for AvgPool2d {
+/// Max pooling layer.
+#[derive(Clone, Debug)]
+pub struct MaxPool2d {
+    geom: PoolGeom,
+}
+
+impl MaxPool2d {
+    /// Creates the layer for `input`.
+    pub fn new(input: Shape, kernel: usize, stride: usize) -> Self {
+        Self { geom: PoolGeom::new(input, kernel, stride) }
+    }
+}
+
+impl Layer for MaxPool2d {
     fn input_shape(&self) -> Shape {
-        self.input
+        self.geom.input
     }
 
     fn output_shape(&self) -> Shape {
-        self.output
+        self.geom.output
+    }
+
+    fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, _pass: &mut Pass) {
+        let g = &self.geom;
+        let planes = n * g.input.c;
+        let outputs = planes * g.output.h * g.output.w;
+        // Argmax (index within the chunk) is kept for the backward pass.
+        let argmax = take(&mut scratch.idx, outputs);
+        if g.kernel == 2 && g.stride == 2 {
+            return pool_2x2(x, y, argmax, planes, g.input.w, g.input.h, g.output.h, g.output.w);
+        }
+        argmax.fill(u32::MAX);
+        // NaN propagates, as in PyTorch: the first NaN wins and stays; otherwise the first maximum.
+        g.for_each_window(planes, |o, i| {
+            if argmax[o] == u32::MAX || (!y[o].is_nan() && (x[i] > y[o] || x[i].is_nan())) {
+                y[o] = x[i];
+                argmax[o] = i as u32;
+            }
+        });
+    }
+
+    fn backward(
+        &self,
+        _x: &[f32],
+        _y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        _grads: &mut [f32],
+        n: usize,
+        scratch: &mut Scratch,
+    ) {
+        let Some(dx) = dx else { return };
+        let g = &self.geom;
+        let planes = n * g.input.c;
+        let outputs = planes * g.output.h * g.output.w;
+        dx[..planes * g.input.h * g.input.w].fill(0.0);
+        for (&grad, &i) in dy[..outputs].iter().zip(&scratch.idx[..outputs]) {
+            dx[i as usize] += grad;
+        }
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
+
+/// Average pooling layer (every window lies inside the input, so each divides by k²).
+#[derive(Clone, Debug)]
+pub struct AvgPool2d {
+    geom: PoolGeom,
+}
+
+impl AvgPool2d {
+    /// Creates the layer for `input`.
+    pub fn new(input: Shape, kernel: usize, stride: usize) -> Self {
+        Self { geom: PoolGeom::new(input, kernel, stride) }
+    }
+}
+
+impl Layer for AvgPool2d {
+    fn input_shape(&self) -> Shape {
+        self.geom.input
+    }
+
+    fn output_shape(&self) -> Shape {
+        self.geom.output
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, _scratch: &mut Scratch, _pass: &mut Pass) {
-        let planes = n * self.input.c;
-        let out = &mut y[..planes * self.output.h * self.output.w];
+        let g = &self.geom;
+        let planes = n * g.input.c;
+        let out = &mut y[..planes * g.output.h * g.output.w];
         out.fill(0.0);
-        self.for_each_window(planes, |o, i| out[o] += x[i]);
-        let scale = 1.0 / (self.kernel * self.kernel) as f32;
+        g.for_each_window(planes, |o, i| out[o] += x[i]);
+        let scale = 1.0 / (g.kernel * g.kernel) as f32;
         out.iter_mut().for_each(|v| *v *= scale);
     }
 
@@ -159,10 +153,11 @@ impl Layer for AvgPool2d {
         _scratch: &mut Scratch,
     ) {
         let Some(dx) = dx else { return };
-        let planes = n * self.input.c;
-        dx[..planes * self.input.h * self.input.w].fill(0.0);
-        let scale = 1.0 / (self.kernel * self.kernel) as f32;
-        self.for_each_window(planes, |o, i| dx[i] += dy[o] * scale);
+        let g = &self.geom;
+        let planes = n * g.input.c;
+        dx[..planes * g.input.h * g.input.w].fill(0.0);
+        let scale = 1.0 / (g.kernel * g.kernel) as f32;
+        g.for_each_window(planes, |o, i| dx[i] += dy[o] * scale);
     }
 
     fn clone_box(&self) -> Box<dyn Layer> {
@@ -175,10 +170,10 @@ impl Layer for AvgPool2d {
 #[allow(clippy::too_many_arguments)]
 fn pool_2x2(x: &[f32], y: &mut [f32], argmax: &mut [u32], planes: usize, iw: usize, ih: usize, oh: usize, ow: usize) {
     for p in 0..planes {
-        let plane = &x[p * ih * iw..(p + 1) * ih * iw];
+        let base = p * ih * iw;
         for oy in 0..oh {
-            let top = 2 * oy * iw;
-            let (r0, r1) = (&plane[top..top + iw], &plane[top + iw..top + 2 * iw]);
+            let top = base + 2 * oy * iw;
+            let (r0, r1) = (&x[top..top + iw], &x[top + iw..top + 2 * iw]);
             let out = (p * oh + oy) * ow;
             for ox in 0..ow {
                 let candidates = [(r0[2 * ox], top + 2 * ox), (r0[2 * ox + 1], top + 2 * ox + 1),
@@ -212,8 +207,8 @@ mod tests {
                     let mut best: Option<(f32, usize)> = None;
                     for ky in 0..k {
                         for kx in 0..k {
-                            let i = (oy * st + ky) * s.w + ox * st + kx;
-                            let v = x[c * s.h * s.w + i];
+                            let i = c * s.h * s.w + (oy * st + ky) * s.w + ox * st + kx;
+                            let v = x[i];
                             best = match best {
                                 None => Some((v, i)),
                                 Some(b) if b.0.is_nan() => Some(b),
