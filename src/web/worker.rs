@@ -269,15 +269,18 @@ async fn training_loop() {
     }
 }
 
+/// Claims the worker for one exclusive job (an evaluation or a benchmark); false if one runs.
+fn claim_busy(s: &mut State) -> bool {
+    !std::mem::replace(&mut s.busy, true)
+}
+
 async fn evaluate_now() {
-    let Some((network, data)) = with_state(|s| {
-        let net = s.snapshot.clone()?;
-        let data = s.data.as_ref()?.1.clone();
-        s.busy = true;
-        Some((net, data))
-    }) else {
+    let Some((network, data)) = with_state(|s| Some((s.snapshot.clone()?, s.data.as_ref()?.1.clone()))) else {
         return post_error("load a dataset and build a model before evaluating");
     };
+    if !with_state(claim_busy) {
+        return post_error("a benchmark or evaluation is running: wait for it to finish");
+    }
     let epoch = with_state(|s| s.trainer.as_ref().map_or(0, |t| t.epoch));
     let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
     with_state(|s| s.busy = false);
@@ -288,14 +291,7 @@ async fn bench(preset: String, config: BenchConfig) {
     let Some(spec) = Spec::preset(&preset) else {
         return post_error(format!("unknown benchmark network `{preset}` (known: {})", PRESETS.join(", ")));
     };
-    let refused = with_state(|s| {
-        if s.running || s.busy {
-            return true;
-        }
-        s.busy = true;
-        false
-    });
-    if refused {
+    if with_state(|s| s.running) || !with_state(claim_busy) {
         return post_error("pause training (and wait for other work) before benchmarking");
     }
     let mut report = run_job(move || bench::run(&spec, &config, now_ms)).await;

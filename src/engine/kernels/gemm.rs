@@ -142,33 +142,6 @@ fn add_tile(tile: &[[V4; 2]; MR], c: &mut [f32], ldc: usize, i0: usize, j0: usiz
     }
 }
 
-/// `y += alpha · x`.
-#[inline]
-pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
-    for (yv, &xv) in y.iter_mut().zip(x) {
-        *yv += alpha * xv;
-    }
-}
-
-/// Dot product with eight independent lanes (vectorisable; fixed order, so deterministic).
-#[inline]
-pub fn dot(x: &[f32], y: &[f32]) -> f32 {
-    const L: usize = 8;
-    let mut acc = [0.0f32; L];
-    let mut xc = x.chunks_exact(L);
-    let mut yc = y.chunks_exact(L);
-    for (xs, ys) in (&mut xc).zip(&mut yc) {
-        for l in 0..L {
-            acc[l] += xs[l] * ys[l];
-        }
-    }
-    let mut tail = 0.0;
-    for (a, b) in xc.remainder().iter().zip(yc.remainder()) {
-        tail += a * b;
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
