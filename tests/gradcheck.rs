@@ -1,10 +1,11 @@
 //! Numeric gradient checks: every layer's backward pass against central differences of
 //! `L = Σ r·y` for a random upstream gradient `r`, and the whole network with its loss.
 
-use cnn_playground::engine::layers::{Act, Activation, AvgPool2d, Conv2d, Flatten, Layer, Linear, MaxPool2d, Pass, Scratch};
+use cnn_playground::engine::layers::{build_layer, Act, Activation, Layer, Pass, Scratch};
+use cnn_playground::engine::loss::Loss;
 use cnn_playground::engine::network::Network;
 use cnn_playground::engine::shape::Shape;
-use cnn_playground::engine::spec::{Init, Spec};
+use cnn_playground::engine::spec::{Init, LayerSpec, Spec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -14,14 +15,18 @@ fn rng() -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(1234)
 }
 
-/// Values in ±[0.1, 1]: far enough from 0 that ReLU kinks and max-pool ties are not crossed.
+/// Distinct values in ±[0.1, 1], at least 0.9/len apart in magnitude: far enough from 0 that
+/// ReLU kinks are not crossed, and no two are within ε of a max-pool tie.
 fn away_from_zero(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
-    (0..len)
-        .map(|_| {
-            let v: f32 = rng.random_range(0.1..1.0);
-            if rng.random_bool(0.5) { v } else { -v }
+    use rand::seq::SliceRandom;
+    let mut v: Vec<f32> = (0..len)
+        .map(|k| {
+            let m = 0.1 + 0.9 * k as f32 / len as f32;
+            if rng.random_bool(0.5) { m } else { -m }
         })
-        .collect()
+        .collect();
+    v.shuffle(rng);
+    v
 }
 
 fn objective(layer: &dyn Layer, x: &[f32], r: &[f32]) -> f64 {
@@ -69,18 +74,45 @@ fn check_layer(mut layer: Box<dyn Layer>, name: &str) {
     }
 }
 
+/// Builds a layer from its spec JSON for a per-sample `input`.
+fn layer(json: &str, input: Shape) -> Box<dyn Layer> {
+    let spec: LayerSpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+    build_layer(&spec, input, Init::Pytorch, &mut rng()).unwrap_or_else(|e| panic!("{json}: {e:?}"))
+}
+
+fn check_spec(json: &str, input: Shape) {
+    check_layer(layer(json, input), json);
+}
+
 #[test]
 fn conv2d_gradients() {
-    let mut g = rng();
-    for &(k, stride, pad) in &[(3, 1, 1), (3, 2, 0), (2, 2, 1), (5, 1, 2)] {
-        let layer = Conv2d::new(Shape::new(2, 6, 5), 3, k, stride, pad, Init::Pytorch, &mut g);
-        check_layer(Box::new(layer), &format!("conv k{k} s{stride} p{pad}"));
+    let input = Shape::new(2, 6, 5);
+    for (k, stride, pad) in [(3, 1, 1), (3, 2, 0), (2, 2, 1), (5, 1, 2)] {
+        check_spec(&format!(r#"{{"type":"conv2d","out_channels":3,"kernel_size":{k},"stride":{stride},"padding":{pad}}}"#), input);
+    }
+}
+
+#[test]
+fn conv2d_option_gradients() {
+    let input = Shape::new(4, 7, 6);
+    for json in [
+        r#"{"type":"conv2d","out_channels":2,"kernel_size":[3,2],"stride":[2,1],"padding":[1,0]}"#,
+        r#"{"type":"conv2d","out_channels":3,"kernel_size":3,"dilation":2,"padding":2}"#,
+        r#"{"type":"conv2d","out_channels":6,"kernel_size":3,"groups":2,"padding":1}"#,
+        r#"{"type":"conv2d","out_channels":4,"kernel_size":3,"groups":4,"padding":"same","bias":false}"#,
+        r#"{"type":"conv2d","out_channels":2,"kernel_size":4,"padding":"same"}"#,
+        r#"{"type":"conv2d","out_channels":2,"kernel_size":3,"padding":2,"padding_mode":"reflect"}"#,
+        r#"{"type":"conv2d","out_channels":2,"kernel_size":3,"padding":[1,2],"padding_mode":"replicate","stride":2}"#,
+        r#"{"type":"conv2d","out_channels":2,"kernel_size":3,"padding":2,"padding_mode":"circular","dilation":[1,2]}"#,
+    ] {
+        check_spec(json, input);
     }
 }
 
 #[test]
 fn linear_gradients() {
-    check_layer(Box::new(Linear::new(7, 4, Init::Glorot, &mut rng())), "linear");
+    check_spec(r#"{"type":"linear","out_features":4}"#, Shape::flat(7));
+    check_spec(r#"{"type":"linear","out_features":3,"bias":false}"#, Shape::flat(5));
 }
 
 #[test]
@@ -88,23 +120,41 @@ fn activation_gradients() {
     for act in [Act::Relu, Act::LeakyRelu(0.1), Act::Sigmoid, Act::Tanh, Act::Silu, Act::Mish, Act::Elu(1.3)] {
         check_layer(Box::new(Activation::new(Shape::new(2, 3, 3), act)), &format!("{act:?}"));
     }
+    check_spec(r#"{"type":"softmax"}"#, Shape::flat(6));
 }
 
 #[test]
 fn avgpool_gradients() {
-    check_layer(Box::new(AvgPool2d::new(Shape::new(2, 5, 6), 2, 2)), "avgpool 2/2");
-    check_layer(Box::new(AvgPool2d::new(Shape::new(1, 5, 5), 3, 1)), "avgpool 3/1 overlapping");
+    for json in [
+        r#"{"type":"avg_pool2d","kernel_size":2}"#,
+        r#"{"type":"avg_pool2d","kernel_size":3,"stride":1}"#,
+        r#"{"type":"avg_pool2d","kernel_size":3,"stride":2,"padding":1,"ceil_mode":true}"#,
+        r#"{"type":"avg_pool2d","kernel_size":[3,2],"stride":2,"padding":1,"count_include_pad":false,"ceil_mode":true}"#,
+        r#"{"type":"adaptive_avg_pool2d","output_size":[3,2]}"#,
+        r#"{"type":"adaptive_avg_pool2d","output_size":1}"#,
+        r#"{"type":"spatial_pyramid_pool","levels":[1,2,3],"pool":"avg"}"#,
+    ] {
+        check_spec(json, Shape::new(2, 5, 6));
+    }
 }
 
 #[test]
 fn maxpool_gradients() {
-    check_layer(Box::new(MaxPool2d::new(Shape::new(2, 5, 6), 2, 2)), "maxpool 2/2");
-    check_layer(Box::new(MaxPool2d::new(Shape::new(1, 5, 5), 3, 1)), "maxpool 3/1 overlapping");
+    for json in [
+        r#"{"type":"max_pool2d","kernel_size":2}"#,
+        r#"{"type":"max_pool2d","kernel_size":3,"stride":1}"#,
+        r#"{"type":"max_pool2d","kernel_size":3,"stride":2,"padding":1,"ceil_mode":true}"#,
+        r#"{"type":"max_pool2d","kernel_size":2,"stride":1,"dilation":2}"#,
+        r#"{"type":"adaptive_max_pool2d","output_size":[2,3]}"#,
+        r#"{"type":"spatial_pyramid_pool","levels":[1,2]}"#,
+    ] {
+        check_spec(json, Shape::new(2, 5, 6));
+    }
 }
 
 #[test]
 fn flatten_gradients() {
-    check_layer(Box::new(Flatten::new(Shape::new(2, 2, 3))), "flatten");
+    check_spec(r#"{"type":"flatten"}"#, Shape::new(2, 2, 3));
 }
 
 #[test]
@@ -125,12 +175,12 @@ fn whole_network_with_cross_entropy() {
     let labels = [3u8, 7];
     let mut ws = net.workspace(N);
     let mut pass_rng = rng();
-    net.train_chunk(&x, &labels, 1.0 / N as f32, &mut ws, &mut Pass { train: true, rng: &mut pass_rng });
+    net.train_chunk(&x, &labels, &Loss::default(), 1.0 / N as f32, &mut ws, &mut Pass { train: true, rng: &mut pass_rng });
     let analytic = ws.grads.clone();
     let mean_loss = |net: &Network| -> f64 {
         let mut ws = net.workspace(N);
         let mut r = rng();
-        net.train_chunk(&x, &labels, 1.0, &mut ws, &mut Pass { train: true, rng: &mut r }).loss / N as f64
+        net.train_chunk(&x, &labels, &Loss::default(), 1.0, &mut ws, &mut Pass { train: true, rng: &mut r }).loss / N as f64
     };
     // Small enough that few ReLU kinks or pooling switches are crossed.
     let eps = 1e-3f32;

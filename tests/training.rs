@@ -13,7 +13,7 @@ fn data() -> Arc<DataSplit> {
 fn small_spec() -> Spec {
     let mut spec = Spec::default();
     spec.training.batch_size = 50; // not a multiple of the chunk size: exercises the partial chunk
-    spec.training.optimizer = OptimizerSpec::Sgd { lr: 0.05, momentum: 0.9 };
+    spec.training.optimizer = OptimizerSpec::sgd(0.05, 0.9);
     spec
 }
 

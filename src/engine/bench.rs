@@ -3,6 +3,7 @@
 
 use super::data::synthetic;
 use super::layers::Pass;
+use super::loss::Loss;
 use super::network::Network;
 use super::profile::LayerTimer;
 use super::spec::{LayerSpec, Spec};
@@ -147,7 +148,7 @@ fn layer_times(network: &Network, spec: &Spec, set: &super::data::Dataset, clock
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     for _ in 0..ITERS {
         let mut pass = Pass { train: true, rng: &mut rng };
-        network.train_chunk_profiled(&x, &set.labels[..N], 1.0 / N as f32, &mut ws, &mut pass, &mut timer);
+        network.train_chunk_profiled(&x, &set.labels[..N], &Loss::default(), 1.0 / N as f32, &mut ws, &mut pass, &mut timer);
     }
     let per_image = 1000.0 / (N * ITERS) as f64;
     spec.layers

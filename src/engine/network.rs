@@ -1,7 +1,7 @@
 //! A sequential network: layers plus per-chunk workspaces for forward and backward passes.
 
 use super::layers::{self, Layer, Pass, Scratch};
-use super::loss::{cross_entropy, softmax, LossSum};
+use super::loss::{softmax, Loss, LossSum};
 use super::profile::{NoProfiler, Phase, Profiler};
 use super::shape::Shape;
 use super::spec::{Spec, SpecError};
@@ -99,17 +99,19 @@ impl Network {
         &ws.acts[self.layers.len()][..n * self.classes]
     }
 
-    /// Forward, cross-entropy and backward for `n` samples; parameter gradients (scaled by
-    /// `scale`, i.e. 1/batch) are added into `ws.grads`.
-    pub fn train_chunk(&self, x: &[f32], labels: &[u8], scale: f32, ws: &mut Workspace, pass: &mut Pass) -> LossSum {
-        self.train_chunk_profiled(x, labels, scale, ws, pass, &mut NoProfiler)
+    /// Forward, loss and backward for `n` samples; parameter gradients (scaled by `scale`, i.e.
+    /// 1/batch) are added into `ws.grads`.
+    pub fn train_chunk(&self, x: &[f32], labels: &[u8], loss: &Loss, scale: f32, ws: &mut Workspace, pass: &mut Pass) -> LossSum {
+        self.train_chunk_profiled(x, labels, loss, scale, ws, pass, &mut NoProfiler)
     }
 
     /// [`Network::train_chunk`] reporting each layer pass to `prof`.
+    #[allow(clippy::too_many_arguments)]
     pub fn train_chunk_profiled(
         &self,
         x: &[f32],
         labels: &[u8],
+        loss: &Loss,
         scale: f32,
         ws: &mut Workspace,
         pass: &mut Pass,
@@ -119,7 +121,7 @@ impl Network {
         self.forward_profiled(x, n, ws, pass, prof);
         let last = self.layers.len();
         let logits = &ws.acts[last][..n * self.classes];
-        let result = cross_entropy(logits, labels, self.classes, scale, Some(&mut ws.grad_a[..n * self.classes]));
+        let result = loss.compute(logits, labels, self.classes, scale, Some(&mut ws.grad_a[..n * self.classes]));
         for i in (0..last).rev() {
             let (dy, dx) = (&ws.grad_a, &mut ws.grad_b);
             // The first layer's input gradient is never needed.

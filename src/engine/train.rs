@@ -6,9 +6,9 @@
 
 use super::data::{DataSplit, Dataset};
 use super::layers::Pass;
-use super::loss::{cross_entropy, LossSum};
+use super::loss::{cross_entropy, Loss, LossSum};
 use super::network::{Network, Workspace};
-use super::optim::Sgd;
+use super::optim::{lr_at, Optimizer, Plateau};
 use super::spec::{Spec, SpecError};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -63,7 +63,12 @@ pub struct Trainer {
     pub network: Network,
     /// The spec it was built from.
     pub spec: Spec,
-    optimizer: Sgd,
+    optimizer: Optimizer,
+    loss: Loss,
+    /// Reduce-on-plateau state (factor 1 for other schedules).
+    pub plateau: Plateau,
+    /// A learning rate set by the user mid-run; replaces the schedule from then on.
+    lr_override: Option<f32>,
     data: Arc<DataSplit>,
     workspaces: Vec<Workspace>,
     order: Vec<u32>,
@@ -82,7 +87,7 @@ impl Trainer {
     /// Builds the network of `spec` and prepares the first epoch.
     pub fn new(spec: Spec, data: Arc<DataSplit>) -> Result<Self, SpecError> {
         let network = Network::from_spec(&spec)?;
-        let optimizer = Sgd::new(&spec.training.optimizer, &network.param_lens());
+        let optimizer = Optimizer::new(&spec.training.optimizer, &network.param_lens());
         let chunks = spec.training.batch_size.div_ceil(CHUNK);
         let workspaces = (0..chunks).map(|_| network.workspace(CHUNK)).collect();
         let batch = spec.training.batch_size;
@@ -91,6 +96,9 @@ impl Trainer {
             batch_y: vec![0; batch],
             network,
             optimizer,
+            loss: Loss::of(&spec.training),
+            plateau: Plateau::default(),
+            lr_override: None,
             workspaces,
             order: Vec::new(),
             position: 0,
@@ -114,14 +122,23 @@ impl Trainer {
         self.epoch >= self.spec.training.epochs
     }
 
-    /// Current learning rate.
+    /// Learning rate of the next step: the user's override, else the schedule (with warm-up and
+    /// any plateau reduction).
     pub fn lr(&self) -> f32 {
-        self.optimizer.lr
+        self.lr_override.unwrap_or_else(|| {
+            let t = &self.spec.training;
+            self.plateau.apply(&t.schedule.kind, lr_at(t, self.step, self.steps_per_epoch()))
+        })
     }
 
-    /// Changes the learning rate from the next step on.
+    /// Fixes the learning rate from the next step on (the schedule no longer applies).
     pub fn set_lr(&mut self, lr: f32) {
-        self.optimizer.lr = lr;
+        self.lr_override = Some(lr);
+    }
+
+    /// Feeds a validation loss to a reduce-on-plateau schedule.
+    pub fn observe_validation(&mut self, loss: f64) {
+        self.plateau.observe(&self.spec.training.schedule.kind, loss);
     }
 
     /// The training data.
@@ -166,7 +183,7 @@ impl Trainer {
         self.position += batch;
         let chunks = batch.div_ceil(CHUNK);
         let scale = 1.0 / batch as f32;
-        let (net, seed, step) = (&self.network, self.spec.seed, self.step);
+        let (net, seed, step, loss) = (&self.network, self.spec.seed, self.step, &self.loss);
         let (xs, ys) = (&self.batch_x[..batch * px], &self.batch_y[..batch]);
         let run = |(c, ws): (usize, &mut Workspace)| {
             for g in ws.grads.iter_mut() {
@@ -176,7 +193,7 @@ impl Trainer {
             let hi = (lo + CHUNK).min(batch);
             let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64));
             let mut pass = Pass { train: true, rng: &mut rng };
-            ws.last = net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], scale, ws, &mut pass);
+            ws.last = net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], loss, scale, ws, &mut pass);
         };
         // Results stay in the workspaces: the step allocates nothing.
         let workspaces = &mut self.workspaces[..chunks];
@@ -185,6 +202,7 @@ impl Trainer {
         } else {
             workspaces.iter_mut().enumerate().for_each(run);
         }
+        self.optimizer.lr = self.lr();
         // Fixed-order reduction into the first chunk's gradients.
         let (first, rest) = self.workspaces.split_at_mut(1);
         for ws in &rest[..chunks - 1] {
@@ -194,10 +212,22 @@ impl Trainer {
                 }
             }
         }
+        let (l1, l2) = (self.spec.training.l1, self.spec.training.l2);
+        let mut penalty = 0.0f64;
+        self.optimizer.begin_step();
         for (i, layer) in self.network.layers.iter_mut().enumerate() {
-            if !first[0].grads[i].is_empty() {
-                self.optimizer.step(i, layer.params_mut(), &first[0].grads[i]);
+            let grads = &mut first[0].grads[i];
+            if grads.is_empty() {
+                continue;
             }
+            if l1 > 0.0 || l2 > 0.0 {
+                // Penalties added to the loss: λ₁Σ|w| + λ₂Σw², gradient λ₁·sign(w) + 2λ₂·w.
+                for (g, &w) in grads.iter_mut().zip(layer.params()) {
+                    *g += l1 * w.signum() * (w != 0.0) as u8 as f32 + 2.0 * l2 * w;
+                    penalty += (l1 * w.abs() + l2 * w * w) as f64;
+                }
+            }
+            self.optimizer.update(i, layer.params_mut(), grads);
         }
         self.step += 1;
         report.steps += 1;
@@ -206,6 +236,7 @@ impl Trainer {
         for ws in &self.workspaces[..chunks] {
             total.add(ws.last);
         }
+        total.loss += penalty * batch as f64;
         total
     }
 

@@ -1,82 +1,111 @@
-//! im2col / col2im for square-kernel convolutions with zero padding (one sample).
+//! im2col / col2im for 2-D convolutions with zero padding (one sample): rectangular kernels,
+//! per-axis stride, dilation and padding (the padding after may differ from the padding before,
+//! as PyTorch's `"same"` needs for even kernels).
 //!
-//! The column matrix has `c·k·k` rows and `oh·ow` columns, so a convolution is
-//! `W[oc × c·k·k] · cols` and its gradients are GEMMs too.
+//! The column matrix has `c·kh·kw` rows and `oh·ow` columns, so a convolution is
+//! `W[oc × c·kh·kw] · cols` and its gradients are GEMMs too.
+
+/// The geometry of a convolution along one spatial axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Axis {
+    /// Input length.
+    pub size: usize,
+    /// Kernel taps.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding before the input (the padding after only shows in `out`).
+    pub pad: usize,
+    /// Spacing between taps.
+    pub dilation: usize,
+    /// Output length.
+    pub out: usize,
+}
+
+impl Axis {
+    /// The axis for the given sizes, or `None` when the (dilated) kernel does not fit the padded
+    /// input or a size is zero: out = ⌊(size + before + after − dilation·(kernel−1) − 1)/stride⌋ + 1.
+    pub fn new(size: usize, kernel: usize, stride: usize, before: usize, after: usize, dilation: usize) -> Option<Self> {
+        if kernel == 0 || stride == 0 || dilation == 0 {
+            return None;
+        }
+        let span = dilation * (kernel - 1) + 1;
+        let padded = size + before + after;
+        (padded >= span).then(|| Axis { size, kernel, stride, pad: before, dilation, out: (padded - span) / stride + 1 })
+    }
+
+    /// Input index for output `o` and tap `t`, if inside the input.
+    #[inline]
+    fn src(&self, o: usize, t: usize) -> Option<usize> {
+        (o * self.stride + t * self.dilation).checked_sub(self.pad).filter(|&v| v < self.size)
+    }
+
+    /// Output positions `lo..hi` whose input index `o·stride + t·dilation − pad` lies in the input.
+    #[inline]
+    fn valid(&self, t: usize) -> (usize, usize) {
+        let (s, off) = (self.stride, t * self.dilation);
+        let lo = self.pad.saturating_sub(off).div_ceil(s).min(self.out);
+        let hi = (self.size + self.pad).saturating_sub(off).div_ceil(s).min(self.out);
+        (lo, hi.max(lo))
+    }
+
+    /// First input index for output `lo` and tap `t` (only for `lo` inside [`Axis::valid`]).
+    #[inline]
+    fn first(&self, lo: usize, t: usize) -> usize {
+        lo * self.stride + t * self.dilation - self.pad
+    }
+}
 
 /// Geometry of one convolution over one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeom {
     /// Input channels.
     pub c: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Square kernel size.
-    pub k: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Zero padding per side.
-    pub pad: usize,
-    /// Output height.
-    pub oh: usize,
-    /// Output width.
-    pub ow: usize,
+    /// Along the height.
+    pub y: Axis,
+    /// Along the width.
+    pub x: Axis,
 }
 
 impl ConvGeom {
-    /// Rows of the column matrix (`c·k·k`).
+    /// Rows of the column matrix (`c·kh·kw`).
     pub const fn col_rows(&self) -> usize {
-        self.c * self.k * self.k
+        self.c * self.y.kernel * self.x.kernel
     }
 
     /// Columns of the column matrix (`oh·ow`).
     pub const fn col_cols(&self) -> usize {
-        self.oh * self.ow
-    }
-
-    /// Input row/column for output position `o` and kernel offset `kk`, if inside the image.
-    #[inline]
-    fn src(&self, o: usize, kk: usize, size: usize) -> Option<usize> {
-        (o * self.stride + kk).checked_sub(self.pad).filter(|&v| v < size)
-    }
-
-    /// Output positions `lo..hi` whose input index `o·stride + kk − pad` lies in `0..size`.
-    #[inline]
-    fn valid(&self, kk: usize, size: usize, outputs: usize) -> (usize, usize) {
-        let s = self.stride;
-        let lo = self.pad.saturating_sub(kk).div_ceil(s);
-        let hi = (size + self.pad).saturating_sub(kk).div_ceil(s);
-        (lo.min(outputs), hi.min(outputs).max(lo.min(outputs)))
+        self.y.out * self.x.out
     }
 }
 
-/// Fills `cols` (`c·k·k × oh·ow`) from one sample `x` (`c × h × w`).
+/// Fills `cols` (`c·kh·kw × oh·ow`) from one sample `x` (`c × h × w`).
 pub fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
     let n_cols = g.col_cols();
+    let (h, w, ow) = (g.y.size, g.x.size, g.x.out);
     for ch in 0..g.c {
-        let plane = &x[ch * g.h * g.w..(ch + 1) * g.h * g.w];
-        for ky in 0..g.k {
-            let (y_lo, y_hi) = g.valid(ky, g.h, g.oh);
-            for kx in 0..g.k {
-                let (x_lo, x_hi) = g.valid(kx, g.w, g.ow);
-                let row = (ch * g.k + ky) * g.k + kx;
+        let plane = &x[ch * h * w..(ch + 1) * h * w];
+        for ky in 0..g.y.kernel {
+            let (y_lo, y_hi) = g.y.valid(ky);
+            for kx in 0..g.x.kernel {
+                let (x_lo, x_hi) = g.x.valid(kx);
+                let row = (ch * g.y.kernel + ky) * g.x.kernel + kx;
                 let dst = &mut cols[row * n_cols..(row + 1) * n_cols];
-                dst[..y_lo * g.ow].fill(0.0);
-                dst[y_hi * g.ow..].fill(0.0);
+                dst[..y_lo * ow].fill(0.0);
+                dst[y_hi * ow..].fill(0.0);
                 for oy in y_lo..y_hi {
-                    let iy = oy * g.stride + ky - g.pad;
-                    let line = &plane[iy * g.w..(iy + 1) * g.w];
-                    let out = &mut dst[oy * g.ow..(oy + 1) * g.ow];
+                    let iy = g.y.first(oy, ky);
+                    let line = &plane[iy * w..(iy + 1) * w];
+                    let out = &mut dst[oy * ow..(oy + 1) * ow];
                     out[..x_lo].fill(0.0);
                     out[x_hi..].fill(0.0);
                     if x_hi > x_lo {
-                        let ix0 = x_lo * g.stride + kx - g.pad;
-                        if g.stride == 1 {
+                        let ix0 = g.x.first(x_lo, kx);
+                        if g.x.stride == 1 {
                             out[x_lo..x_hi].copy_from_slice(&line[ix0..ix0 + (x_hi - x_lo)]);
                         } else {
                             for (o, v) in out[x_lo..x_hi].iter_mut().enumerate() {
-                                *v = line[ix0 + o * g.stride];
+                                *v = line[ix0 + o * g.x.stride];
                             }
                         }
                     }
@@ -89,29 +118,30 @@ pub fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
 /// Adds the column-matrix gradient `cols` back into the sample gradient `dx` (which it accumulates).
 pub fn col2im(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
     let n_cols = g.col_cols();
+    let (h, w, ow) = (g.y.size, g.x.size, g.x.out);
     for ch in 0..g.c {
-        let plane = &mut dx[ch * g.h * g.w..(ch + 1) * g.h * g.w];
-        for ky in 0..g.k {
-            let (y_lo, y_hi) = g.valid(ky, g.h, g.oh);
-            for kx in 0..g.k {
-                let (x_lo, x_hi) = g.valid(kx, g.w, g.ow);
+        let plane = &mut dx[ch * h * w..(ch + 1) * h * w];
+        for ky in 0..g.y.kernel {
+            let (y_lo, y_hi) = g.y.valid(ky);
+            for kx in 0..g.x.kernel {
+                let (x_lo, x_hi) = g.x.valid(kx);
                 if x_hi <= x_lo {
                     continue;
                 }
-                let row = (ch * g.k + ky) * g.k + kx;
+                let row = (ch * g.y.kernel + ky) * g.x.kernel + kx;
                 let src = &cols[row * n_cols..(row + 1) * n_cols];
                 for oy in y_lo..y_hi {
-                    let iy = oy * g.stride + ky - g.pad;
-                    let line = &mut plane[iy * g.w..(iy + 1) * g.w];
-                    let ix0 = x_lo * g.stride + kx - g.pad;
-                    let from = &src[oy * g.ow + x_lo..oy * g.ow + x_hi];
-                    if g.stride == 1 {
+                    let iy = g.y.first(oy, ky);
+                    let line = &mut plane[iy * w..(iy + 1) * w];
+                    let ix0 = g.x.first(x_lo, kx);
+                    let from = &src[oy * ow + x_lo..oy * ow + x_hi];
+                    if g.x.stride == 1 {
                         for (d, &v) in line[ix0..ix0 + from.len()].iter_mut().zip(from) {
                             *d += v;
                         }
                     } else {
                         for (o, &v) in from.iter().enumerate() {
-                            line[ix0 + o * g.stride] += v;
+                            line[ix0 + o * g.x.stride] += v;
                         }
                     }
                 }
@@ -124,16 +154,16 @@ pub fn col2im(g: &ConvGeom, cols: &[f32], dx: &mut [f32]) {
 pub fn im2col_ref(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
     let n_cols = g.col_cols();
     for ch in 0..g.c {
-        for ky in 0..g.k {
-            for kx in 0..g.k {
-                let row = (ch * g.k + ky) * g.k + kx;
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
-                        let v = match (g.src(oy, ky, g.h), g.src(ox, kx, g.w)) {
-                            (Some(iy), Some(ix)) => x[(ch * g.h + iy) * g.w + ix],
+        for ky in 0..g.y.kernel {
+            for kx in 0..g.x.kernel {
+                let row = (ch * g.y.kernel + ky) * g.x.kernel + kx;
+                for oy in 0..g.y.out {
+                    for ox in 0..g.x.out {
+                        let v = match (g.y.src(oy, ky), g.x.src(ox, kx)) {
+                            (Some(iy), Some(ix)) => x[(ch * g.y.size + iy) * g.x.size + ix],
                             _ => 0.0,
                         };
-                        cols[row * n_cols + oy * g.ow + ox] = v;
+                        cols[row * n_cols + oy * g.x.out + ox] = v;
                     }
                 }
             }
@@ -145,10 +175,19 @@ pub fn im2col_ref(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
 mod tests {
     use super::*;
 
+    fn geom(c: usize, (h, w): (usize, usize), (kh, kw): (usize, usize), stride: (usize, usize), pad: (usize, usize, usize, usize), dil: (usize, usize)) -> ConvGeom {
+        ConvGeom {
+            c,
+            y: Axis::new(h, kh, stride.0, pad.0, pad.1, dil.0).unwrap(),
+            x: Axis::new(w, kw, stride.1, pad.2, pad.3, dil.1).unwrap(),
+        }
+    }
+
     #[test]
     fn im2col_pads_with_zeros_and_strides() {
         // 1×3×3 input 1..9, kernel 2, stride 2, pad 1 → 2×2 output.
-        let g = ConvGeom { c: 1, h: 3, w: 3, k: 2, stride: 2, pad: 1, oh: 2, ow: 2 };
+        let g = geom(1, (3, 3), (2, 2), (2, 2), (1, 1, 1, 1), (1, 1));
+        assert_eq!((g.y.out, g.x.out), (2, 2));
         let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
         let mut cols = vec![f32::NAN; 4 * 4];
         im2col(&g, &x, &mut cols);
@@ -159,11 +198,29 @@ mod tests {
     }
 
     #[test]
+    fn dilation_spaces_the_taps() {
+        // 1×1×5 input, kernel 2 dilation 3 → taps (0,3) and (1,4).
+        let g = geom(1, (1, 5), (1, 2), (1, 1), (0, 0, 0, 0), (1, 3));
+        assert_eq!(g.x.out, 2);
+        let x = [10.0, 11.0, 12.0, 13.0, 14.0];
+        let mut cols = vec![f32::NAN; 4];
+        im2col(&g, &x, &mut cols);
+        assert_eq!(cols, [10.0, 11.0, 13.0, 14.0]);
+    }
+
+    #[test]
     fn fast_im2col_matches_reference_for_every_geometry() {
-        for (h, w, k, stride, pad) in [(5, 4, 3, 2, 1), (6, 6, 5, 1, 2), (7, 5, 2, 3, 0), (4, 4, 3, 1, 3), (9, 7, 3, 2, 2)] {
-            let window = |n: usize| (n + 2 * pad - k) / stride + 1;
-            let g = ConvGeom { c: 2, h, w, k, stride, pad, oh: window(h), ow: window(w) };
-            let x: Vec<f32> = (0..2 * h * w).map(|v| v as f32 + 1.0).collect();
+        let cases = [
+            ((5, 4), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+            ((6, 6), (5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),
+            ((7, 5), (2, 2), (3, 3), (0, 0, 0, 0), (1, 1)),
+            ((4, 4), (3, 3), (1, 1), (3, 3, 3, 3), (1, 1)),
+            ((9, 7), (3, 2), (2, 1), (2, 2, 0, 1), (2, 3)),
+            ((8, 6), (4, 3), (1, 2), (1, 2, 0, 0), (2, 1)),
+        ];
+        for (size, k, stride, pad, dil) in cases {
+            let g = geom(2, size, k, stride, pad, dil);
+            let x: Vec<f32> = (0..2 * size.0 * size.1).map(|v| v as f32 + 1.0).collect();
             let (mut fast, mut slow) = (vec![f32::NAN; g.col_rows() * g.col_cols()], vec![0.0; g.col_rows() * g.col_cols()]);
             im2col(&g, &x, &mut fast);
             im2col_ref(&g, &x, &mut slow);
@@ -174,15 +231,17 @@ mod tests {
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
         // <im2col(x), y> == <x, col2im(y)> for any x, y.
-        let g = ConvGeom { c: 2, h: 5, w: 4, k: 3, stride: 2, pad: 1, oh: 3, ow: 2 };
-        let x: Vec<f32> = (0..40).map(|v| (v as f32 * 0.37).sin()).collect();
-        let y: Vec<f32> = (0..g.col_rows() * g.col_cols()).map(|v| (v as f32 * 0.11).cos()).collect();
-        let mut cols = vec![0.0; y.len()];
-        im2col(&g, &x, &mut cols);
-        let lhs: f32 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
-        let mut dx = vec![0.0; x.len()];
-        col2im(&g, &y, &mut dx);
-        let rhs: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
-        assert!((lhs - rhs).abs() < 1e-4, "{lhs} vs {rhs}");
+        for g in [geom(2, (5, 4), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)), geom(2, (7, 6), (2, 3), (1, 2), (1, 2, 2, 0), (2, 2))] {
+            let len = g.c * g.y.size * g.x.size;
+            let x: Vec<f32> = (0..len).map(|v| (v as f32 * 0.37).sin()).collect();
+            let y: Vec<f32> = (0..g.col_rows() * g.col_cols()).map(|v| (v as f32 * 0.11).cos()).collect();
+            let mut cols = vec![0.0; y.len()];
+            im2col(&g, &x, &mut cols);
+            let lhs: f32 = cols.iter().zip(&y).map(|(a, b)| a * b).sum();
+            let mut dx = vec![0.0; x.len()];
+            col2im(&g, &y, &mut dx);
+            let rhs: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
+            assert!((lhs - rhs).abs() < 1e-4, "{lhs} vs {rhs}");
+        }
     }
 }

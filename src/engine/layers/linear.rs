@@ -14,17 +14,18 @@ use rand_chacha::ChaCha8Rng;
 pub struct Linear {
     in_features: usize,
     out_features: usize,
-    /// `[weight (out·in) | bias (out)]`.
+    has_bias: bool,
+    /// `[weight (out·in) | bias (out, if any)]`.
     params: Vec<f32>,
 }
 
 impl Linear {
     /// Creates the layer and initialises its parameters.
-    pub fn new(in_features: usize, out_features: usize, init: Init, rng: &mut ChaCha8Rng) -> Self {
-        let mut params = vec![0.0; (in_features + 1) * out_features];
+    pub fn new(in_features: usize, out_features: usize, bias: bool, init: Init, rng: &mut ChaCha8Rng) -> Self {
+        let mut params = vec![0.0; (in_features + bias as usize) * out_features];
         let (w, b) = params.split_at_mut(in_features * out_features);
         init_params(init, in_features, out_features, w, b, rng);
-        Self { in_features, out_features, params }
+        Self { in_features, out_features, has_bias: bias, params }
     }
 
     fn weight_len(&self) -> usize {
@@ -50,16 +51,21 @@ impl Layer for Linear {
     }
 
     fn param_tensors(&self) -> Vec<ParamTensor> {
-        vec![
-            ParamTensor { name: "weight", shape: vec![self.out_features, self.in_features], offset: 0 },
-            ParamTensor { name: "bias", shape: vec![self.out_features], offset: self.weight_len() },
-        ]
+        let mut t = vec![ParamTensor { name: "weight", shape: vec![self.out_features, self.in_features], offset: 0 }];
+        if self.has_bias {
+            t.push(ParamTensor { name: "bias", shape: vec![self.out_features], offset: self.weight_len() });
+        }
+        t
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, _scratch: &mut Scratch, _pass: &mut Pass) {
         let (weight, bias) = self.params.split_at(self.weight_len());
         for row in y[..n * self.out_features].chunks_exact_mut(self.out_features) {
-            row.copy_from_slice(bias);
+            if self.has_bias {
+                row.copy_from_slice(bias);
+            } else {
+                row.fill(0.0);
+            }
         }
         gemm(Trans::NT, n, self.out_features, self.in_features, x, weight, &mut y[..n * self.out_features]);
     }
@@ -78,7 +84,7 @@ impl Layer for Linear {
         let (dw, db) = grads.split_at_mut(self.weight_len());
         // dW[o, i] += Σ_s dY[s, o] · X[s, i]
         gemm(Trans::TN, out_f, in_f, n, &dy[..n * out_f], &x[..n * in_f], dw);
-        for row in dy[..n * out_f].chunks_exact(out_f) {
+        for row in dy[..n * out_f].chunks_exact(out_f).filter(|_| self.has_bias) {
             for (d, &v) in db.iter_mut().zip(row) {
                 *d += v;
             }

@@ -9,15 +9,17 @@ mod conv;
 mod flatten;
 mod linear;
 mod pool;
+mod softmax;
 
 pub use activation::{Act, Activation};
-pub use conv::Conv2d;
+pub use conv::{Conv2d, ConvOptions, ConvPlan};
 pub use flatten::Flatten;
 pub use linear::Linear;
-pub use pool::{AvgPool2d, MaxPool2d};
+pub use pool::{adaptive_max, AvgPool2d, AxisWindows, MaxPool2d, PoolOptions, SpatialPyramidPool};
+pub use softmax::Softmax;
 
 use super::shape::Shape;
-use super::spec::{Init, LayerSpec, Spec, SpecError};
+use super::spec::{FieldError, Init, LayerSpec, Pair, Spec, SpecError};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -29,6 +31,8 @@ pub struct Scratch {
     pub f: Vec<f32>,
     /// A second float workspace (e.g. column gradients).
     pub g: Vec<f32>,
+    /// A third float workspace (e.g. a padded input).
+    pub h: Vec<f32>,
     /// Index workspace (e.g. max-pool argmax).
     pub idx: Vec<u32>,
 }
@@ -121,44 +125,45 @@ pub(crate) fn init_params(
     }
 }
 
+/// Builds one layer for a per-sample `input` shape; errors name the offending field.
+pub fn build_layer(layer: &LayerSpec, input: Shape, init: Init, rng: &mut ChaCha8Rng) -> Result<Box<dyn Layer>, FieldError> {
+    // The shape rule runs first, so every constructor below sees valid options.
+    super::spec::infer_layer(layer, input)?;
+    Ok(match *layer {
+        LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
+            let o = ConvOptions { out_channels, kernel: kernel_size, stride, padding, mode: padding_mode, dilation, groups, bias };
+            Box::new(Conv2d::new(input, o, init, rng)?)
+        }
+        LayerSpec::Relu => Box::new(Activation::new(input, Act::Relu)),
+        LayerSpec::LeakyRelu { negative_slope } => Box::new(Activation::new(input, Act::LeakyRelu(negative_slope))),
+        LayerSpec::Sigmoid => Box::new(Activation::new(input, Act::Sigmoid)),
+        LayerSpec::Tanh => Box::new(Activation::new(input, Act::Tanh)),
+        LayerSpec::Silu => Box::new(Activation::new(input, Act::Silu)),
+        LayerSpec::Mish => Box::new(Activation::new(input, Act::Mish)),
+        LayerSpec::Elu { alpha } => Box::new(Activation::new(input, Act::Elu(alpha))),
+        LayerSpec::Softmax => Box::new(Softmax::new(input)),
+        LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {
+            Box::new(MaxPool2d::new(input, PoolOptions { kernel: kernel_size, stride, padding, dilation, ceil_mode })?)
+        }
+        LayerSpec::AvgPool2d { kernel_size, stride, padding, ceil_mode, count_include_pad } => {
+            let o = PoolOptions { kernel: kernel_size, stride, padding, dilation: Pair::square(1), ceil_mode };
+            Box::new(AvgPool2d::new(input, o, count_include_pad)?)
+        }
+        LayerSpec::AdaptiveAvgPool2d { output_size } => Box::new(AvgPool2d::adaptive(input, output_size)),
+        LayerSpec::AdaptiveMaxPool2d { output_size } => Box::new(adaptive_max(input, output_size)),
+        LayerSpec::SpatialPyramidPool { ref levels, pool } => Box::new(SpatialPyramidPool::new(input, levels, pool)),
+        LayerSpec::Flatten => Box::new(Flatten::new(input)),
+        LayerSpec::Linear { out_features, bias } => Box::new(Linear::new(input.len(), out_features, bias, init, rng)),
+    })
+}
+
 /// Builds the layers of a validated spec, initialised from `rng`.
 pub fn build(spec: &Spec, rng: &mut ChaCha8Rng) -> Result<Vec<Box<dyn Layer>>, SpecError> {
     let infos = spec.infer()?;
-    let layers = spec
-        .layers
+    spec.layers
         .iter()
         .zip(&infos)
-        .map(|(layer, info)| -> Box<dyn Layer> {
-            let input = info.input;
-            match *layer {
-                LayerSpec::Conv2d { out_channels, kernel_size, stride, padding } => Box::new(Conv2d::new(
-                    input,
-                    out_channels,
-                    kernel_size,
-                    stride,
-                    padding,
-                    spec.init,
-                    rng,
-                )),
-                LayerSpec::Relu => Box::new(Activation::new(input, Act::Relu)),
-                LayerSpec::LeakyRelu { negative_slope } => Box::new(Activation::new(input, Act::LeakyRelu(negative_slope))),
-                LayerSpec::Sigmoid => Box::new(Activation::new(input, Act::Sigmoid)),
-                LayerSpec::Tanh => Box::new(Activation::new(input, Act::Tanh)),
-                LayerSpec::Silu => Box::new(Activation::new(input, Act::Silu)),
-                LayerSpec::Mish => Box::new(Activation::new(input, Act::Mish)),
-                LayerSpec::Elu { alpha } => Box::new(Activation::new(input, Act::Elu(alpha))),
-                LayerSpec::MaxPool2d { kernel_size, stride } => {
-                    Box::new(MaxPool2d::new(input, kernel_size, stride.unwrap_or(kernel_size)))
-                }
-                LayerSpec::AvgPool2d { kernel_size, stride } => {
-                    Box::new(AvgPool2d::new(input, kernel_size, stride.unwrap_or(kernel_size)))
-                }
-                LayerSpec::Flatten => Box::new(Flatten::new(input)),
-                LayerSpec::Linear { out_features } => {
-                    Box::new(Linear::new(input.len(), out_features, spec.init, rng))
-                }
-            }
-        })
-        .collect();
-    Ok(layers)
+        .enumerate()
+        .map(|(i, (layer, info))| build_layer(layer, info.input, spec.init, rng).map_err(|e| e.at(i)))
+        .collect()
 }

@@ -1,88 +1,280 @@
-//! MaxPool2d and AvgPool2d: square window, stride (default = window), no padding, floor mode
-//! (PyTorch defaults).
+//! Pooling: MaxPool2d and AvgPool2d (window, stride defaulting to the window, padding, dilation
+//! for max, ceil_mode, count_include_pad for avg), AdaptiveAvgPool2d / AdaptiveMaxPool2d (any
+//! output size; 1 = global) and spatial pyramid pooling, all on one window description.
 //!
 //! # Shapes
-//! `[N, C, H, W] → [N, C, ⌊(H−k)/s⌋+1, ⌊(W−k)/s⌋+1]`; no parameters.
+//! `[N, C, H, W] → [N, C, ⌊(H+2p−d(k−1)−1)/s⌋+1, …]` (⌈…⌉ with ceil_mode); adaptive: `→ [N, C, oh, ow]`;
+//! pyramid: `→ [N, C·Σl²]`. No parameters.
 
 use super::{take, Layer, Pass, Scratch};
 use crate::engine::shape::Shape;
-use crate::engine::spec::window_out;
+use crate::engine::spec::{FieldError, Pair, PoolKind};
 
-/// Window geometry shared by the pooling layers.
-#[derive(Clone, Debug)]
-struct PoolGeom {
-    input: Shape,
-    output: Shape,
-    kernel: usize,
-    stride: usize,
+/// The input indices each output position reads along one axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AxisWindows {
+    /// Taps of output `o` are `taps[bounds[o]..bounds[o + 1]]`.
+    taps: Vec<u32>,
+    bounds: Vec<usize>,
+    /// Per output: the divisor share when padding counts (`count_include_pad`).
+    padded: Vec<u32>,
 }
 
-impl PoolGeom {
-    fn new(input: Shape, kernel: usize, stride: usize) -> Self {
-        let oh = window_out(input.h, kernel, stride, 0).expect("validated by Spec::infer");
-        let ow = window_out(input.w, kernel, stride, 0).expect("validated by Spec::infer");
-        Self { input, output: Shape::new(input.c, oh, ow), kernel, stride }
+impl AxisWindows {
+    /// Sliding windows as PyTorch's pooling: start `o·s − p`, taps every `d`, output length
+    /// ⌊(n+2p−d(k−1)−1)/s⌋+1 (rounded up with `ceil`, minus the last window if it starts in the
+    /// right padding). `None` when the window does not fit.
+    pub fn sliding(size: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> Option<Self> {
+        let span = d * (k - 1) + 1;
+        if size + 2 * p < span {
+            return None;
+        }
+        let room = size + 2 * p - span;
+        let mut out = if ceil { room.div_ceil(s) + 1 } else { room / s + 1 };
+        if ceil && (out - 1) * s >= size + p {
+            out -= 1;
+        }
+        let mut w = AxisWindows { taps: Vec::new(), bounds: vec![0], padded: Vec::new() };
+        for o in 0..out {
+            let start = (o * s) as isize - p as isize;
+            for t in 0..k {
+                let i = start + (t * d) as isize;
+                if (0..size as isize).contains(&i) {
+                    w.taps.push(i as u32);
+                }
+            }
+            w.bounds.push(w.taps.len());
+            // PyTorch avg-pool: the window clipped to the padded input counts, padding included.
+            let end = (start + k as isize).min((size + p) as isize);
+            w.padded.push((end - start) as u32);
+        }
+        Some(w)
     }
 
-    /// Calls `f(output index, input index)` for every element of every window (indices within the
-    /// chunk), windows in output order, elements in row-major order.
-    fn for_each_window(&self, planes: usize, mut f: impl FnMut(usize, usize)) {
-        let (ih, iw, oh, ow) = (self.input.h, self.input.w, self.output.h, self.output.w);
+    /// Adaptive windows: output `o` covers `⌊o·n/out⌋ .. ⌈(o+1)·n/out⌉`.
+    pub fn adaptive(size: usize, out: usize) -> Self {
+        let mut w = AxisWindows { taps: Vec::new(), bounds: vec![0], padded: Vec::new() };
+        for o in 0..out {
+            let (lo, hi) = (o * size / out, ((o + 1) * size).div_ceil(out));
+            w.taps.extend(lo as u32..hi as u32);
+            w.bounds.push(w.taps.len());
+            w.padded.push((hi - lo) as u32);
+        }
+        w
+    }
+
+    /// Output length.
+    pub fn out(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    fn taps(&self, o: usize) -> &[u32] {
+        &self.taps[self.bounds[o]..self.bounds[o + 1]]
+    }
+}
+
+/// Windows over a whole plane: one [`AxisWindows`] per axis.
+#[derive(Clone, Debug)]
+struct Windows {
+    input: Shape,
+    y: AxisWindows,
+    x: AxisWindows,
+    /// Per output position: 1 / divisor for average pooling.
+    inv_divisor: Vec<f32>,
+}
+
+impl Windows {
+    fn new(input: Shape, y: AxisWindows, x: AxisWindows, count_pad: bool) -> Self {
+        let mut inv_divisor = Vec::with_capacity(y.out() * x.out());
+        for oy in 0..y.out() {
+            for ox in 0..x.out() {
+                let count = if count_pad {
+                    y.padded[oy] * x.padded[ox]
+                } else {
+                    (y.taps(oy).len() * x.taps(ox).len()) as u32
+                };
+                inv_divisor.push(1.0 / count.max(1) as f32);
+            }
+        }
+        Self { input, y, x, inv_divisor }
+    }
+
+    fn output(&self) -> Shape {
+        Shape::new(self.input.c, self.y.out(), self.x.out())
+    }
+
+    /// Per-plane output length.
+    fn plane_out(&self) -> usize {
+        self.y.out() * self.x.out()
+    }
+
+    /// Max over each window of `planes` planes. The first maximum in row-major order wins and a
+    /// NaN wins over everything (PyTorch); a window with no input tap gives −∞ and no argmax.
+    fn max(&self, x: &[f32], y: &mut [f32], argmax: &mut [u32], planes: usize) {
+        let (ih, iw) = (self.input.h, self.input.w);
+        let mut o = 0;
         for p in 0..planes {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let o = (p * oh + oy) * ow + ox;
-                    for ky in 0..self.kernel {
-                        let row = p * ih * iw + (oy * self.stride + ky) * iw + ox * self.stride;
-                        for i in row..row + self.kernel {
-                            f(o, i);
+            let base = p * ih * iw;
+            for oy in 0..self.y.out() {
+                for ox in 0..self.x.out() {
+                    let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
+                    for &iy in self.y.taps(oy) {
+                        for &ix in self.x.taps(ox) {
+                            let i = base + iy as usize * iw + ix as usize;
+                            let v = x[i];
+                            if at == u32::MAX || (!best.is_nan() && (v > best || v.is_nan())) {
+                                (best, at) = (v, i as u32);
+                            }
                         }
                     }
+                    y[o] = best;
+                    argmax[o] = at;
+                    o += 1;
+                }
+            }
+        }
+    }
+
+    /// Mean over each window (divisor per [`Windows::inv_divisor`]).
+    fn avg(&self, x: &[f32], y: &mut [f32], planes: usize) {
+        let (ih, iw) = (self.input.h, self.input.w);
+        let mut o = 0;
+        for p in 0..planes {
+            let base = p * ih * iw;
+            for oy in 0..self.y.out() {
+                for ox in 0..self.x.out() {
+                    let mut sum = 0.0;
+                    for &iy in self.y.taps(oy) {
+                        let row = base + iy as usize * iw;
+                        for &ix in self.x.taps(ox) {
+                            sum += x[row + ix as usize];
+                        }
+                    }
+                    y[o] = sum * self.inv_divisor[oy * self.x.out() + ox];
+                    o += 1;
+                }
+            }
+        }
+    }
+
+    /// Adds the average-pool gradient of `dy` into `dx`.
+    fn avg_backward(&self, dy: &[f32], dx: &mut [f32], planes: usize) {
+        let (ih, iw) = (self.input.h, self.input.w);
+        let mut o = 0;
+        for p in 0..planes {
+            let base = p * ih * iw;
+            for oy in 0..self.y.out() {
+                for ox in 0..self.x.out() {
+                    let g = dy[o] * self.inv_divisor[oy * self.x.out() + ox];
+                    for &iy in self.y.taps(oy) {
+                        let row = base + iy as usize * iw;
+                        for &ix in self.x.taps(ox) {
+                            dx[row + ix as usize] += g;
+                        }
+                    }
+                    o += 1;
                 }
             }
         }
     }
 }
 
+/// Adds `dy` into `dx` at the recorded argmax positions.
+fn scatter_argmax(dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+    for (&g, &i) in dy.iter().zip(argmax) {
+        if i != u32::MAX {
+            dx[i as usize] += g;
+        }
+    }
+}
+
+/// Options of a sliding-window pool.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolOptions {
+    /// Window.
+    pub kernel: Pair,
+    /// Stride (`None`: the window).
+    pub stride: Option<Pair>,
+    /// Padding per side.
+    pub padding: Pair,
+    /// Dilation (max pooling only; 1 for average).
+    pub dilation: Pair,
+    /// Round output sizes up.
+    pub ceil_mode: bool,
+}
+
+impl PoolOptions {
+    /// The per-axis windows, with PyTorch's checks; errors name the field.
+    fn windows(&self, input: Shape) -> Result<(AxisWindows, AxisWindows), FieldError> {
+        let stride = self.stride.unwrap_or(self.kernel);
+        for (field, v) in [("kernel_size", self.kernel), ("stride", stride), ("dilation", self.dilation)] {
+            if v.has_zero() {
+                return Err(FieldError::new(field, "must be at least 1"));
+            }
+        }
+        if self.padding.h > self.kernel.h / 2 || self.padding.w > self.kernel.w / 2 {
+            return Err(FieldError::new(
+                "padding",
+                format!("padding {} must be at most half the window {} (as in PyTorch)", self.padding, self.kernel),
+            ));
+        }
+        let axis = |n, k, s, p, d| AxisWindows::sliding(n, k, s, p, d, self.ceil_mode);
+        match (
+            axis(input.h, self.kernel.h, stride.h, self.padding.h, self.dilation.h),
+            axis(input.w, self.kernel.w, stride.w, self.padding.w, self.dilation.w),
+        ) {
+            (Some(y), Some(x)) => Ok((y, x)),
+            _ => Err(FieldError::new(
+                "kernel_size",
+                format!("window {} is larger than the input {}×{}", self.kernel, input.h, input.w),
+            )),
+        }
+    }
+
+    /// Output shape (the shape rule).
+    pub fn output(&self, input: Shape) -> Result<Shape, FieldError> {
+        let (y, x) = self.windows(input)?;
+        Ok(Shape::new(input.c, y.out(), x.out()))
+    }
+}
+
 /// Max pooling layer.
 #[derive(Clone, Debug)]
 pub struct MaxPool2d {
-    geom: PoolGeom,
+    windows: Windows,
+    /// The common 2×2 stride-2 unpadded case takes a loop without per-tap bookkeeping.
+    fast_2x2: bool,
 }
 
 impl MaxPool2d {
     /// Creates the layer for `input`.
-    pub fn new(input: Shape, kernel: usize, stride: usize) -> Self {
-        Self { geom: PoolGeom::new(input, kernel, stride) }
+    pub fn new(input: Shape, o: PoolOptions) -> Result<Self, FieldError> {
+        let (y, x) = o.windows(input)?;
+        let plain = o.padding == Pair::square(0) && o.dilation == Pair::square(1);
+        let fast_2x2 = plain && o.kernel == Pair::square(2) && o.stride.unwrap_or(o.kernel) == Pair::square(2);
+        Ok(Self { windows: Windows::new(input, y, x, false), fast_2x2 })
     }
 }
 
 impl Layer for MaxPool2d {
     fn input_shape(&self) -> Shape {
-        self.geom.input
+        self.windows.input
     }
 
     fn output_shape(&self) -> Shape {
-        self.geom.output
+        self.windows.output()
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, _pass: &mut Pass) {
-        let g = &self.geom;
-        let planes = n * g.input.c;
-        let outputs = planes * g.output.h * g.output.w;
+        let w = &self.windows;
+        let planes = n * w.input.c;
         // Argmax (index within the chunk) is kept for the backward pass.
-        let argmax = take(&mut scratch.idx, outputs);
-        if g.kernel == 2 && g.stride == 2 {
-            return pool_2x2(x, y, argmax, planes, g.input.w, g.input.h, g.output.h, g.output.w);
+        let argmax = take(&mut scratch.idx, planes * w.plane_out());
+        if self.fast_2x2 {
+            pool_2x2(x, y, argmax, planes, w.input.w, w.input.h, w.y.out(), w.x.out());
+        } else {
+            w.max(x, y, argmax, planes);
         }
-        argmax.fill(u32::MAX);
-        // NaN propagates, as in PyTorch: the first NaN wins and stays; otherwise the first maximum.
-        g.for_each_window(planes, |o, i| {
-            if argmax[o] == u32::MAX || (!y[o].is_nan() && (x[i] > y[o] || x[i].is_nan())) {
-                y[o] = x[i];
-                argmax[o] = i as u32;
-            }
-        });
     }
 
     fn backward(
@@ -96,13 +288,11 @@ impl Layer for MaxPool2d {
         scratch: &mut Scratch,
     ) {
         let Some(dx) = dx else { return };
-        let g = &self.geom;
-        let planes = n * g.input.c;
-        let outputs = planes * g.output.h * g.output.w;
-        dx[..planes * g.input.h * g.input.w].fill(0.0);
-        for (&grad, &i) in dy[..outputs].iter().zip(&scratch.idx[..outputs]) {
-            dx[i as usize] += grad;
-        }
+        let w = &self.windows;
+        let planes = n * w.input.c;
+        let outputs = planes * w.plane_out();
+        dx[..planes * w.input.h * w.input.w].fill(0.0);
+        scatter_argmax(&dy[..outputs], &scratch.idx[..outputs], dx);
     }
 
     fn clone_box(&self) -> Box<dyn Layer> {
@@ -110,36 +300,37 @@ impl Layer for MaxPool2d {
     }
 }
 
-/// Average pooling layer (every window lies inside the input, so each divides by k²).
+/// Average pooling layer.
 #[derive(Clone, Debug)]
 pub struct AvgPool2d {
-    geom: PoolGeom,
+    windows: Windows,
 }
 
 impl AvgPool2d {
-    /// Creates the layer for `input`.
-    pub fn new(input: Shape, kernel: usize, stride: usize) -> Self {
-        Self { geom: PoolGeom::new(input, kernel, stride) }
+    /// Creates the layer for `input` (`count_include_pad`: padded zeros count in the divisor).
+    pub fn new(input: Shape, o: PoolOptions, count_include_pad: bool) -> Result<Self, FieldError> {
+        let (y, x) = o.windows(input)?;
+        Ok(Self { windows: Windows::new(input, y, x, count_include_pad) })
+    }
+
+    /// Adaptive average pooling to `out` (AdaptiveAvgPool2d).
+    pub fn adaptive(input: Shape, out: Pair) -> Self {
+        let (y, x) = (AxisWindows::adaptive(input.h, out.h), AxisWindows::adaptive(input.w, out.w));
+        Self { windows: Windows::new(input, y, x, true) }
     }
 }
 
 impl Layer for AvgPool2d {
     fn input_shape(&self) -> Shape {
-        self.geom.input
+        self.windows.input
     }
 
     fn output_shape(&self) -> Shape {
-        self.geom.output
+        self.windows.output()
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, _scratch: &mut Scratch, _pass: &mut Pass) {
-        let g = &self.geom;
-        let planes = n * g.input.c;
-        let out = &mut y[..planes * g.output.h * g.output.w];
-        out.fill(0.0);
-        g.for_each_window(planes, |o, i| out[o] += x[i]);
-        let scale = 1.0 / (g.kernel * g.kernel) as f32;
-        out.iter_mut().for_each(|v| *v *= scale);
+        self.windows.avg(x, y, n * self.windows.input.c);
     }
 
     fn backward(
@@ -153,11 +344,104 @@ impl Layer for AvgPool2d {
         _scratch: &mut Scratch,
     ) {
         let Some(dx) = dx else { return };
-        let g = &self.geom;
-        let planes = n * g.input.c;
-        dx[..planes * g.input.h * g.input.w].fill(0.0);
-        let scale = 1.0 / (g.kernel * g.kernel) as f32;
-        g.for_each_window(planes, |o, i| dx[i] += dy[o] * scale);
+        let w = &self.windows;
+        let planes = n * w.input.c;
+        dx[..planes * w.input.h * w.input.w].fill(0.0);
+        w.avg_backward(dy, dx, planes);
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
+
+/// AdaptiveMaxPool2d (and global max pooling with output 1).
+pub fn adaptive_max(input: Shape, out: Pair) -> MaxPool2d {
+    let (y, x) = (AxisWindows::adaptive(input.h, out.h), AxisWindows::adaptive(input.w, out.w));
+    MaxPool2d { windows: Windows::new(input, y, x, false), fast_2x2: false }
+}
+
+/// Spatial pyramid pooling: per level `l` an adaptive `l×l` pool, flattened and concatenated.
+#[derive(Clone, Debug)]
+pub struct SpatialPyramidPool {
+    levels: Vec<Windows>,
+    kind: PoolKind,
+}
+
+impl SpatialPyramidPool {
+    /// Creates the layer for `input` (levels validated by the spec).
+    pub fn new(input: Shape, levels: &[usize], kind: PoolKind) -> Self {
+        let levels = levels
+            .iter()
+            .map(|&l| Windows::new(input, AxisWindows::adaptive(input.h, l), AxisWindows::adaptive(input.w, l), true))
+            .collect();
+        Self { levels, kind }
+    }
+
+    /// Features per sample: `C·Σl²`.
+    pub fn features(input: Shape, levels: &[usize]) -> usize {
+        input.c * levels.iter().map(|l| l * l).sum::<usize>()
+    }
+
+    fn input(&self) -> Shape {
+        self.levels[0].input
+    }
+}
+
+impl Layer for SpatialPyramidPool {
+    fn input_shape(&self) -> Shape {
+        self.input()
+    }
+
+    fn output_shape(&self) -> Shape {
+        let c = self.input().c;
+        Shape::flat(self.levels.iter().map(|w| c * w.plane_out()).sum())
+    }
+
+    fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, _pass: &mut Pass) {
+        let (in_len, out_len, c) = (self.input().len(), self.output_shape().len(), self.input().c);
+        let argmax = take(&mut scratch.idx, n * out_len);
+        for s in 0..n {
+            let xs = &x[s * in_len..(s + 1) * in_len];
+            let mut off = s * out_len;
+            for w in &self.levels {
+                let len = c * w.plane_out();
+                match self.kind {
+                    PoolKind::Max => {
+                        w.max(xs, &mut y[off..off + len], &mut argmax[off..off + len], c);
+                    }
+                    PoolKind::Avg => w.avg(xs, &mut y[off..off + len], c),
+                }
+                off += len;
+            }
+        }
+    }
+
+    fn backward(
+        &self,
+        _x: &[f32],
+        _y: &[f32],
+        dy: &[f32],
+        dx: Option<&mut [f32]>,
+        _grads: &mut [f32],
+        n: usize,
+        scratch: &mut Scratch,
+    ) {
+        let Some(dx) = dx else { return };
+        let (in_len, out_len, c) = (self.input().len(), self.output_shape().len(), self.input().c);
+        dx[..n * in_len].fill(0.0);
+        for s in 0..n {
+            let dxs = &mut dx[s * in_len..(s + 1) * in_len];
+            let mut off = s * out_len;
+            for w in &self.levels {
+                let len = c * w.plane_out();
+                match self.kind {
+                    PoolKind::Max => scatter_argmax(&dy[off..off + len], &scratch.idx[off..off + len], dxs),
+                    PoolKind::Avg => w.avg_backward(&dy[off..off + len], dxs, c),
+                }
+                off += len;
+            }
+        }
     }
 
     fn clone_box(&self) -> Box<dyn Layer> {
@@ -197,6 +481,10 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    fn opts(k: usize, s: usize) -> PoolOptions {
+        PoolOptions { kernel: Pair::square(k), stride: Some(Pair::square(s)), padding: Pair::square(0), dilation: Pair::square(1), ceil_mode: false }
+    }
+
     /// Naive reference: max over each window, first maximum wins, first NaN wins.
     fn reference(x: &[f32], s: Shape, k: usize, st: usize) -> (Vec<f32>, Vec<u32>) {
         let (oh, ow) = ((s.h - k) / st + 1, (s.w - k) / st + 1);
@@ -235,7 +523,7 @@ mod tests {
             .map(|_| if rng.random_bool(0.05) { f32::NAN } else { rng.random_range(0..4) as f32 })
             .collect();
         for (k, st) in [(2, 2), (3, 2), (2, 1), (3, 3)] {
-            let pool = MaxPool2d::new(shape, k, st);
+            let pool = MaxPool2d::new(shape, opts(k, st)).unwrap();
             let mut y = vec![0.0; pool.output_shape().len()];
             let mut scratch = Scratch::default();
             let mut r = ChaCha8Rng::seed_from_u64(0);
@@ -245,5 +533,22 @@ mod tests {
             assert_eq!(bits(&y), bits(&ry), "k{k} s{st} values");
             assert_eq!(&scratch.idx[..ridx.len()], &ridx[..], "k{k} s{st} argmax");
         }
+    }
+
+    #[test]
+    fn output_sizes_follow_pytorch() {
+        let n = |size, k, s, p, d, ceil| AxisWindows::sliding(size, k, s, p, d, ceil).map(|w| w.out());
+        // nn.MaxPool2d(3, 2, ceil_mode=True) on 6 → 3 (floor: 2); with padding 1 → 4.
+        assert_eq!(n(6, 3, 2, 0, 1, false), Some(2));
+        assert_eq!(n(6, 3, 2, 0, 1, true), Some(3));
+        assert_eq!(n(6, 3, 2, 1, 1, true), Some(4));
+        // Kernel 2 stride 2 pad 1 on 5 with ceil: ⌈5/2⌉+1 = 4, but the 4th window would start in
+        // the right padding, so PyTorch drops it: 3.
+        assert_eq!(n(5, 2, 2, 1, 1, true), Some(3));
+        assert_eq!(n(7, 3, 1, 0, 2, false), Some(3));
+        assert_eq!(n(2, 3, 1, 0, 1, false), None);
+        // Adaptive 5 → 3: windows [0,2), [1,4), [3,5).
+        let a = AxisWindows::adaptive(5, 3);
+        assert_eq!((a.taps(0), a.taps(1), a.taps(2)), (&[0u32, 1][..], &[1u32, 2, 3][..], &[3u32, 4][..]));
     }
 }

@@ -5,7 +5,6 @@ use super::bench::BenchPanel;
 use super::draw::DrawPad;
 use super::state::{AppState, RunState};
 use crate::engine::bench::flop_counts;
-use crate::engine::spec::OptimizerSpec;
 use crate::protocol::Request;
 use leptos::prelude::*;
 
@@ -162,14 +161,13 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
         }
     };
     let lr = move || {
-        let OptimizerSpec::Sgd { lr, .. } = state.spec.get().training.optimizer;
+        let lr = state.spec.get().training.optimizer.lr();
         lr.to_string()
     };
     let set_lr = move |ev| {
         if let Ok(v) = event_target_value(&ev).parse::<f32>() {
             state.spec.update(|s| {
-                let OptimizerSpec::Sgd { momentum, .. } = s.training.optimizer;
-                s.training.optimizer = OptimizerSpec::Sgd { lr: v, momentum };
+                s.training.optimizer.set_lr(v);
             });
             reset(state);
         }

@@ -1,0 +1,248 @@
+//! Shape inference on a spec: per layer output shape, parameters, FLOPs and memory, each with
+//! the formula behind it, or an error naming the layer and the field.
+
+use super::{FieldError, LayerSpec, Pair, Spec, SpecError, MEMORY_BUDGET_BYTES, SPEC_VERSION};
+use crate::engine::layers::{ConvOptions, PoolOptions, SpatialPyramidPool};
+use crate::engine::shape::Shape;
+use serde::{Deserialize, Serialize};
+
+/// What shape inference reports for one layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// PyTorch-style layer name.
+    pub name: String,
+    /// Input shape per sample.
+    pub input: Shape,
+    /// Output shape per sample.
+    pub output: Shape,
+    /// Trainable parameter count.
+    pub params: usize,
+    /// Forward FLOPs per sample (a multiply-add counts as 2).
+    pub flops: u64,
+    /// Bytes of the output activation per sample (f32).
+    pub activation_bytes: usize,
+    /// How the output size is computed, e.g. `⌊(28+2·2−5)/1⌋+1 = 28`.
+    pub output_formula: String,
+    /// How the parameter count is computed, e.g. `(5·5·1+1)·6 = 156`.
+    pub params_formula: String,
+}
+
+/// Output size of a sliding window: ⌊(n + 2p − k)/s⌋ + 1, or `None` if the window does not fit.
+pub fn window_out(n: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = n + 2 * padding;
+    if kernel == 0 || stride == 0 || kernel > padded {
+        return None;
+    }
+    Some((padded - kernel) / stride + 1)
+}
+
+impl Spec {
+    /// Parses a spec from JSON, with serde's message on failure.
+    pub fn from_json(text: &str) -> Result<Spec, String> {
+        serde_json::from_str(text).map_err(|e| format!("invalid spec JSON: {e}"))
+    }
+
+    /// Validates the spec and infers every layer's shapes, parameters and FLOPs.
+    pub fn infer(&self) -> Result<Vec<LayerInfo>, SpecError> {
+        if self.version != SPEC_VERSION {
+            return Err(SpecError::top(
+                "version",
+                format!("unsupported spec version {} (this build reads {SPEC_VERSION})", self.version),
+            ));
+        }
+        self.training.check()?;
+        if self.layers.is_empty() {
+            return Err(SpecError::top("layers", "the model has no layers"));
+        }
+        let mut shape = self.dataset.input_shape();
+        let mut infos = Vec::with_capacity(self.layers.len());
+        let mut memory = 0usize;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let info = infer_layer(layer, shape).map_err(|e| e.at(i))?;
+            // Per chunk of 16 samples: activations, their gradients and scratch (×4), plus
+            // parameters, gradients and optimizer state (×4).
+            memory += (info.output.len() * 16 + info.params * 4) * 4;
+            shape = info.output;
+            infos.push(info);
+        }
+        if memory > MEMORY_BUDGET_BYTES {
+            return Err(SpecError::top(
+                "layers",
+                format!(
+                    "the model needs about {} MB of activations and parameters, over the {} MB budget",
+                    memory >> 20,
+                    MEMORY_BUDGET_BYTES >> 20
+                ),
+            ));
+        }
+        let classes = self.dataset.classes();
+        if shape != Shape::flat(classes) {
+            return Err(SpecError::layer(
+                self.layers.len() - 1,
+                "output",
+                format!("the model must end with {classes} class scores, but outputs {shape}"),
+            ));
+        }
+        Ok(infos)
+    }
+}
+
+fn positive(field: &'static str, v: usize) -> Result<usize, FieldError> {
+    if v == 0 {
+        Err(FieldError::new(field, "must be at least 1"))
+    } else {
+        Ok(v)
+    }
+}
+
+fn finite(field: &'static str, v: f32) -> Result<(), FieldError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, format!("must be a finite number, not {v}")))
+    }
+}
+
+/// `⌊(n+a+b−span)/s⌋+1 = out` for one axis, in the tutorials' notation.
+fn axis_formula(n: usize, pad: (usize, usize), k: usize, d: usize, s: usize, out: usize) -> String {
+    let padding = match pad {
+        (0, 0) => String::new(),
+        (a, b) if a == b => format!("+2·{a}"),
+        (a, b) => format!("+{a}+{b}"),
+    };
+    let kernel = if d == 1 { format!("{k}") } else { format!("{d}·({k}−1)−1") };
+    format!("⌊({n}{padding}−{kernel})/{s}⌋+1 = {out}")
+}
+
+fn pair_formula(h: String, w: String) -> String {
+    if h == w { h } else { format!("h: {h}; w: {w}") }
+}
+
+/// The shape rule of one layer.
+pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldError> {
+    let elementwise = (input, 0, input.len() as u64, "same as input".to_string(), "0".to_string());
+    let (output, params, flops, output_formula, params_formula) = match layer {
+        &LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
+            let o = ConvOptions {
+                out_channels,
+                kernel: kernel_size,
+                stride,
+                padding,
+                mode: padding_mode,
+                dilation,
+                groups,
+                bias,
+            };
+            let plan = o.plan(input)?;
+            let fan_in = input.c / groups * kernel_size.h * kernel_size.w;
+            let out = plan.output;
+            let params = (fan_in + bias as usize) * out_channels;
+            let group_note = if groups == 1 { format!("{}", input.c) } else { format!("{}/{groups}", input.c) };
+            let params_formula = format!(
+                "({}·{}·{group_note}{})·{out_channels} = {params}",
+                kernel_size.h,
+                kernel_size.w,
+                if bias { "+1" } else { "" }
+            );
+            let output_formula = pair_formula(
+                axis_formula(input.h, plan.pad_y, kernel_size.h, dilation.h, stride.h, out.h),
+                axis_formula(input.w, plan.pad_x, kernel_size.w, dilation.w, stride.w, out.w),
+            );
+            (out, params, 2 * (fan_in as u64) * out.len() as u64, output_formula, params_formula)
+        }
+        LayerSpec::Relu | LayerSpec::Sigmoid | LayerSpec::Tanh | LayerSpec::Silu | LayerSpec::Mish => elementwise,
+        &LayerSpec::LeakyRelu { negative_slope } => {
+            finite("negative_slope", negative_slope)?;
+            elementwise
+        }
+        &LayerSpec::Elu { alpha } => {
+            finite("alpha", alpha)?;
+            elementwise
+        }
+        LayerSpec::Softmax => {
+            if !input.is_flat() {
+                return Err(FieldError::new("input", format!("Softmax needs a flat input but gets {input}; add a Flatten layer before it")));
+            }
+            (input, 0, 3 * input.len() as u64, "same as input".into(), "0".into())
+        }
+        &LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {
+            pool_info(input, PoolOptions { kernel: kernel_size, stride, padding, dilation, ceil_mode })?
+        }
+        &LayerSpec::AvgPool2d { kernel_size, stride, padding, ceil_mode, .. } => {
+            pool_info(input, PoolOptions { kernel: kernel_size, stride, padding, dilation: Pair::square(1), ceil_mode })?
+        }
+        &LayerSpec::AdaptiveAvgPool2d { output_size } | &LayerSpec::AdaptiveMaxPool2d { output_size } => {
+            if output_size.has_zero() {
+                return Err(FieldError::new("output_size", "must be at least 1"));
+            }
+            let out = Shape::new(input.c, output_size.h, output_size.w);
+            (out, 0, input.len() as u64, format!("{}×{} by definition", output_size.h, output_size.w), "0".into())
+        }
+        LayerSpec::SpatialPyramidPool { levels, .. } => {
+            if levels.is_empty() || levels.contains(&0) {
+                return Err(FieldError::new("levels", "needs one or more levels, each at least 1 (e.g. [1, 2, 4])"));
+            }
+            let features = SpatialPyramidPool::features(input, levels);
+            let squares: Vec<String> = levels.iter().map(|l| format!("{l}²")).collect();
+            let formula = format!("{}·({}) = {features}", input.c, squares.join("+"));
+            (Shape::flat(features), 0, (input.len() * levels.len()) as u64, formula, "0".into())
+        }
+        LayerSpec::Flatten => {
+            let formula = format!("{}·{}·{} = {}", input.c, input.h, input.w, input.len());
+            (Shape::flat(input.len()), 0, 0, formula, "0".into())
+        }
+        &LayerSpec::Linear { out_features, bias } => {
+            positive("out_features", out_features)?;
+            if !input.is_flat() {
+                return Err(FieldError::new(
+                    "input",
+                    format!("Linear needs a flat input but gets {input}; add a Flatten layer before it"),
+                ));
+            }
+            let params = (input.c + bias as usize) * out_features;
+            let formula = format!("({}{})·{out_features} = {params}", input.c, if bias { "+1" } else { "" });
+            (Shape::flat(out_features), params, 2 * (input.c * out_features) as u64, format!("{out_features}"), formula)
+        }
+    };
+    if output.is_empty() {
+        return Err(FieldError::new("output", "produces an empty output"));
+    }
+    Ok(LayerInfo {
+        name: layer.kind_name().to_string(),
+        input,
+        output,
+        params,
+        flops,
+        activation_bytes: output.len() * 4,
+        output_formula,
+        params_formula,
+    })
+}
+
+fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, String, String), FieldError> {
+    let out = o.output(input)?;
+    let s = o.stride.unwrap_or(o.kernel);
+    let formula = pair_formula(
+        axis_formula(input.h, (o.padding.h, o.padding.h), o.kernel.h, o.dilation.h, s.h, out.h),
+        axis_formula(input.w, (o.padding.w, o.padding.w), o.kernel.w, o.dilation.w, s.w, out.w),
+    );
+    let formula = if o.ceil_mode { formula.replace('⌊', "⌈").replace('⌋', "⌉") } else { formula };
+    Ok((out, 0, (out.len() * o.kernel.h * o.kernel.w) as u64, formula, "0".into()))
+}
+
+/// A Keras-style summary table of a valid spec's layers.
+pub fn summary_table(infos: &[LayerInfo]) -> String {
+    let mut out = format!("{:<4} {:<20} {:<14} {:>10} {:>14}\n", "#", "layer", "output", "params", "MFLOPs");
+    for (i, info) in infos.iter().enumerate() {
+        out += &format!(
+            "{i:<4} {:<20} {:<14} {:>10} {:>14.3}\n",
+            info.name,
+            info.output.to_string(),
+            info.params,
+            info.flops as f64 / 1e6
+        );
+    }
+    let params: usize = infos.iter().map(|i| i.params).sum();
+    let flops: u64 = infos.iter().map(|i| i.flops).sum();
+    out + &format!("total params {params}, forward {:.3} MFLOPs per image\n", flops as f64 / 1e6)
+}

@@ -1,0 +1,328 @@
+//! The layer variants of a spec, with PyTorch names, fields and defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// A size for both spatial axes: written as one number (`5`) or as `[h, w]`, like PyTorch's
+/// `_pair` arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pair {
+    /// Along the height.
+    pub h: usize,
+    /// Along the width.
+    pub w: usize,
+}
+
+impl Pair {
+    /// The same size on both axes.
+    pub const fn square(v: usize) -> Self {
+        Self { h: v, w: v }
+    }
+
+    /// True when either axis is zero.
+    pub const fn has_zero(&self) -> bool {
+        self.h == 0 || self.w == 0
+    }
+}
+
+impl From<usize> for Pair {
+    fn from(v: usize) -> Self {
+        Pair::square(v)
+    }
+}
+
+impl std::fmt::Display for Pair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.h == self.w {
+            write!(f, "{}", self.h)
+        } else {
+            write!(f, "({}, {})", self.h, self.w)
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged, expecting = "a size: a number such as 5, or [height, width] such as [5, 3]")]
+enum PairRepr {
+    One(usize),
+    Two([usize; 2]),
+}
+
+impl Serialize for Pair {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.h == self.w { PairRepr::One(self.h) } else { PairRepr::Two([self.h, self.w]) }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pair {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match PairRepr::deserialize(d)? {
+            PairRepr::One(v) => Pair::square(v),
+            PairRepr::Two([h, w]) => Pair { h, w },
+        })
+    }
+}
+
+/// Convolution padding: explicit sizes, or PyTorch's `"same"` / `"valid"` strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged, expecting = "padding: a number, [height, width], \"same\" or \"valid\"")]
+pub enum Padding {
+    /// `"same"` or `"valid"`.
+    Word(PaddingWord),
+    /// Explicit padding on each side (top = bottom, left = right).
+    Size(Pair),
+}
+
+/// The named paddings PyTorch accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaddingWord {
+    /// Output as large as the input (stride 1 only); odd totals put the extra row/column after.
+    Same,
+    /// No padding.
+    Valid,
+}
+
+impl Default for Padding {
+    fn default() -> Self {
+        Padding::Size(Pair::square(0))
+    }
+}
+
+impl From<usize> for Padding {
+    fn from(v: usize) -> Self {
+        Padding::Size(Pair::square(v))
+    }
+}
+
+/// How a convolution fills its padding (PyTorch `padding_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PaddingMode {
+    /// Zeros.
+    #[default]
+    Zeros,
+    /// Mirror without repeating the edge (`dcb|abcd|cba`).
+    Reflect,
+    /// Repeat the edge value (`aaa|abcd|ddd`).
+    Replicate,
+    /// Wrap around (`bcd|abcd|abc`).
+    Circular,
+}
+
+/// How spatial pyramid pooling reduces each cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    /// Maximum of the cell.
+    #[default]
+    Max,
+    /// Mean of the cell.
+    Avg,
+}
+
+/// One layer of a sequential model. Input sizes are inferred from the previous layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerSpec {
+    /// 2-D convolution (cross-correlation), PyTorch `nn.Conv2d`.
+    Conv2d {
+        /// Number of output channels.
+        out_channels: usize,
+        /// Kernel size.
+        kernel_size: Pair,
+        /// Stride (default 1).
+        #[serde(default = "pair_one")]
+        stride: Pair,
+        /// Padding (default 0).
+        #[serde(default)]
+        padding: Padding,
+        /// What the padding holds (default zeros).
+        #[serde(default)]
+        padding_mode: PaddingMode,
+        /// Spacing between kernel taps (default 1).
+        #[serde(default = "pair_one")]
+        dilation: Pair,
+        /// Channel groups; `groups = in_channels` is a depthwise convolution (default 1).
+        #[serde(default = "one")]
+        groups: usize,
+        /// Learnable bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+    /// Rectified linear unit.
+    Relu,
+    /// Leaky ReLU.
+    LeakyRelu {
+        /// Slope for negative inputs (default 0.01).
+        #[serde(default = "default_slope")]
+        negative_slope: f32,
+    },
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// SiLU, also called Swish: `x·σ(x)`.
+    Silu,
+    /// Mish: `x·tanh(softplus(x))`.
+    Mish,
+    /// Exponential linear unit.
+    Elu {
+        /// Scale of the negative part (default 1.0).
+        #[serde(default = "default_alpha")]
+        alpha: f32,
+    },
+    /// Softmax over the features of each sample (PyTorch `nn.Softmax(dim=1)` on a flat input).
+    Softmax,
+    /// 2-D max pooling.
+    MaxPool2d {
+        /// Window size.
+        kernel_size: Pair,
+        /// Stride (PyTorch defaults it to the kernel size).
+        #[serde(default)]
+        stride: Option<Pair>,
+        /// Implicit −∞ padding on each side, at most half the window (default 0).
+        #[serde(default = "pair_zero")]
+        padding: Pair,
+        /// Spacing between window taps (default 1).
+        #[serde(default = "pair_one")]
+        dilation: Pair,
+        /// Round the output size up instead of down (default false).
+        #[serde(default)]
+        ceil_mode: bool,
+    },
+    /// 2-D average pooling.
+    AvgPool2d {
+        /// Window size.
+        kernel_size: Pair,
+        /// Stride (PyTorch defaults it to the kernel size).
+        #[serde(default)]
+        stride: Option<Pair>,
+        /// Implicit zero padding on each side, at most half the window (default 0).
+        #[serde(default = "pair_zero")]
+        padding: Pair,
+        /// Round the output size up instead of down (default false).
+        #[serde(default)]
+        ceil_mode: bool,
+        /// Count padded zeros in the divisor (default true).
+        #[serde(default = "yes")]
+        count_include_pad: bool,
+    },
+    /// Average pooling to a fixed output size (1 = global average pooling).
+    AdaptiveAvgPool2d {
+        /// Output size.
+        output_size: Pair,
+    },
+    /// Max pooling to a fixed output size (1 = global max pooling).
+    AdaptiveMaxPool2d {
+        /// Output size.
+        output_size: Pair,
+    },
+    /// Spatial pyramid pooling (He et al. 2014): adaptive pooling to `l×l` for each level `l`,
+    /// flattened and concatenated → a flat vector of `C·Σl²` features.
+    SpatialPyramidPool {
+        /// Pyramid levels, e.g. `[1, 2, 4]`.
+        levels: Vec<usize>,
+        /// Max or average per cell (default max).
+        #[serde(default)]
+        pool: PoolKind,
+    },
+    /// Flattens C×H×W into a feature vector.
+    Flatten,
+    /// Fully connected layer.
+    Linear {
+        /// Number of output features.
+        out_features: usize,
+        /// Learnable bias (default true).
+        #[serde(default = "yes")]
+        bias: bool,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn pair_one() -> Pair {
+    Pair::square(1)
+}
+
+fn pair_zero() -> Pair {
+    Pair::square(0)
+}
+
+fn default_slope() -> f32 {
+    0.01
+}
+
+fn default_alpha() -> f32 {
+    1.0
+}
+
+impl LayerSpec {
+    /// A plain convolution: square kernel, stride 1, zero padding, bias.
+    pub fn conv(out_channels: usize, kernel_size: usize, padding: usize) -> Self {
+        LayerSpec::Conv2d {
+            out_channels,
+            kernel_size: Pair::square(kernel_size),
+            stride: Pair::square(1),
+            padding: padding.into(),
+            padding_mode: PaddingMode::Zeros,
+            dilation: Pair::square(1),
+            groups: 1,
+            bias: true,
+        }
+    }
+
+    /// A max-pool with square window, stride = window, no padding.
+    pub fn max_pool(kernel_size: usize) -> Self {
+        LayerSpec::MaxPool2d {
+            kernel_size: Pair::square(kernel_size),
+            stride: None,
+            padding: Pair::square(0),
+            dilation: Pair::square(1),
+            ceil_mode: false,
+        }
+    }
+
+    /// An average pool with square window, stride = window, no padding.
+    pub fn avg_pool(kernel_size: usize) -> Self {
+        LayerSpec::AvgPool2d {
+            kernel_size: Pair::square(kernel_size),
+            stride: None,
+            padding: Pair::square(0),
+            ceil_mode: false,
+            count_include_pad: true,
+        }
+    }
+
+    /// A linear layer with bias.
+    pub fn linear(out_features: usize) -> Self {
+        LayerSpec::Linear { out_features, bias: true }
+    }
+
+    /// PyTorch-style display name.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            LayerSpec::Conv2d { .. } => "Conv2d",
+            LayerSpec::Relu => "ReLU",
+            LayerSpec::LeakyRelu { .. } => "LeakyReLU",
+            LayerSpec::Sigmoid => "Sigmoid",
+            LayerSpec::Tanh => "Tanh",
+            LayerSpec::Silu => "SiLU",
+            LayerSpec::Mish => "Mish",
+            LayerSpec::Elu { .. } => "ELU",
+            LayerSpec::Softmax => "Softmax",
+            LayerSpec::MaxPool2d { .. } => "MaxPool2d",
+            LayerSpec::AvgPool2d { .. } => "AvgPool2d",
+            LayerSpec::AdaptiveAvgPool2d { .. } => "AdaptiveAvgPool2d",
+            LayerSpec::AdaptiveMaxPool2d { .. } => "AdaptiveMaxPool2d",
+            LayerSpec::SpatialPyramidPool { .. } => "SpatialPyramidPool",
+            LayerSpec::Flatten => "Flatten",
+            LayerSpec::Linear { .. } => "Linear",
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The one serializable model + training spec, and shape inference on it.
+//!
+//! The UI, the worker protocol, the CLI and (later) the URL codec and exporters all use
+//! [`Spec`]. Layer names, fields and defaults follow PyTorch.
+
+mod infer;
+mod layer;
+mod training;
+
+pub use infer::{infer_layer, summary_table, window_out, LayerInfo};
+pub use layer::{LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
+pub use training::{LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
+
+use super::shape::Shape;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Current spec format version; bumped when a field changes meaning.
+pub const SPEC_VERSION: u32 = 1;
+
+/// Largest activation + parameter memory (bytes, per training sample chunk of 16) we accept.
+/// Chosen so a browser tab (1 GiB wasm memory cap) keeps room for the datasets (~55 MB).
+pub const MEMORY_BUDGET_BYTES: usize = 512 * 1024 * 1024;
+
+/// Which dataset to train on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// Handwritten digits (LeCun et al.), 60k train / 10k test.
+    #[default]
+    Mnist,
+    /// Zalando clothing images, same format as MNIST.
+    FashionMnist,
+}
+
+impl DatasetKind {
+    /// Per-sample input shape.
+    pub const fn input_shape(self) -> Shape {
+        Shape::new(1, 28, 28)
+    }
+
+    /// Number of classes.
+    pub const fn classes(self) -> usize {
+        10
+    }
+
+    /// Folder name of the static assets.
+    pub const fn asset_dir(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+        }
+    }
+}
+
+/// How weights are initialised (biases follow the same scheme's convention).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// PyTorch's default: kaiming_uniform(a=√5), i.e. U(±1/√fan_in), bias U(±1/√fan_in).
+    #[default]
+    Pytorch,
+    /// He/Kaiming uniform for ReLU nets: U(±√(6/fan_in)), bias 0.
+    He,
+    /// Glorot/Xavier uniform: U(±√(6/(fan_in+fan_out))), bias 0.
+    Glorot,
+}
+
+/// The complete, serializable description of a model and how to train it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Format version ([`SPEC_VERSION`]).
+    pub version: u32,
+    /// Dataset to train and test on.
+    pub dataset: DatasetKind,
+    /// The layers, applied in order.
+    pub layers: Vec<LayerSpec>,
+    /// Weight initialisation scheme.
+    #[serde(default)]
+    pub init: Init,
+    /// Training settings.
+    pub training: TrainingSpec,
+    /// Seed for every random choice (initialisation, shuffling).
+    pub seed: u64,
+}
+
+impl Default for Spec {
+    /// The classic small net: conv5x5x8 pad2, ReLU, maxpool2, conv5x5x16 pad2, ReLU, maxpool2, dense 10.
+    fn default() -> Self {
+        Spec {
+            version: SPEC_VERSION,
+            dataset: DatasetKind::Mnist,
+            layers: vec![
+                LayerSpec::conv(8, 5, 2),
+                LayerSpec::Relu,
+                LayerSpec::max_pool(2),
+                LayerSpec::conv(16, 5, 2),
+                LayerSpec::Relu,
+                LayerSpec::max_pool(2),
+                LayerSpec::Flatten,
+                LayerSpec::linear(10),
+            ],
+            init: Init::Pytorch,
+            training: TrainingSpec::new(1, OptimizerSpec::sgd(0.05, 0.9)),
+            seed: 42,
+        }
+    }
+}
+
+/// Names accepted by [`Spec::preset`].
+pub const PRESETS: [&str; 3] = ["reference", "lenet-5", "pytorch-mnist-cnn"];
+
+impl Spec {
+    /// A named preset: `reference` (the classic small net, [`Spec::default`]), `lenet-5` (LeCun
+    /// et al. 1998 as the tutorials teach it: tanh, average pooling, 120-84-10) or
+    /// `pytorch-mnist-cnn` (conv 16/32/64 5×5 pad 2 with ReLU, two max-pools, linear 10).
+    pub fn preset(name: &str) -> Option<Spec> {
+        let conv = |out_channels| LayerSpec::conv(out_channels, 5, 2);
+        let pool = || LayerSpec::max_pool(2);
+        let avg = || LayerSpec::avg_pool(2);
+        let linear = LayerSpec::linear;
+        match name {
+            "reference" => Some(Spec::default()),
+            "lenet-5" => Some(Spec {
+                layers: vec![
+                    conv(6), LayerSpec::Tanh, avg(),
+                    LayerSpec::conv(16, 5, 0), LayerSpec::Tanh, avg(),
+                    LayerSpec::Flatten, linear(120), LayerSpec::Tanh, linear(84), LayerSpec::Tanh, linear(10),
+                ],
+                ..Spec::default()
+            }),
+            "pytorch-mnist-cnn" => Some(Spec {
+                layers: vec![
+                    conv(16), LayerSpec::Relu, pool(),
+                    conv(32), LayerSpec::Relu, pool(),
+                    conv(64), LayerSpec::Relu,
+                    LayerSpec::Flatten, linear(10),
+                ],
+                ..Spec::default()
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A spec problem, naming the layer (if any) and the field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecError {
+    /// Index of the offending layer, or `None` for a spec-level field.
+    pub layer: Option<usize>,
+    /// Name of the offending field.
+    pub field: String,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+/// A problem with one field of a layer, before the layer index is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Name of the offending field.
+    pub field: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+
+    /// Attaches the layer index.
+    pub fn at(self, layer: usize) -> SpecError {
+        SpecError::layer(layer, self.field, self.message)
+    }
+}
+
+impl SpecError {
+    pub(crate) fn layer(index: usize, field: &str, message: impl Into<String>) -> Self {
+        Self { layer: Some(index), field: field.into(), message: message.into() }
+    }
+
+    pub(crate) fn top(field: &str, message: impl Into<String>) -> Self {
+        Self { layer: None, field: field.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.layer {
+            Some(i) => write!(f, "layer {i}, field `{}`: {}", self.field, self.message),
+            None => write!(f, "field `{}`: {}", self.field, self.message),
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_net_shapes_params_and_flops() {
+        let infos = Spec::default().infer().unwrap();
+        let outs: Vec<String> = infos.iter().map(|i| i.output.to_string()).collect();
+        assert_eq!(outs, ["8×28×28", "8×28×28", "8×14×14", "16×14×14", "16×14×14", "16×7×7", "784", "10"]);
+        let params: Vec<usize> = infos.iter().map(|i| i.params).collect();
+        assert_eq!(params, [208, 0, 0, 3216, 0, 0, 0, 7850]);
+        // Conv MACs: 8·25·784 + 16·200·196 = 783,936; linear 7,840 → forward 1.583 MFLOP.
+        let conv_lin: u64 = [0, 3, 7].iter().map(|&i| infos[i].flops).sum();
+        assert_eq!(conv_lin, 2 * (8 * 25 * 784 + 16 * 200 * 196 + 7840));
+    }
+
+    #[test]
+    fn errors_name_layer_and_field() {
+        let mut spec = Spec::default();
+        spec.layers[0] = LayerSpec::conv(8, 40, 2);
+        let e = spec.infer().unwrap_err();
+        assert_eq!((e.layer, e.field.as_str()), (Some(0), "kernel_size"));
+        assert_eq!(e.to_string(), "layer 0, field `kernel_size`: kernel 40 is larger than the padded input 32×32");
+
+        let mut spec = Spec::default();
+        spec.layers.remove(6);
+        let e = spec.infer().unwrap_err();
+        assert_eq!((e.layer, e.field.as_str()), (Some(6), "input"));
+
+        let mut spec = Spec::default();
+        spec.layers[7] = LayerSpec::linear(7);
+        assert_eq!(
+            spec.infer().unwrap_err().to_string(),
+            "layer 7, field `output`: the model must end with 10 class scores, but outputs 7"
+        );
+
+        let mut spec = Spec::default();
+        spec.layers[2] = LayerSpec::MaxPool2d {
+            kernel_size: Pair::square(2),
+            stride: Some(Pair::square(0)),
+            padding: Pair::square(0),
+            dilation: Pair::square(1),
+            ceil_mode: false,
+        };
+        assert_eq!(spec.infer().unwrap_err().field, "stride");
+
+        let mut spec = Spec::default();
+        spec.layers[1] = LayerSpec::LeakyRelu { negative_slope: f32::NAN };
+        assert_eq!(spec.infer().unwrap_err().to_string(), "layer 1, field `negative_slope`: must be a finite number, not NaN");
+
+        let mut spec = Spec::default();
+        spec.training.optimizer = OptimizerSpec::sgd(-1.0, 0.9);
+        assert_eq!(spec.infer().unwrap_err().to_string(), "field `training.optimizer.lr`: must be in (0, 10]");
+    }
+
+    #[test]
+    fn presets_are_valid_and_named() {
+        for name in PRESETS {
+            let spec = Spec::preset(name).unwrap();
+            assert!(spec.infer().is_ok(), "{name}");
+        }
+        let infos = Spec::preset("pytorch-mnist-cnn").unwrap().infer().unwrap();
+        assert_eq!(infos.iter().map(|i| i.params).sum::<usize>(), 416 + 12_832 + 51_264 + 31_370);
+        let lenet = Spec::preset("lenet-5").unwrap().infer().unwrap();
+        // The classic 61,706 parameters: 156 + 2,416 + 48,120 + 10,164 + 850.
+        assert_eq!(lenet.iter().map(|i| i.params).sum::<usize>(), 61_706);
+        assert_eq!(lenet[5].output.to_string(), "16×5×5");
+        assert!(Spec::preset("alexnet").is_none());
+    }
+
+    #[test]
+    fn json_round_trip_and_unknown_layer() {
+        let spec = Spec::default();
+        let json = serde_json::to_string(&spec).unwrap();
+        assert_eq!(Spec::from_json(&json).unwrap(), spec);
+        let bad = json.replace("\"relu\"", "\"warp_drive\"");
+        let err = Spec::from_json(&bad).unwrap_err();
+        assert!(err.contains("warp_drive"), "{err}");
+    }
+}

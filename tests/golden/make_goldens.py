@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Generates the PyTorch golden files the Rust tests compare against.
+
+Run once by hand (never in CI) from the repository root with a Python that has torch,
+numpy and safetensors installed:
+
+    python tests/golden/make_goldens.py
+
+Writes, next to this script:
+- layers.json + layers.safetensors: for every layer case, the layer spec (our JSON), the input
+  shape, and tensors `<case>.x`, `<case>.dy` (inputs), `<case>.<param>` (parameters, PyTorch
+  names and layouts), `<case>.y`, `<case>.dx`, `<case>.grad.<param>` (PyTorch's results).
+- optim.json: 20-step parameter traces of every optimizer on a fixed quadratic, and learning-rate
+  traces of the schedulers.
+"""
+import json
+import math
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(20261123)
+torch.set_default_dtype(torch.float32)
+
+
+def pair(v):
+    return tuple(v) if isinstance(v, list) else (v, v)
+
+
+class Spp(nn.Module):
+    """Spatial pyramid pooling as our engine defines it: adaptive pools, flattened, concatenated."""
+
+    def __init__(self, levels, pool):
+        super().__init__()
+        self.levels, self.pool = levels, pool
+
+    def forward(self, x):
+        f = F.adaptive_max_pool2d if self.pool == "max" else F.adaptive_avg_pool2d
+        return torch.cat([f(x, l).flatten(1) for l in self.levels], dim=1)
+
+
+def module(spec, in_shape):
+    """The PyTorch module for one of our layer specs (per-sample input shape C,H,W or F)."""
+    t = spec["type"]
+    c = in_shape[0]
+    if t == "conv2d":
+        pad = spec.get("padding", 0)
+        return nn.Conv2d(c, spec["out_channels"], pair(spec["kernel_size"]), stride=pair(spec.get("stride", 1)),
+                         padding=pad if isinstance(pad, str) else pair(pad), dilation=pair(spec.get("dilation", 1)),
+                         groups=spec.get("groups", 1), bias=spec.get("bias", True),
+                         padding_mode=spec.get("padding_mode", "zeros"))
+    if t == "linear":
+        return nn.Linear(in_shape[0], spec["out_features"], bias=spec.get("bias", True))
+    if t == "max_pool2d":
+        return nn.MaxPool2d(pair(spec["kernel_size"]), stride=pair(spec["stride"]) if "stride" in spec else None,
+                            padding=pair(spec.get("padding", 0)), dilation=pair(spec.get("dilation", 1)),
+                            ceil_mode=spec.get("ceil_mode", False))
+    if t == "avg_pool2d":
+        return nn.AvgPool2d(pair(spec["kernel_size"]), stride=pair(spec["stride"]) if "stride" in spec else None,
+                            padding=pair(spec.get("padding", 0)), ceil_mode=spec.get("ceil_mode", False),
+                            count_include_pad=spec.get("count_include_pad", True))
+    if t == "adaptive_avg_pool2d":
+        return nn.AdaptiveAvgPool2d(pair(spec["output_size"]))
+    if t == "adaptive_max_pool2d":
+        return nn.AdaptiveMaxPool2d(pair(spec["output_size"]))
+    if t == "spatial_pyramid_pool":
+        return Spp(spec["levels"], spec.get("pool", "max"))
+    simple = {
+        "relu": nn.ReLU(), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "silu": nn.SiLU(), "mish": nn.Mish(),
+        "flatten": nn.Flatten(), "softmax": nn.Softmax(dim=1),
+    }
+    if t in simple:
+        return simple[t]
+    if t == "leaky_relu":
+        return nn.LeakyReLU(spec.get("negative_slope", 0.01))
+    if t == "elu":
+        return nn.ELU(spec.get("alpha", 1.0))
+    raise ValueError(f"no PyTorch module for {t}")
+
+
+N = 3
+IMG = [3, 7, 6]
+LAYER_CASES = [
+    ("conv_k3_p1", {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1}, IMG),
+    ("conv_k5_s2", {"type": "conv2d", "out_channels": 2, "kernel_size": 5, "stride": 2, "padding": 2}, IMG),
+    ("conv_rect", {"type": "conv2d", "out_channels": 3, "kernel_size": [3, 2], "stride": [2, 1], "padding": [1, 0]}, IMG),
+    ("conv_dilated", {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "dilation": 2, "padding": 2}, IMG),
+    ("conv_dilation_rect", {"type": "conv2d", "out_channels": 2, "kernel_size": 2, "dilation": [2, 3]}, IMG),
+    ("conv_groups", {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "groups": 3, "padding": 1}, IMG),
+    ("conv_depthwise", {"type": "conv2d", "out_channels": 3, "kernel_size": 3, "groups": 3, "padding": "same", "bias": False}, IMG),
+    ("conv_pointwise", {"type": "conv2d", "out_channels": 5, "kernel_size": 1}, IMG),
+    ("conv_same_even", {"type": "conv2d", "out_channels": 2, "kernel_size": 4, "padding": "same"}, IMG),
+    ("conv_valid", {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": "valid"}, IMG),
+    ("conv_reflect", {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 2, "padding_mode": "reflect"}, IMG),
+    ("conv_replicate", {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": [1, 2], "stride": 2, "padding_mode": "replicate"}, IMG),
+    ("conv_circular", {"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 2, "dilation": [1, 2], "padding_mode": "circular"}, IMG),
+    ("linear", {"type": "linear", "out_features": 5}, [11]),
+    ("linear_nobias", {"type": "linear", "out_features": 4, "bias": False}, [9]),
+    ("relu", {"type": "relu"}, IMG),
+    ("leaky_relu", {"type": "leaky_relu", "negative_slope": 0.2}, IMG),
+    ("sigmoid", {"type": "sigmoid"}, IMG),
+    ("tanh", {"type": "tanh"}, IMG),
+    ("silu", {"type": "silu"}, IMG),
+    ("mish", {"type": "mish"}, IMG),
+    ("elu", {"type": "elu", "alpha": 0.7}, IMG),
+    ("softmax", {"type": "softmax"}, [10]),
+    ("flatten", {"type": "flatten"}, IMG),
+    ("maxpool_2", {"type": "max_pool2d", "kernel_size": 2}, IMG),
+    ("maxpool_overlap", {"type": "max_pool2d", "kernel_size": 3, "stride": 2}, IMG),
+    ("maxpool_pad_ceil", {"type": "max_pool2d", "kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, IMG),
+    ("maxpool_dilated", {"type": "max_pool2d", "kernel_size": 2, "stride": 1, "dilation": 2}, IMG),
+    ("maxpool_rect", {"type": "max_pool2d", "kernel_size": [2, 3], "stride": [1, 2]}, IMG),
+    ("avgpool_2", {"type": "avg_pool2d", "kernel_size": 2}, IMG),
+    ("avgpool_pad", {"type": "avg_pool2d", "kernel_size": 3, "stride": 2, "padding": 1}, IMG),
+    ("avgpool_pad_excl_ceil", {"type": "avg_pool2d", "kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}, IMG),
+    ("avgpool_ceil", {"type": "avg_pool2d", "kernel_size": 2, "ceil_mode": True}, IMG),
+    ("adaptive_avg", {"type": "adaptive_avg_pool2d", "output_size": [3, 4]}, IMG),
+    ("global_avg", {"type": "adaptive_avg_pool2d", "output_size": 1}, IMG),
+    ("adaptive_max", {"type": "adaptive_max_pool2d", "output_size": [4, 3]}, IMG),
+    ("spp_max", {"type": "spatial_pyramid_pool", "levels": [1, 2, 4]}, IMG),
+    ("spp_avg", {"type": "spatial_pyramid_pool", "levels": [1, 3], "pool": "avg"}, IMG),
+]
+
+
+def make_layers():
+    tensors, cases = {}, []
+    for name, spec, in_shape in LAYER_CASES:
+        m = module(spec, in_shape)
+        x = torch.randn(N, *in_shape, requires_grad=True)
+        y = m(x)
+        dy = torch.randn_like(y)
+        y.backward(dy)
+        tensors[f"{name}.x"] = x.detach()
+        tensors[f"{name}.dy"] = dy
+        tensors[f"{name}.y"] = y.detach()
+        tensors[f"{name}.dx"] = x.grad
+        params = []
+        for pname, p in m.named_parameters():
+            tensors[f"{name}.{pname}"] = p.detach()
+            tensors[f"{name}.grad.{pname}"] = p.grad
+            params.append(pname)
+        cases.append({"name": name, "layer": spec, "input": [N] + in_shape, "params": params})
+    save_file({k: v.clone().contiguous() for k, v in tensors.items()}, os.path.join(HERE, "layers.safetensors"))
+    with open(os.path.join(HERE, "layers.json"), "w") as f:
+        json.dump(cases, f, indent=1)
+    print(f"{len(cases)} layer cases, {len(tensors)} tensors")
+
+
+STEPS = 20
+OPTIMIZERS = [
+    ("sgd", {"type": "sgd", "lr": 0.05}, lambda p: torch.optim.SGD(p, lr=0.05)),
+    ("sgd_momentum", {"type": "sgd", "lr": 0.05, "momentum": 0.9}, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
+    ("sgd_nesterov_wd", {"type": "sgd", "lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01},
+     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01)),
+    ("sgd_dampening", {"type": "sgd", "lr": 0.05, "momentum": 0.9, "dampening": 0.3},
+     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.3)),
+    ("adam", {"type": "adam", "lr": 0.01}, lambda p: torch.optim.Adam(p, lr=0.01)),
+    ("adam_wd_amsgrad", {"type": "adam", "lr": 0.02, "betas": [0.8, 0.99], "weight_decay": 0.05, "amsgrad": True},
+     lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), weight_decay=0.05, amsgrad=True)),
+    ("adamw", {"type": "adam_w", "lr": 0.01, "weight_decay": 0.1}, lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
+    ("rmsprop", {"type": "rmsprop", "lr": 0.01}, lambda p: torch.optim.RMSprop(p, lr=0.01)),
+    ("rmsprop_centered_momentum", {"type": "rmsprop", "lr": 0.005, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.01},
+     lambda p: torch.optim.RMSprop(p, lr=0.005, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01)),
+    ("adagrad", {"type": "adagrad", "lr": 0.1}, lambda p: torch.optim.Adagrad(p, lr=0.1)),
+    ("adagrad_decay", {"type": "adagrad", "lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.02, "initial_accumulator_value": 0.1},
+     lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.05, weight_decay=0.02, initial_accumulator_value=0.1)),
+]
+
+SCHEDULES = [
+    ("step", {"kind": {"type": "step", "step_size": 3, "gamma": 0.5}, "per_step": True},
+     lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
+    ("exponential", {"kind": {"type": "exponential", "gamma": 0.9}, "per_step": True},
+     lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
+    ("cosine", {"kind": {"type": "cosine", "t_max": 10, "eta_min": 0.001}, "per_step": True},
+     lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.001)),
+    ("warmup_cosine", {"kind": {"type": "cosine", "t_max": 15}, "per_step": True, "warmup_steps": 5, "warmup_start_factor": 0.1},
+     lambda o: torch.optim.lr_scheduler.SequentialLR(o, [
+         torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=5),
+         torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=15)], milestones=[5])),
+]
+
+
+def make_optim():
+    a = torch.tensor([0.5, 1.0, 2.0, 0.1, 3.0])
+    b = torch.tensor([0.3, -0.2, 0.0, 1.0, -0.5])
+    p0 = torch.tensor([1.0, -2.0, 0.5, 3.0, -0.7])
+    traces = []
+    for name, spec, make in OPTIMIZERS:
+        p = p0.clone().requires_grad_(True)
+        opt = make([p])
+        steps = []
+        for _ in range(STEPS):
+            opt.zero_grad()
+            # L = Σ a·p² + b·p → grad 2a·p + b, computed the same way in the Rust test.
+            loss = (a * p * p + b * p).sum()
+            loss.backward()
+            opt.step()
+            steps.append(p.detach().tolist())
+        traces.append({"name": name, "optimizer": spec, "trace": steps})
+    schedules = []
+    for name, spec, make in SCHEDULES:
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1)
+        sched = make(opt)
+        lrs = []
+        for _ in range(STEPS):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        schedules.append({"name": name, "schedule": spec, "lr": lrs})
+    out = {"a": a.tolist(), "b": b.tolist(), "p0": p0.tolist(), "optimizers": traces, "schedules": schedules,
+           "torch": torch.__version__}
+    with open(os.path.join(HERE, "optim.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"{len(traces)} optimizer traces, {len(schedules)} schedule traces")
+
+
+if __name__ == "__main__":
+    make_layers()
+    make_optim()
