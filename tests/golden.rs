@@ -2,7 +2,12 @@
 //! gradients, and every optimizer's and schedule's 20-step trace, against the files
 //! `tests/golden/make_goldens.py` wrote with PyTorch (CI only reads the files).
 
+use cnn_playground::engine::data::{DataSplit, Dataset};
 use cnn_playground::engine::layers::{build_layer, Pass, Scratch};
+use cnn_playground::engine::spec::Spec;
+use cnn_playground::engine::train::Trainer;
+use cnn_playground::engine::weights;
+use std::sync::Arc;
 use cnn_playground::engine::optim::{lr_at, Optimizer};
 use cnn_playground::engine::shape::Shape;
 use cnn_playground::engine::spec::{Init, LayerSpec, OptimizerSpec, ScheduleSpec, TrainingSpec};
@@ -84,7 +89,7 @@ fn layers_match_pytorch() {
     }
     println!("{} layer cases; largest relative error vs PyTorch {:e} ({})", cases.len(), worst.0, worst.1);
     assert!(failures.is_empty(), "{failures:#?}");
-    assert!(cases.len() >= 38, "golden file lost cases");
+    assert!(cases.len() >= 50, "golden file lost cases");
 }
 
 #[derive(Deserialize)]
@@ -146,4 +151,55 @@ fn schedules_match_pytorch() {
         }
     }
     assert!(g.schedules.len() >= 4);
+}
+
+#[derive(Deserialize)]
+struct NetStep {
+    spec: Spec,
+    losses: Vec<f64>,
+}
+
+/// Two SGD steps of a net with BatchNorm2d/1d on one batch of 40 (three chunks of ≤16 run in
+/// parallel here): weights, running statistics and losses as PyTorch's, for 1 and 2 threads.
+#[test]
+fn batchnorm_net_training_steps_match_pytorch() {
+    let mut step: NetStep = serde_json::from_str(&std::fs::read_to_string(format!("{DIR}/bn_net.json")).unwrap()).unwrap();
+    // One 40-image batch per epoch: two epochs give the two steps.
+    step.spec.training.epochs = 2;
+    let data_bytes = std::fs::read(format!("{DIR}/bn_net_data.safetensors")).unwrap();
+    let data = SafeTensors::deserialize(&data_bytes).unwrap();
+    let set = Dataset {
+        images: data.tensor("images").unwrap().data().to_vec(),
+        labels: data.tensor("labels").unwrap().data().to_vec(),
+        rows: 28,
+        cols: 28,
+    };
+    let split = Arc::new(DataSplit { train: set.clone(), test: set });
+    let before = std::fs::read(format!("{DIR}/bn_net_before.safetensors")).unwrap();
+    let after_bytes = std::fs::read(format!("{DIR}/bn_net_after.safetensors")).unwrap();
+    let after = SafeTensors::deserialize(&after_bytes).unwrap();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let mut trainer = Trainer::new(step.spec.clone(), split.clone()).unwrap();
+        weights::load(&mut trainer.network, &before).unwrap();
+        let losses: Vec<f64> = pool.install(|| (0..2).map(|_| trainer.train_steps(1).loss).collect());
+        let ours_bytes = weights::save(&trainer.network, &trainer.spec);
+        let ours = SafeTensors::deserialize(&ours_bytes).unwrap();
+        let mut worst = 0.0f64;
+        for name in after.names() {
+            let theirs = after.tensor(name).unwrap();
+            let mine = ours.tensor(name).unwrap();
+            if name.ends_with("num_batches_tracked") {
+                assert_eq!(mine.data(), theirs.data(), "{name}");
+                continue;
+            }
+            let err = rel_err(&tensor(&ours, name).1, &tensor(&after, name).1);
+            assert!(err < 1e-4, "{threads} threads, {name}: relative error {err:e}");
+            worst = worst.max(err);
+        }
+        for (a, b) in losses.iter().zip(&step.losses) {
+            assert!((a - b).abs() < 1e-4 * b.abs(), "{threads} threads: losses {losses:?} vs {:?}", step.losses);
+        }
+        println!("{threads} threads: BatchNorm net after 2 steps, largest relative error {worst:e}; losses {losses:?}");
+    }
 }

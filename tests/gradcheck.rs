@@ -153,6 +153,29 @@ fn maxpool_gradients() {
 }
 
 #[test]
+fn normalisation_gradients() {
+    for (json, input) in [
+        (r#"{"type":"batch_norm2d"}"#, Shape::new(3, 4, 3)),
+        (r#"{"type":"batch_norm2d","affine":false}"#, Shape::new(2, 3, 3)),
+        (r#"{"type":"batch_norm1d"}"#, Shape::flat(5)),
+        (r#"{"type":"layer_norm"}"#, Shape::new(2, 3, 3)),
+        (r#"{"type":"instance_norm2d","affine":true}"#, Shape::new(3, 3, 2)),
+        (r#"{"type":"group_norm","num_groups":2}"#, Shape::new(4, 2, 3)),
+        (r#"{"type":"local_response_norm","size":3,"alpha":0.5,"k":1.5}"#, Shape::new(5, 2, 2)),
+        (r#"{"type":"local_response_norm","size":2,"alpha":0.3}"#, Shape::new(4, 2, 2)),
+    ] {
+        check_spec(json, input);
+    }
+}
+
+#[test]
+fn dropout_gradients_with_a_fixed_mask() {
+    // The objective re-seeds the pass, so every evaluation sees the same mask.
+    check_spec(r#"{"type":"dropout","p":0.3}"#, Shape::new(2, 3, 3));
+    check_spec(r#"{"type":"dropout2d","p":0.5}"#, Shape::new(4, 2, 2));
+}
+
+#[test]
 fn flatten_gradients() {
     check_spec(r#"{"type":"flatten"}"#, Shape::new(2, 2, 3));
 }

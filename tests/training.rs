@@ -48,11 +48,49 @@ fn same_seed_same_weights_different_seed_different_weights() {
     assert_ne!(run(7), run(8));
 }
 
+/// A net with BatchNorm (whole-batch statistics across chunks), Dropout, Adam and a schedule.
+fn coupled_spec() -> Spec {
+    let mut spec = small_spec();
+    spec.layers = serde_json::from_str(
+        r#"[{"type":"conv2d","out_channels":6,"kernel_size":5,"padding":2},{"type":"batch_norm2d"},{"type":"relu"},
+            {"type":"max_pool2d","kernel_size":2},{"type":"dropout2d","p":0.2},{"type":"flatten"},
+            {"type":"linear","out_features":32},{"type":"batch_norm1d"},{"type":"relu"},{"type":"dropout","p":0.3},
+            {"type":"linear","out_features":10}]"#,
+    )
+    .unwrap();
+    spec.training.optimizer = serde_json::from_str(r#"{"type":"adam","lr":0.01}"#).unwrap();
+    spec.training.schedule = serde_json::from_str(r#"{"kind":{"type":"cosine","t_max":40},"per_step":true,"warmup_steps":3}"#).unwrap();
+    spec
+}
+
+#[test]
+fn batchnorm_dropout_adam_net_learns() {
+    let data = data();
+    let mut spec = coupled_spec();
+    spec.training.epochs = 3;
+    let mut t = Trainer::new(spec, data.clone()).unwrap();
+    while !t.finished() {
+        t.train_steps(1000);
+    }
+    let after = t.evaluate(&data.test);
+    assert!(after.accuracy > 0.9, "accuracy {}", after.accuracy);
+    // Running statistics moved away from their start (mean 0, var 1).
+    let bn = &t.network.layers[1];
+    assert!(bn.buffers()[..6].iter().any(|&m| m.abs() > 1e-3), "{:?}", bn.buffers());
+    assert_eq!(bn.buffers()[12], 39.0, "num_batches_tracked counts the steps");
+}
+
 #[test]
 fn bit_identical_across_thread_counts() {
+    for spec in [small_spec(), coupled_spec()] {
+        check_thread_counts(spec);
+    }
+}
+
+fn check_thread_counts(spec: Spec) {
     let data = data();
     let run = |threads: Option<usize>| {
-        let mut t = Trainer::new(small_spec(), data.clone()).unwrap();
+        let mut t = Trainer::new(spec.clone(), data.clone()).unwrap();
         let loss = match threads {
             None => {
                 t.parallel = false;
@@ -63,7 +101,8 @@ fn bit_identical_across_thread_counts() {
                 pool.install(|| t.train_steps(8).loss)
             }
         };
-        (loss.to_bits(), weights(&t))
+        let buffers: Vec<u32> = t.network.layers.iter().flat_map(|l| l.buffers().iter().map(|v| v.to_bits())).collect();
+        (loss.to_bits(), weights(&t), buffers)
     };
     let sequential = run(None);
     for threads in [1, 2, 4] {

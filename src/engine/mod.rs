@@ -13,3 +13,4 @@ pub mod profile;
 pub mod shape;
 pub mod spec;
 pub mod train;
+pub mod weights;

@@ -33,6 +33,8 @@ pub struct Workspace {
     pub grads: Vec<Vec<f32>>,
     /// Loss and correct count of the last chunk trained with this workspace.
     pub last: LossSum,
+    /// Partial sums of a batch-coupled layer (BatchNorm) for this chunk.
+    pub stats: Vec<f64>,
 }
 
 impl Network {
@@ -70,6 +72,7 @@ impl Network {
             scratch: vec![Scratch::default(); self.layers.len()],
             grads: self.param_lens().into_iter().map(|n| vec![0.0; n]).collect(),
             last: LossSum::default(),
+            stats: Vec::new(),
         }
     }
 
@@ -132,6 +135,69 @@ impl Network {
             std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
         }
         result
+    }
+
+    /// True when some layer needs whole-batch statistics in training (BatchNorm).
+    pub fn has_coupled(&self) -> bool {
+        self.layers.iter().any(|l| l.coupled().is_some())
+    }
+
+    /// Copies `n` samples into the workspace's input slot (layer-by-layer training).
+    pub fn load(&self, x: &[f32], n: usize, ws: &mut Workspace) {
+        let len = n * self.input.len();
+        ws.acts[0][..len].copy_from_slice(&x[..len]);
+    }
+
+    /// Forward of layer `i` alone on the workspace's `n` samples.
+    pub fn forward_layer(&self, i: usize, n: usize, ws: &mut Workspace, pass: &mut Pass) {
+        let (before, after) = ws.acts.split_at_mut(i + 1);
+        self.layers[i].forward(&before[i], &mut after[0], n, &mut ws.scratch[i], pass);
+    }
+
+    /// Batch-coupled layer `i`: this chunk's forward partial sums into `ws.stats`.
+    pub fn coupled_forward_stats(&self, i: usize, n: usize, ws: &mut Workspace) {
+        let c = self.layers[i].coupled().expect("coupled layer");
+        let acc = super::kernels::take(&mut ws.stats, c.stat_len());
+        acc.fill(0.0);
+        c.forward_stats(&ws.acts[i], n, acc);
+    }
+
+    /// Batch-coupled layer `i`: forward with the batch totals.
+    pub fn coupled_forward_apply(&self, i: usize, n: usize, ws: &mut Workspace, totals: &[f64], count: usize) {
+        let c = self.layers[i].coupled().expect("coupled layer");
+        let (before, after) = ws.acts.split_at_mut(i + 1);
+        c.forward_apply(&before[i], &mut after[0], n, totals, count, &mut ws.scratch[i]);
+    }
+
+    /// Loss of the workspace's logits; its gradient (times `scale`) seeds the backward pass.
+    pub fn loss_gradient(&self, labels: &[u8], loss: &Loss, scale: f32, ws: &mut Workspace) -> LossSum {
+        let n = labels.len();
+        let logits = &ws.acts[self.layers.len()][..n * self.classes];
+        loss.compute(logits, labels, self.classes, scale, Some(&mut ws.grad_a[..n * self.classes]))
+    }
+
+    /// Backward of layer `i` alone (layers are visited last to first).
+    pub fn backward_layer(&self, i: usize, n: usize, ws: &mut Workspace) {
+        let dx = if i > 0 { Some(&mut ws.grad_b[..]) } else { None };
+        self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], &ws.grad_a, dx, &mut ws.grads[i], n, &mut ws.scratch[i]);
+        std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+    }
+
+    /// Batch-coupled layer `i`: this chunk's backward partial sums (and parameter gradients).
+    pub fn coupled_backward_stats(&self, i: usize, n: usize, ws: &mut Workspace) {
+        let c = self.layers[i].coupled().expect("coupled layer");
+        let acc = super::kernels::take(&mut ws.stats, c.stat_len());
+        acc.fill(0.0);
+        c.backward_stats(&ws.acts[i], &ws.grad_a, n, &ws.scratch[i], &mut ws.grads[i], acc);
+    }
+
+    /// Batch-coupled layer `i`: input gradient with the batch totals.
+    pub fn coupled_backward_apply(&self, i: usize, n: usize, ws: &mut Workspace, totals: &[f64], count: usize) {
+        let c = self.layers[i].coupled().expect("coupled layer");
+        if i > 0 {
+            c.backward_apply(&ws.acts[i], &ws.grad_a, &mut ws.grad_b, n, &ws.scratch[i], totals, count);
+        }
+        std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
     }
 
     /// Class probabilities for one sample (evaluation mode).

@@ -196,11 +196,15 @@ impl Trainer {
             ws.last = net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], loss, scale, ws, &mut pass);
         };
         // Results stay in the workspaces: the step allocates nothing.
-        let workspaces = &mut self.workspaces[..chunks];
-        if self.parallel {
-            workspaces.par_iter_mut().enumerate().for_each(run);
+        if self.network.has_coupled() {
+            self.run_layer_by_layer(batch, chunks, scale);
         } else {
-            workspaces.iter_mut().enumerate().for_each(run);
+            let workspaces = &mut self.workspaces[..chunks];
+            if self.parallel {
+                workspaces.par_iter_mut().enumerate().for_each(run);
+            } else {
+                workspaces.iter_mut().enumerate().for_each(run);
+            }
         }
         self.optimizer.lr = self.lr();
         // Fixed-order reduction into the first chunk's gradients.
@@ -240,9 +244,101 @@ impl Trainer {
         total
     }
 
+    /// One training step for nets with batch-coupled layers (BatchNorm): every chunk runs one
+    /// layer at a time; at a coupled layer the chunks' partial sums are added in chunk order (so
+    /// results stay bit-identical across thread counts) and applied by every chunk.
+    fn run_layer_by_layer(&mut self, batch: usize, chunks: usize, scale: f32) {
+        let px = self.network.input.len();
+        let (seed, step, parallel) = (self.spec.seed, self.step, self.parallel);
+        let count_of = |per_sample: usize| batch * per_sample;
+        // Per-chunk random streams (dropout), seeded as in the chunk-by-chunk path.
+        let mut rngs: Vec<ChaCha8Rng> = (0..chunks).map(|c| ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64))).collect();
+        let bounds = |c: usize| (c * CHUNK, ((c + 1) * CHUNK).min(batch));
+        let each = |ws: &mut [Workspace], rngs: &mut [ChaCha8Rng], f: &(dyn Fn(usize, &mut Workspace, &mut ChaCha8Rng) + Sync)| {
+            if parallel {
+                ws.par_iter_mut().zip(rngs.par_iter_mut()).enumerate().for_each(|(c, (w, r))| f(c, w, r));
+            } else {
+                ws.iter_mut().zip(rngs.iter_mut()).enumerate().for_each(|(c, (w, r))| f(c, w, r));
+            }
+        };
+        let mut totals = Vec::new();
+        {
+            let (net, xs) = (&self.network, &self.batch_x);
+            each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
+                let (lo, hi) = bounds(c);
+                for g in ws.grads.iter_mut() {
+                    g.fill(0.0);
+                }
+                net.load(&xs[lo * px..hi * px], hi - lo, ws);
+            });
+        }
+        for i in 0..self.network.layers.len() {
+            let net = &self.network;
+            if let Some(coupled) = net.layers[i].coupled() {
+                let count = count_of(coupled.per_sample());
+                each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
+                    let (lo, hi) = bounds(c);
+                    net.coupled_forward_stats(i, hi - lo, ws);
+                });
+                sum_stats(&self.workspaces[..chunks], &mut totals);
+                let totals_ref = &totals;
+                each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
+                    let (lo, hi) = bounds(c);
+                    net.coupled_forward_apply(i, hi - lo, ws, totals_ref, count);
+                });
+                self.network.layers[i].coupled_mut().expect("coupled").update_running(&totals, count);
+            } else {
+                each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, rng| {
+                    let (lo, hi) = bounds(c);
+                    net.forward_layer(i, hi - lo, ws, &mut Pass { train: true, rng });
+                });
+            }
+        }
+        {
+            let (net, ys, loss) = (&self.network, &self.batch_y, &self.loss);
+            each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
+                let (lo, hi) = bounds(c);
+                ws.last = net.loss_gradient(&ys[lo..hi], loss, scale, ws);
+            });
+        }
+        for i in (0..self.network.layers.len()).rev() {
+            let net = &self.network;
+            if let Some(coupled) = net.layers[i].coupled() {
+                let count = count_of(coupled.per_sample());
+                each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
+                    let (lo, hi) = bounds(c);
+                    net.coupled_backward_stats(i, hi - lo, ws);
+                });
+                sum_stats(&self.workspaces[..chunks], &mut totals);
+                let totals_ref = &totals;
+                each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
+                    let (lo, hi) = bounds(c);
+                    net.coupled_backward_apply(i, hi - lo, ws, totals_ref, count);
+                });
+            } else {
+                each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
+                    let (lo, hi) = bounds(c);
+                    net.backward_layer(i, hi - lo, ws);
+                });
+            }
+        }
+    }
+
     /// Evaluates the current network on `set` (the test set, typically).
     pub fn evaluate(&self, set: &Dataset) -> EvalReport {
         evaluate(&self.network, set, self.parallel)
+    }
+}
+
+/// Adds the chunks' partial sums in chunk order into `totals`.
+fn sum_stats(workspaces: &[Workspace], totals: &mut Vec<f64>) {
+    let len = workspaces[0].stats.len();
+    totals.clear();
+    totals.resize(len, 0.0);
+    for ws in workspaces {
+        for (t, &v) in totals.iter_mut().zip(&ws.stats[..len]) {
+            *t += v;
+        }
     }
 }
 

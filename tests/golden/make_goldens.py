@@ -69,6 +69,19 @@ def module(spec, in_shape):
         return nn.AdaptiveMaxPool2d(pair(spec["output_size"]))
     if t == "spatial_pyramid_pool":
         return Spp(spec["levels"], spec.get("pool", "max"))
+    if t in ("dropout", "dropout2d"):
+        return (nn.Dropout if t == "dropout" else nn.Dropout2d)(spec.get("p", 0.5))
+    if t in ("batch_norm2d", "batch_norm1d"):
+        cls = nn.BatchNorm2d if t == "batch_norm2d" else nn.BatchNorm1d
+        return cls(c, eps=spec.get("eps", 1e-5), momentum=spec.get("momentum", 0.1), affine=spec.get("affine", True))
+    if t == "layer_norm":
+        return nn.LayerNorm(in_shape, eps=spec.get("eps", 1e-5), elementwise_affine=spec.get("elementwise_affine", True))
+    if t == "instance_norm2d":
+        return nn.InstanceNorm2d(c, eps=spec.get("eps", 1e-5), affine=spec.get("affine", False))
+    if t == "group_norm":
+        return nn.GroupNorm(spec["num_groups"], c, eps=spec.get("eps", 1e-5), affine=spec.get("affine", True))
+    if t == "local_response_norm":
+        return nn.LocalResponseNorm(spec["size"], alpha=spec.get("alpha", 1e-4), beta=spec.get("beta", 0.75), k=spec.get("k", 1.0))
     simple = {
         "relu": nn.ReLU(), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "silu": nn.SiLU(), "mish": nn.Mish(),
         "flatten": nn.Flatten(), "softmax": nn.Softmax(dim=1),
@@ -123,6 +136,18 @@ LAYER_CASES = [
     ("adaptive_max", {"type": "adaptive_max_pool2d", "output_size": [4, 3]}, IMG),
     ("spp_max", {"type": "spatial_pyramid_pool", "levels": [1, 2, 4]}, IMG),
     ("spp_avg", {"type": "spatial_pyramid_pool", "levels": [1, 3], "pool": "avg"}, IMG),
+    ("batchnorm2d", {"type": "batch_norm2d"}, IMG),
+    ("batchnorm2d_plain", {"type": "batch_norm2d", "affine": False, "eps": 0.01}, IMG),
+    ("batchnorm1d", {"type": "batch_norm1d"}, [9]),
+    ("layernorm", {"type": "layer_norm"}, IMG),
+    ("layernorm_flat", {"type": "layer_norm", "eps": 0.001}, [12]),
+    ("layernorm_plain", {"type": "layer_norm", "elementwise_affine": False}, IMG),
+    ("instancenorm", {"type": "instance_norm2d"}, IMG),
+    ("instancenorm_affine", {"type": "instance_norm2d", "affine": True}, IMG),
+    ("groupnorm", {"type": "group_norm", "num_groups": 3}, [6, 5, 4]),
+    ("groupnorm_one", {"type": "group_norm", "num_groups": 1, "affine": False}, IMG),
+    ("lrn", {"type": "local_response_norm", "size": 3, "alpha": 0.1, "beta": 0.75, "k": 2.0}, [5, 4, 3]),
+    ("lrn_even", {"type": "local_response_norm", "size": 4, "alpha": 0.05}, [6, 3, 3]),
 ]
 
 
@@ -130,6 +155,12 @@ def make_layers():
     tensors, cases = {}, []
     for name, spec, in_shape in LAYER_CASES:
         m = module(spec, in_shape)
+        m.train()
+        if "norm" in spec["type"]:
+            with torch.no_grad():
+                # Away from the ones/zeros start, so a swapped weight and bias would show.
+                for p in m.parameters():
+                    p.add_(torch.randn_like(p) * 0.5)
         x = torch.randn(N, *in_shape, requires_grad=True)
         y = m(x)
         dy = torch.randn_like(y)
@@ -219,6 +250,61 @@ def make_optim():
     print(f"{len(traces)} optimizer traces, {len(schedules)} schedule traces")
 
 
+def sequential(layers):
+    """nn.Sequential for our spec layers on a 1×28×28 input (state_dict names 0.weight, …)."""
+    mods, shape = [], [1, 28, 28]
+    for spec in layers:
+        m = module(spec, shape)
+        mods.append(m)
+        with torch.no_grad():
+            m.eval()
+            shape = list(m(torch.zeros(2, *shape)).shape[1:])
+            m.train()
+    return nn.Sequential(*mods)
+
+
+BN_NET = [
+    {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+    {"type": "batch_norm2d"},
+    {"type": "relu"},
+    {"type": "max_pool2d", "kernel_size": 2},
+    {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "bias": False},
+    {"type": "batch_norm2d", "momentum": 0.3},
+    {"type": "relu"},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 24},
+    {"type": "batch_norm1d"},
+    {"type": "tanh"},
+    {"type": "linear", "out_features": 10},
+]
+
+
+def make_net_step():
+    """Two SGD steps of a net with BatchNorm on one 40-image batch (3 chunks in our engine)."""
+    net = sequential(BN_NET)
+    images = torch.randint(0, 256, (40, 28, 28), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (40,), dtype=torch.uint8)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x = images.float().div(255).unsqueeze(1)
+    losses = []
+    for _ in range(2):
+        opt.zero_grad()
+        loss = F.cross_entropy(net(x), labels.long())
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    save_file({k: v.contiguous() for k, v in before.items()}, os.path.join(HERE, "bn_net_before.safetensors"))
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, os.path.join(HERE, "bn_net_after.safetensors"))
+    save_file({"images": images, "labels": labels}, os.path.join(HERE, "bn_net_data.safetensors"))
+    spec = {"version": 1, "dataset": "mnist", "layers": BN_NET, "seed": 1,
+            "training": {"batch_size": 40, "epochs": 2, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}}}
+    with open(os.path.join(HERE, "bn_net.json"), "w") as f:
+        json.dump({"spec": spec, "losses": losses}, f, indent=1)
+    print(f"BatchNorm net: losses {losses}")
+
+
 if __name__ == "__main__":
     make_layers()
     make_optim()
+    make_net_step()

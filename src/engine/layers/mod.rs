@@ -5,14 +5,20 @@
 //! can be run by several threads on different chunks of a batch at once.
 
 mod activation;
+mod batchnorm;
 mod conv;
+mod dropout;
 mod flatten;
 mod linear;
+mod norm;
 mod pool;
 mod softmax;
 
 pub use activation::{Act, Activation};
+pub use batchnorm::BatchNorm;
 pub use conv::{Conv2d, ConvOptions, ConvPlan};
+pub use dropout::Dropout;
+pub use norm::{GroupedNorm, LocalResponseNorm, NormKind};
 pub use flatten::Flatten;
 pub use linear::Linear;
 pub use pool::{adaptive_max, AvgPool2d, AxisWindows, MaxPool2d, PoolOptions, SpatialPyramidPool};
@@ -76,6 +82,26 @@ pub trait Layer: Send + Sync {
     fn param_tensors(&self) -> Vec<ParamTensor> {
         Vec::new()
     }
+    /// Non-trainable state saved with the weights (BatchNorm running statistics).
+    fn buffers(&self) -> &[f32] {
+        &[]
+    }
+    /// Mutable non-trainable state.
+    fn buffers_mut(&mut self) -> &mut [f32] {
+        &mut []
+    }
+    /// How the buffers split into named tensors.
+    fn buffer_tensors(&self) -> Vec<ParamTensor> {
+        Vec::new()
+    }
+    /// The batch-statistics interface, for layers whose training pass needs the whole batch.
+    fn coupled(&self) -> Option<&dyn BatchCoupled> {
+        None
+    }
+    /// Mutable batch-statistics interface (running statistics).
+    fn coupled_mut(&mut self) -> Option<&mut dyn BatchCoupled> {
+        None
+    }
     /// Computes `y` (`n × output`) from `x` (`n × input`).
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, pass: &mut Pass);
     /// Given `dy`, overwrites `dx` (when asked for) and adds parameter gradients into `grads`.
@@ -92,6 +118,27 @@ pub trait Layer: Send + Sync {
     );
     /// A boxed copy (parameters included).
     fn clone_box(&self) -> Box<dyn Layer>;
+}
+
+/// A layer whose training forward and backward need sums over the whole batch, which may be
+/// split into chunks: each chunk adds its partial sums, the caller adds the chunks' sums in a
+/// fixed order, and each chunk then applies the totals.
+pub trait BatchCoupled: Send + Sync {
+    /// Number of f64 accumulators.
+    fn stat_len(&self) -> usize;
+    /// Adds this chunk's forward sums into `acc`.
+    fn forward_stats(&self, x: &[f32], n: usize, acc: &mut [f64]);
+    /// Forward with the batch totals over `count` values per channel.
+    fn forward_apply(&self, x: &[f32], y: &mut [f32], n: usize, totals: &[f64], count: usize, scratch: &mut Scratch);
+    /// Adds this chunk's backward sums into `acc` and its parameter gradients into `grads`.
+    fn backward_stats(&self, x: &[f32], dy: &[f32], n: usize, scratch: &Scratch, grads: &mut [f32], acc: &mut [f64]);
+    /// Input gradient with the batch totals.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_apply(&self, x: &[f32], dy: &[f32], dx: &mut [f32], n: usize, scratch: &Scratch, totals: &[f64], count: usize);
+    /// Updates running statistics from the forward totals.
+    fn update_running(&mut self, totals: &[f64], count: usize);
+    /// Values per channel per sample (H·W), so `count = batch · per_sample`.
+    fn per_sample(&self) -> usize;
 }
 
 impl Clone for Box<dyn Layer> {
@@ -153,6 +200,15 @@ pub fn build_layer(layer: &LayerSpec, input: Shape, init: Init, rng: &mut ChaCha
         LayerSpec::AdaptiveMaxPool2d { output_size } => Box::new(adaptive_max(input, output_size)),
         LayerSpec::SpatialPyramidPool { ref levels, pool } => Box::new(SpatialPyramidPool::new(input, levels, pool)),
         LayerSpec::Flatten => Box::new(Flatten::new(input)),
+        LayerSpec::Dropout { p } => Box::new(Dropout::new(input, p, false)),
+        LayerSpec::Dropout2d { p } => Box::new(Dropout::new(input, p, true)),
+        LayerSpec::BatchNorm2d { eps, momentum, affine } | LayerSpec::BatchNorm1d { eps, momentum, affine } => {
+            Box::new(BatchNorm::new(input, eps, momentum, affine))
+        }
+        LayerSpec::LayerNorm { eps, elementwise_affine } => Box::new(GroupedNorm::new(input, NormKind::Layer, eps, elementwise_affine)),
+        LayerSpec::InstanceNorm2d { eps, affine } => Box::new(GroupedNorm::new(input, NormKind::Instance, eps, affine)),
+        LayerSpec::GroupNorm { num_groups, eps, affine } => Box::new(GroupedNorm::new(input, NormKind::Group(num_groups), eps, affine)),
+        LayerSpec::LocalResponseNorm { size, alpha, beta, k } => Box::new(LocalResponseNorm::new(input, size, alpha, beta, k)),
         LayerSpec::Linear { out_features, bias } => Box::new(Linear::new(input.len(), out_features, bias, init, rng)),
     })
 }

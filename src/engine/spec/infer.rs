@@ -187,6 +187,60 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             let formula = format!("{}·({}) = {features}", input.c, squares.join("+"));
             (Shape::flat(features), 0, (input.len() * levels.len()) as u64, formula, "0".into())
         }
+        &LayerSpec::Dropout { p } | &LayerSpec::Dropout2d { p } => {
+            if !(p.is_finite() && (0.0..1.0).contains(&p)) {
+                return Err(FieldError::new("p", format!("must be in [0, 1), not {p}")));
+            }
+            if matches!(layer, LayerSpec::Dropout2d { .. }) && input.is_flat() {
+                return Err(FieldError::new("input", format!("Dropout2d drops channels of an image; it gets the flat input {input} (use Dropout)")));
+            }
+            elementwise
+        }
+        &LayerSpec::BatchNorm2d { eps, momentum, affine } | &LayerSpec::BatchNorm1d { eps, momentum, affine } => {
+            let two_d = matches!(layer, LayerSpec::BatchNorm2d { .. });
+            if two_d == input.is_flat() {
+                let msg = if two_d {
+                    format!("BatchNorm2d needs an image input but gets the flat {input} (use BatchNorm1d)")
+                } else {
+                    format!("BatchNorm1d needs a flat input but gets {input} (use BatchNorm2d)")
+                };
+                return Err(FieldError::new("input", msg));
+            }
+            norm_eps(eps)?;
+            if !(momentum.is_finite() && (0.0..=1.0).contains(&momentum)) {
+                return Err(FieldError::new("momentum", format!("must be in [0, 1], not {momentum}")));
+            }
+            let params = if affine { 2 * input.c } else { 0 };
+            (input, params, 4 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
+        }
+        &LayerSpec::LayerNorm { eps, elementwise_affine } => {
+            norm_eps(eps)?;
+            let params = if elementwise_affine { 2 * input.len() } else { 0 };
+            (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(elementwise_affine, input.len(), params))
+        }
+        &LayerSpec::InstanceNorm2d { eps, affine } => {
+            norm_eps(eps)?;
+            if input.is_flat() {
+                return Err(FieldError::new("input", format!("InstanceNorm2d needs an image input but gets the flat {input}")));
+            }
+            let params = if affine { 2 * input.c } else { 0 };
+            (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
+        }
+        &LayerSpec::GroupNorm { num_groups, eps, affine } => {
+            norm_eps(eps)?;
+            if num_groups == 0 || input.c % num_groups != 0 {
+                return Err(FieldError::new("num_groups", format!("{num_groups} must divide the {} channels", input.c)));
+            }
+            let params = if affine { 2 * input.c } else { 0 };
+            (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
+        }
+        &LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
+            positive("size", size)?;
+            finite("alpha", alpha)?;
+            finite("beta", beta)?;
+            finite("k", k)?;
+            (input, 0, (2 * size + 3) as u64 * input.len() as u64, "same as input".into(), "0".into())
+        }
         LayerSpec::Flatten => {
             let formula = format!("{}·{}·{} = {}", input.c, input.h, input.w, input.len());
             (Shape::flat(input.len()), 0, 0, formula, "0".into())
@@ -217,6 +271,18 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         output_formula,
         params_formula,
     })
+}
+
+fn norm_eps(eps: f32) -> Result<(), FieldError> {
+    if eps.is_finite() && eps > 0.0 && eps <= 1.0 {
+        Ok(())
+    } else {
+        Err(FieldError::new("eps", format!("must be in (0, 1], not {eps}")))
+    }
+}
+
+fn affine_formula(affine: bool, per: usize, params: usize) -> String {
+    if affine { format!("2·{per} = {params}") } else { "0".into() }
 }
 
 fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, String, String), FieldError> {

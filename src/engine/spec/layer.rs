@@ -228,6 +228,85 @@ pub enum LayerSpec {
     },
     /// Flattens C×H×W into a feature vector.
     Flatten,
+    /// Dropout: zero elements with probability `p` in training, scale the rest by 1/(1−p).
+    Dropout {
+        /// Drop probability (default 0.5).
+        #[serde(default = "half")]
+        p: f32,
+    },
+    /// Dropout2d: zero whole channels with probability `p` in training.
+    Dropout2d {
+        /// Drop probability (default 0.5).
+        #[serde(default = "half")]
+        p: f32,
+    },
+    /// Batch normalisation over N·H·W per channel (running statistics for evaluation).
+    BatchNorm2d {
+        /// Added to the variance (default 1e-5).
+        #[serde(default = "norm_eps")]
+        eps: f32,
+        /// Running-statistics update rate (default 0.1).
+        #[serde(default = "bn_momentum")]
+        momentum: f32,
+        /// Learnable scale and shift (default true).
+        #[serde(default = "yes")]
+        affine: bool,
+    },
+    /// Batch normalisation of a flat feature vector over the batch (after Linear).
+    BatchNorm1d {
+        /// Added to the variance (default 1e-5).
+        #[serde(default = "norm_eps")]
+        eps: f32,
+        /// Running-statistics update rate (default 0.1).
+        #[serde(default = "bn_momentum")]
+        momentum: f32,
+        /// Learnable scale and shift (default true).
+        #[serde(default = "yes")]
+        affine: bool,
+    },
+    /// Layer normalisation over all of a sample's C·H·W values (`nn.LayerNorm([C, H, W])`).
+    LayerNorm {
+        /// Added to the variance (default 1e-5).
+        #[serde(default = "norm_eps")]
+        eps: f32,
+        /// Learnable per-element scale and shift (default true).
+        #[serde(default = "yes")]
+        elementwise_affine: bool,
+    },
+    /// Instance normalisation: each channel of each sample over H·W.
+    InstanceNorm2d {
+        /// Added to the variance (default 1e-5).
+        #[serde(default = "norm_eps")]
+        eps: f32,
+        /// Learnable per-channel scale and shift (default false, as PyTorch).
+        #[serde(default)]
+        affine: bool,
+    },
+    /// Group normalisation: channels split into `num_groups` groups, each normalised per sample.
+    GroupNorm {
+        /// Number of groups (must divide the channels).
+        num_groups: usize,
+        /// Added to the variance (default 1e-5).
+        #[serde(default = "norm_eps")]
+        eps: f32,
+        /// Learnable per-channel scale and shift (default true).
+        #[serde(default = "yes")]
+        affine: bool,
+    },
+    /// Local response normalisation across neighbouring channels (AlexNet).
+    LocalResponseNorm {
+        /// Channels in the window.
+        size: usize,
+        /// Scale (default 1e-4).
+        #[serde(default = "lrn_alpha")]
+        alpha: f32,
+        /// Exponent (default 0.75).
+        #[serde(default = "lrn_beta")]
+        beta: f32,
+        /// Additive constant (default 1).
+        #[serde(default = "lrn_k")]
+        k: f32,
+    },
     /// Fully connected layer.
     Linear {
         /// Number of output features.
@@ -252,6 +331,30 @@ fn pair_one() -> Pair {
 
 fn pair_zero() -> Pair {
     Pair::square(0)
+}
+
+fn half() -> f32 {
+    0.5
+}
+
+fn norm_eps() -> f32 {
+    1e-5
+}
+
+fn bn_momentum() -> f32 {
+    0.1
+}
+
+fn lrn_alpha() -> f32 {
+    1e-4
+}
+
+fn lrn_beta() -> f32 {
+    0.75
+}
+
+fn lrn_k() -> f32 {
+    1.0
 }
 
 fn default_slope() -> f32 {
@@ -322,6 +425,14 @@ impl LayerSpec {
             LayerSpec::AdaptiveMaxPool2d { .. } => "AdaptiveMaxPool2d",
             LayerSpec::SpatialPyramidPool { .. } => "SpatialPyramidPool",
             LayerSpec::Flatten => "Flatten",
+            LayerSpec::Dropout { .. } => "Dropout",
+            LayerSpec::Dropout2d { .. } => "Dropout2d",
+            LayerSpec::BatchNorm2d { .. } => "BatchNorm2d",
+            LayerSpec::BatchNorm1d { .. } => "BatchNorm1d",
+            LayerSpec::LayerNorm { .. } => "LayerNorm",
+            LayerSpec::InstanceNorm2d { .. } => "InstanceNorm2d",
+            LayerSpec::GroupNorm { .. } => "GroupNorm",
+            LayerSpec::LocalResponseNorm { .. } => "LocalResponseNorm",
             LayerSpec::Linear { .. } => "Linear",
         }
     }
