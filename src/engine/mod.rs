@@ -3,9 +3,11 @@
 
 pub mod bench;
 pub mod data;
+pub mod export;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
+pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod preprocess;

@@ -137,6 +137,20 @@ impl Network {
         result
     }
 
+    /// Backward pass from a given gradient of the `n` outputs (after [`Network::forward`] on the
+    /// same workspace): parameter gradients are added into `ws.grads`; returns the input
+    /// gradient when `input_grad` is set.
+    pub fn backward_from<'w>(&self, dy: &[f32], n: usize, ws: &'w mut Workspace, input_grad: bool) -> Option<&'w [f32]> {
+        let out_len = n * self.classes;
+        ws.grad_a[..out_len].copy_from_slice(&dy[..out_len]);
+        for i in (0..self.layers.len()).rev() {
+            let dx = if i > 0 || input_grad { Some(&mut ws.grad_b[..]) } else { None };
+            self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], &ws.grad_a, dx, &mut ws.grads[i], n, &mut ws.scratch[i]);
+            std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+        }
+        input_grad.then(|| &ws.grad_a[..n * self.input.len()])
+    }
+
     /// True when some layer needs whole-batch statistics in training (BatchNorm).
     pub fn has_coupled(&self) -> bool {
         self.layers.iter().any(|l| l.coupled().is_some())

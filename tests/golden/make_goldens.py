@@ -301,7 +301,32 @@ def make_net_step():
             "training": {"batch_size": 40, "epochs": 2, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}}}
     with open(os.path.join(HERE, "bn_net.json"), "w") as f:
         json.dump({"spec": spec, "losses": losses}, f, indent=1)
+    with open(os.path.join(HERE, "bn_net.spec.json"), "w") as f:
+        json.dump(spec, f, indent=1)
     print(f"BatchNorm net: losses {losses}")
+    make_forward(spec, before)
+
+
+def make_forward(spec, state):
+    """`cnn forward` parity: outputs, input gradient and parameter gradients of the BatchNorm net."""
+    net = sequential(BN_NET)
+    net.load_state_dict(state)
+    x = torch.rand(5, 1, 28, 28)
+    dy = torch.randn(5, 10)
+    save_file({"input": x}, os.path.join(HERE, "forward_input.safetensors"))
+    save_file({"grad_output": dy}, os.path.join(HERE, "forward_dy.safetensors"))
+    net.eval()
+    with torch.no_grad():
+        save_file({"output": net(x)}, os.path.join(HERE, "forward_eval.safetensors"))
+    net.train()
+    xg = x.clone().requires_grad_(True)
+    y = net(xg)
+    y.backward(dy)
+    out = {"output": y.detach(), "grad.input": xg.grad}
+    for name, p in net.named_parameters():
+        out[f"grad.{name}"] = p.grad
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "forward_train.safetensors"))
+    print(f"forward parity files: {len(out)} tensors")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-//! `cnn` subcommands: inspect a spec and train it on the bundled data, natively.
+//! `cnn` subcommands: inspect a spec, train and evaluate it on the bundled data, export it to
+//! PyTorch, and run single forward/backward passes for parity checks, natively.
+
+mod run;
+mod tensors;
 
 use clap::{Parser, Subcommand};
-use cnn_playground::engine::data::{DataSplit, FILES};
-use cnn_playground::engine::spec::Spec;
-use cnn_playground::engine::train::Trainer;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Instant;
+use cnn_playground::engine::spec::{Spec, PRESETS};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(name = "cnn", about = "CNN Playground engine on the command line")]
@@ -20,7 +20,7 @@ struct Cli {
 struct SpecSource {
     /// Spec JSON file.
     spec: Option<PathBuf>,
-    /// A preset instead of a file: reference, lenet-5, pytorch-mnist-cnn.
+    /// A preset instead of a file (see `cnn presets`).
     #[arg(long, conflicts_with = "spec")]
     preset: Option<String>,
 }
@@ -28,24 +28,30 @@ struct SpecSource {
 impl SpecSource {
     fn load(&self) -> Result<Spec, String> {
         if let Some(name) = &self.preset {
-            return Spec::preset(name).ok_or_else(|| {
-                format!("unknown preset `{name}` (known: {})", cnn_playground::engine::spec::PRESETS.join(", "))
-            });
+            return Spec::preset(name).ok_or_else(|| format!("unknown preset `{name}` (known: {})", PRESETS.join(", ")));
         }
         let Some(path) = &self.spec else { return Ok(Spec::default()) };
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Spec::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+        load_spec(path)
     }
+}
+
+fn load_spec(path: &std::path::Path) -> Result<Spec, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let spec = Spec::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    spec.infer().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(spec)
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print the layer table (shapes, parameters, FLOPs) of a spec.
+    /// Print the layer table of a spec: shapes, parameters, FLOPs and the formulas behind them.
     Summary {
         #[command(flatten)]
         spec: SpecSource,
     },
-    /// Train a spec on the bundled dataset and report test accuracy per epoch.
+    /// List the preset names.
+    Presets,
+    /// Train a spec on the bundled dataset; writes the weights (safetensors) and a metrics log.
     Train {
         #[command(flatten)]
         spec: SpecSource,
@@ -58,6 +64,48 @@ enum Command {
         /// Rayon threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Where to write the trained weights.
+        #[arg(long, default_value = "weights.safetensors")]
+        out: PathBuf,
+        /// Where to write one JSON line of metrics per epoch.
+        #[arg(long, default_value = "metrics.jsonl")]
+        log: PathBuf,
+        /// No progress bar (e.g. in CI logs).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Evaluate weights on the test set: loss, accuracy, per-class accuracy, confusion matrix.
+    Eval {
+        /// Spec JSON file.
+        spec: PathBuf,
+        /// Weights (safetensors).
+        weights: PathBuf,
+        /// Folder holding `<dataset>/*.idx.gz`.
+        #[arg(long, default_value = "static/data")]
+        data: PathBuf,
+    },
+    /// Print the equivalent PyTorch code (nn.Sequential, optimizer, schedule, loss).
+    ExportPytorch {
+        #[command(flatten)]
+        spec: SpecSource,
+    },
+    /// One forward pass (and, with --grad-out, one backward pass) on tensors from a file.
+    Forward {
+        /// Spec JSON file.
+        spec: PathBuf,
+        /// Weights (safetensors).
+        weights: PathBuf,
+        /// Input: safetensors with `input` [N, 1, 28, 28] f32.
+        input: PathBuf,
+        /// Output: safetensors receiving `output` [N, classes], and with --grad-out also
+        /// `grad.input` and `grad.<layer>.<param>` for every parameter.
+        out: PathBuf,
+        /// Training mode (batch statistics, dropout) instead of evaluation mode.
+        #[arg(long)]
+        train: bool,
+        /// Gradient of the output: safetensors with `grad_output` [N, classes] f32.
+        #[arg(long)]
+        grad_out: Option<PathBuf>,
     },
     /// Measure training and inference throughput (synthetic data) and time per layer.
     Bench {
@@ -92,17 +140,29 @@ fn set_threads(threads: Option<usize>) -> Result<(), String> {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Summary { spec } => spec.load().and_then(|s| summary(&s)),
-        Command::Train { spec, data, epochs, threads } => spec.load().and_then(|mut s| {
+        Command::Summary { spec } => spec.load().and_then(|s| run::summary(&s)),
+        Command::Presets => {
+            println!("{}", PRESETS.join("\n"));
+            Ok(())
+        }
+        Command::Train { spec, data, epochs, threads, out, log, quiet } => spec.load().and_then(|mut s| {
             if let Some(e) = epochs {
                 s.training.epochs = e;
             }
             set_threads(threads)?;
-            train(s, &data)
+            run::train(s, &data, &out, &log, quiet)
         }),
+        Command::Eval { spec, weights, data } => load_spec(&spec).and_then(|s| run::eval(&s, &weights, &data)),
+        Command::ExportPytorch { spec } => spec.load().and_then(|s| {
+            print!("{}", cnn_playground::engine::export::pytorch_code(&s).map_err(|e| e.to_string())?);
+            Ok(())
+        }),
+        Command::Forward { spec, weights, input, out, train, grad_out } => {
+            load_spec(&spec).and_then(|s| tensors::forward(&s, &weights, &input, &out, train, grad_out.as_deref()))
+        }
         Command::Bench { spec, reps, min_ms, threads, json } => spec.load().and_then(|s| {
             set_threads(threads)?;
-            bench(&s, reps, min_ms, json.as_deref())
+            run::bench(&s, reps, min_ms, json.as_deref())
         }),
     };
     match result {
@@ -112,83 +172,4 @@ pub fn main() -> i32 {
             1
         }
     }
-}
-
-fn summary(spec: &Spec) -> Result<(), String> {
-    let infos = spec.infer().map_err(|e| e.to_string())?;
-    println!("{:<4} {:<12} {:>14} {:>10} {:>14}", "#", "layer", "output", "params", "FLOPs");
-    for (i, info) in infos.iter().enumerate() {
-        println!("{:<4} {:<12} {:>14} {:>10} {:>14}", i, info.name, info.output.to_string(), info.params, info.flops);
-    }
-    let params: usize = infos.iter().map(|i| i.params).sum();
-    let flops: u64 = infos.iter().map(|i| i.flops).sum();
-    println!("total: {params} parameters, {flops} forward FLOPs per image");
-    Ok(())
-}
-
-fn load_data(spec: &Spec, root: &Path) -> Result<DataSplit, String> {
-    let dir = root.join(spec.dataset.asset_dir());
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).map_err(|e| format!("cannot read {} ({e}); run `make data` first", path.display()))
-    };
-    let files = [read(FILES[0])?, read(FILES[1])?, read(FILES[2])?, read(FILES[3])?];
-    DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], spec.dataset.classes())
-        .map_err(|e| e.to_string())
-}
-
-fn train(spec: Spec, data_root: &Path) -> Result<(), String> {
-    let data = Arc::new(load_data(&spec, data_root)?);
-    let mut trainer = Trainer::new(spec, data.clone()).map_err(|e| e.to_string())?;
-    println!(
-        "training {} parameters on {} images, {} threads",
-        trainer.network.param_count(),
-        data.train.len(),
-        rayon::current_num_threads()
-    );
-    while !trainer.finished() {
-        let start = Instant::now();
-        let (mut images, mut loss_sum) = (0usize, 0.0f64);
-        loop {
-            let r = trainer.train_steps(100);
-            images += r.images;
-            loss_sum += r.loss * r.images as f64;
-            if r.epoch_done || r.steps == 0 {
-                break;
-            }
-        }
-        let secs = start.elapsed().as_secs_f64();
-        let test = trainer.evaluate(&data.test);
-        println!(
-            "epoch {}: train loss {:.4}, test loss {:.4}, test accuracy {:.2}%, {:.0} img/s",
-            trainer.epoch,
-            loss_sum / images.max(1) as f64,
-            test.loss,
-            test.accuracy * 100.0,
-            images as f64 / secs
-        );
-    }
-    Ok(())
-}
-
-fn bench(spec: &Spec, reps: usize, min_ms: f64, json: Option<&Path>) -> Result<(), String> {
-    use cnn_playground::engine::bench::{min_median, run, BenchConfig};
-    spec.infer().map_err(|e| e.to_string())?;
-    let origin = Instant::now();
-    let clock = || origin.elapsed().as_secs_f64() * 1000.0;
-    let report = run(spec, &BenchConfig { reps, min_ms, ..BenchConfig::default() }, clock);
-    let (tmin, tmed) = min_median(&report.train_img_s);
-    let (imin, imed) = min_median(&report.infer_img_s);
-    println!("threads {}, batch {}", report.threads, report.batch);
-    println!("train  img/s min {tmin:>9.0}  median {tmed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.train_gflops(), report.train_flops / 1e6);
-    println!("infer  img/s min {imin:>9.0}  median {imed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.infer_gflops(), report.infer_flops / 1e6);
-    println!("per layer, one thread, µs per image:");
-    for (i, l) in report.layers.iter().enumerate() {
-        println!("  {i:<3} {:<10} forward {:>8.2}  backward {:>8.2}", l.name, l.forward_us, l.backward_us);
-    }
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    Ok(())
 }

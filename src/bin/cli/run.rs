@@ -1,0 +1,134 @@
+//! Summary, training, evaluation and benchmark subcommands.
+
+use cnn_playground::engine::data::{DataSplit, FILES};
+use cnn_playground::engine::metrics::confusion;
+use cnn_playground::engine::network::Network;
+use cnn_playground::engine::spec::{summary_table, Spec};
+use cnn_playground::engine::train::Trainer;
+use cnn_playground::engine::weights;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn summary(spec: &Spec) -> Result<(), String> {
+    let infos = spec.infer().map_err(|e| e.to_string())?;
+    print!("{}", summary_table(&infos));
+    println!("\nformulas:");
+    for (i, info) in infos.iter().enumerate() {
+        println!("  {i:<3} {:<18} output {}   params {}", info.name, info.output_formula, info.params_formula);
+    }
+    Ok(())
+}
+
+fn load_data(spec: &Spec, root: &Path) -> Result<DataSplit, String> {
+    let dir = root.join(spec.dataset.asset_dir());
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| format!("cannot read {} ({e}); run `make data` first", path.display()))
+    };
+    let files = [read(FILES[0])?, read(FILES[1])?, read(FILES[2])?, read(FILES[3])?];
+    DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], spec.dataset.classes()).map_err(|e| e.to_string())
+}
+
+pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) -> Result<(), String> {
+    let data = Arc::new(load_data(&spec, data_root)?);
+    let mut trainer = Trainer::new(spec, data.clone()).map_err(|e| e.to_string())?;
+    let mut log_file = std::fs::File::create(log).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
+    println!(
+        "training {} parameters on {} images, {} threads",
+        trainer.network.param_count(),
+        data.train.len(),
+        rayon::current_num_threads()
+    );
+    let steps = trainer.steps_per_epoch() as u64;
+    while !trainer.finished() {
+        let start = Instant::now();
+        let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(steps) };
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} steps, {msg} ({eta} left)")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix((trainer.epoch + 1).to_string());
+        let (mut images, mut loss_sum) = (0usize, 0.0f64);
+        loop {
+            let r = trainer.train_steps(20);
+            images += r.images;
+            loss_sum += r.loss * r.images as f64;
+            bar.inc(r.steps as u64);
+            bar.set_message(format!("loss {:.4}, {:.0} img/s", loss_sum / images.max(1) as f64, images as f64 / start.elapsed().as_secs_f64()));
+            if !loss_sum.is_finite() {
+                bar.abandon();
+                return Err(format!("training diverged in epoch {} (loss {loss_sum}); try a smaller learning rate", trainer.epoch + 1));
+            }
+            if r.epoch_done || r.steps == 0 {
+                break;
+            }
+        }
+        bar.finish_and_clear();
+        let secs = start.elapsed().as_secs_f64();
+        let test = trainer.evaluate(&data.test);
+        trainer.observe_validation(test.loss);
+        let train_loss = loss_sum / images.max(1) as f64;
+        println!(
+            "epoch {}: train loss {train_loss:.4}, test loss {:.4}, test accuracy {:.2}%, {:.0} img/s, lr {}",
+            trainer.epoch,
+            test.loss,
+            test.accuracy * 100.0,
+            images as f64 / secs,
+            trainer.lr()
+        );
+        let line = serde_json::json!({
+            "epoch": trainer.epoch, "train_loss": train_loss, "test_loss": test.loss,
+            "test_accuracy": test.accuracy, "images_per_second": images as f64 / secs, "seconds": secs,
+        });
+        writeln!(log_file, "{line}").map_err(|e| format!("cannot write {}: {e}", log.display()))?;
+    }
+    std::fs::write(out, weights::save(&trainer.network, &trainer.spec)).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("weights written to {}, metrics to {}", out.display(), log.display());
+    Ok(())
+}
+
+pub fn eval(spec: &Spec, weights_path: &Path, data_root: &Path) -> Result<(), String> {
+    let data = load_data(spec, data_root)?;
+    let mut network = Network::from_spec(spec).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(weights_path).map_err(|e| format!("cannot read {}: {e}", weights_path.display()))?;
+    weights::load(&mut network, &bytes).map_err(|e| format!("{}: {e}", weights_path.display()))?;
+    let report = cnn_playground::engine::train::evaluate(&network, &data.test, true);
+    let c = confusion(&network, &data.test, true);
+    println!("test loss {:.4}, test accuracy {:.2}% on {} images", report.loss, report.accuracy * 100.0, report.images);
+    println!("per-class accuracy:");
+    for (k, acc) in c.per_class_accuracy().iter().enumerate() {
+        println!("  {k}: {:.2}%", acc * 100.0);
+    }
+    println!("confusion matrix (rows: true class, columns: predicted):");
+    for t in 0..c.classes {
+        let row: Vec<String> = (0..c.classes).map(|p| format!("{:>5}", c.get(t, p))).collect();
+        println!("  {t}: {}", row.join(""));
+    }
+    Ok(())
+}
+
+pub fn bench(spec: &Spec, reps: usize, min_ms: f64, json: Option<&Path>) -> Result<(), String> {
+    use cnn_playground::engine::bench::{min_median, run, BenchConfig};
+    spec.infer().map_err(|e| e.to_string())?;
+    let origin = Instant::now();
+    let clock = || origin.elapsed().as_secs_f64() * 1000.0;
+    let report = run(spec, &BenchConfig { reps, min_ms, ..BenchConfig::default() }, clock);
+    let (tmin, tmed) = min_median(&report.train_img_s);
+    let (imin, imed) = min_median(&report.infer_img_s);
+    println!("threads {}, batch {}", report.threads, report.batch);
+    println!("train  img/s min {tmin:>9.0}  median {tmed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.train_gflops(), report.train_flops / 1e6);
+    println!("infer  img/s min {imin:>9.0}  median {imed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.infer_gflops(), report.infer_flops / 1e6);
+    println!("per layer, one thread, µs per image:");
+    for (i, l) in report.layers.iter().enumerate() {
+        println!("  {i:<3} {:<10} forward {:>8.2}  backward {:>8.2}", l.name, l.forward_us, l.backward_us);
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}

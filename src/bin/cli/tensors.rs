@@ -1,0 +1,72 @@
+//! `cnn forward`: one forward (and optionally backward) pass on tensors from safetensors files.
+
+use cnn_playground::engine::layers::Pass;
+use cnn_playground::engine::network::Network;
+use cnn_playground::engine::spec::Spec;
+use cnn_playground::engine::weights;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::path::Path;
+
+/// Reads f32 tensor `name` from a safetensors file, with a message naming file and tensor.
+fn read_tensor(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: not a readable safetensors file: {e}", path.display()))?;
+    let t = st.tensor(name).map_err(|_| format!("{}: no tensor `{name}`", path.display()))?;
+    if t.dtype() != Dtype::F32 {
+        return Err(format!("{}: tensor `{name}` is {:?}, expected F32", path.display(), t.dtype()));
+    }
+    let data = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    Ok((t.shape().to_vec(), data))
+}
+
+pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train: bool, grad_out: Option<&Path>) -> Result<(), String> {
+    let mut network = Network::from_spec(spec).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(weights_path).map_err(|e| format!("cannot read {}: {e}", weights_path.display()))?;
+    weights::load(&mut network, &bytes).map_err(|e| format!("{}: {e}", weights_path.display()))?;
+    let (shape, x) = read_tensor(input, "input")?;
+    let per_sample = network.input.len();
+    let n = shape.first().copied().unwrap_or(0);
+    if n == 0 || shape.iter().product::<usize>() != n * per_sample || x.len() != n * per_sample {
+        return Err(format!(
+            "{}: tensor `input` has shape {shape:?}; expected [N, {}, {}, {}]",
+            input.display(),
+            network.input.c,
+            network.input.h,
+            network.input.w
+        ));
+    }
+    let mut ws = network.workspace(n);
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let logits = network.forward(&x, n, &mut ws, &mut Pass { train, rng: &mut rng }).to_vec();
+    let classes = network.classes;
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = vec![("output".into(), vec![n, classes], to_bytes(&logits))];
+    if let Some(dy_path) = grad_out {
+        let (dy_shape, dy) = read_tensor(dy_path, "grad_output")?;
+        if dy_shape != [n, classes] {
+            return Err(format!("{}: tensor `grad_output` has shape {dy_shape:?}; expected [{n}, {classes}]", dy_path.display()));
+        }
+        let dx = network.backward_from(&dy, n, &mut ws, true).expect("input gradient requested").to_vec();
+        tensors.push(("grad.input".into(), shape.clone(), to_bytes(&dx)));
+        for (i, layer) in network.layers.iter().enumerate() {
+            for t in layer.param_tensors() {
+                let len: usize = t.shape.iter().product();
+                tensors.push((format!("grad.{i}.{}", t.name), t.shape.clone(), to_bytes(&ws.grads[i][t.offset..t.offset + len])));
+            }
+        }
+    }
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .map(|(name, shape, data)| (name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).expect("consistent tensor")))
+        .collect();
+    let file = safetensors::serialize(views, None).map_err(|e| e.to_string())?;
+    std::fs::write(out, file).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("wrote {} tensors to {}", tensors.len(), out.display());
+    Ok(())
+}
+
+fn to_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}

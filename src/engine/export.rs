@@ -1,0 +1,234 @@
+//! PyTorch code for a spec: the `nn.Sequential` (same indices, so our safetensors load with
+//! `load_state_dict`), the optimizer, the schedule and the loss, as a runnable script.
+
+use super::spec::{LayerSpec, LossKind, OptimizerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind, Schedule, Spec, SpecError};
+
+fn pair(p: Pair) -> String {
+    if p.h == p.w { p.h.to_string() } else { format!("({}, {})", p.h, p.w) }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// A float as Python reads it back exactly (shortest round-trip repr).
+fn num(v: f32) -> String {
+    let s = format!("{v:?}");
+    if s.contains(['.', 'e', 'E']) || s.contains("inf") || s.contains("NaN") { s } else { format!("{s}.0") }
+}
+
+fn module(layer: &LayerSpec, in_c: usize, in_shape: [usize; 3]) -> String {
+    match layer {
+        &LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
+            let mut args = format!("{in_c}, {out_channels}, kernel_size={}", pair(kernel_size));
+            if stride != Pair::square(1) {
+                args += &format!(", stride={}", pair(stride));
+            }
+            match padding {
+                Padding::Size(p) if p == Pair::square(0) => {}
+                Padding::Size(p) => args += &format!(", padding={}", pair(p)),
+                Padding::Word(PaddingWord::Same) => args += ", padding=\"same\"",
+                Padding::Word(PaddingWord::Valid) => args += ", padding=\"valid\"",
+            }
+            if dilation != Pair::square(1) {
+                args += &format!(", dilation={}", pair(dilation));
+            }
+            if groups != 1 {
+                args += &format!(", groups={groups}");
+            }
+            if !bias {
+                args += ", bias=False";
+            }
+            let mode = match padding_mode {
+                PaddingMode::Zeros => None,
+                PaddingMode::Reflect => Some("reflect"),
+                PaddingMode::Replicate => Some("replicate"),
+                PaddingMode::Circular => Some("circular"),
+            };
+            if let Some(m) = mode {
+                args += &format!(", padding_mode=\"{m}\"");
+            }
+            format!("nn.Conv2d({args})")
+        }
+        LayerSpec::Relu => "nn.ReLU()".into(),
+        &LayerSpec::LeakyRelu { negative_slope } => format!("nn.LeakyReLU({})", num(negative_slope)),
+        LayerSpec::Sigmoid => "nn.Sigmoid()".into(),
+        LayerSpec::Tanh => "nn.Tanh()".into(),
+        LayerSpec::Silu => "nn.SiLU()".into(),
+        LayerSpec::Mish => "nn.Mish()".into(),
+        &LayerSpec::Elu { alpha } => format!("nn.ELU(alpha={})", num(alpha)),
+        LayerSpec::Softmax => "nn.Softmax(dim=1)".into(),
+        &LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {
+            let mut args = format!("kernel_size={}", pair(kernel_size));
+            if let Some(s) = stride {
+                args += &format!(", stride={}", pair(s));
+            }
+            if padding != Pair::square(0) {
+                args += &format!(", padding={}", pair(padding));
+            }
+            if dilation != Pair::square(1) {
+                args += &format!(", dilation={}", pair(dilation));
+            }
+            if ceil_mode {
+                args += ", ceil_mode=True";
+            }
+            format!("nn.MaxPool2d({args})")
+        }
+        &LayerSpec::AvgPool2d { kernel_size, stride, padding, ceil_mode, count_include_pad } => {
+            let mut args = format!("kernel_size={}", pair(kernel_size));
+            if let Some(s) = stride {
+                args += &format!(", stride={}", pair(s));
+            }
+            if padding != Pair::square(0) {
+                args += &format!(", padding={}", pair(padding));
+            }
+            if ceil_mode {
+                args += ", ceil_mode=True";
+            }
+            if !count_include_pad {
+                args += ", count_include_pad=False";
+            }
+            format!("nn.AvgPool2d({args})")
+        }
+        &LayerSpec::AdaptiveAvgPool2d { output_size } => format!("nn.AdaptiveAvgPool2d({})", pair(output_size)),
+        &LayerSpec::AdaptiveMaxPool2d { output_size } => format!("nn.AdaptiveMaxPool2d({})", pair(output_size)),
+        LayerSpec::SpatialPyramidPool { levels, pool } => {
+            let levels: Vec<String> = levels.iter().map(|l| l.to_string()).collect();
+            format!("SpatialPyramidPool([{}], \"{}\")", levels.join(", "), if *pool == PoolKind::Max { "max" } else { "avg" })
+        }
+        LayerSpec::Flatten => "nn.Flatten()".into(),
+        &LayerSpec::Linear { out_features, bias } => {
+            format!("nn.Linear({in_c}, {out_features}{})", if bias { "" } else { ", bias=False" })
+        }
+        &LayerSpec::Dropout { p } => format!("nn.Dropout(p={})", num(p)),
+        &LayerSpec::Dropout2d { p } => format!("nn.Dropout2d(p={})", num(p)),
+        &LayerSpec::BatchNorm2d { eps, momentum, affine } | &LayerSpec::BatchNorm1d { eps, momentum, affine } => {
+            let class = if matches!(layer, LayerSpec::BatchNorm2d { .. }) { "BatchNorm2d" } else { "BatchNorm1d" };
+            format!("nn.{class}({in_c}, eps={}, momentum={}, affine={})", num(eps), num(momentum), py_bool(affine))
+        }
+        &LayerSpec::LayerNorm { eps, elementwise_affine } => {
+            let [c, h, w] = in_shape;
+            let shape = if h == 1 && w == 1 { format!("[{c}]") } else { format!("[{c}, {h}, {w}]") };
+            format!("nn.LayerNorm({shape}, eps={}, elementwise_affine={})", num(eps), py_bool(elementwise_affine))
+        }
+        &LayerSpec::InstanceNorm2d { eps, affine } => format!("nn.InstanceNorm2d({in_c}, eps={}, affine={})", num(eps), py_bool(affine)),
+        &LayerSpec::GroupNorm { num_groups, eps, affine } => {
+            format!("nn.GroupNorm({num_groups}, {in_c}, eps={}, affine={})", num(eps), py_bool(affine))
+        }
+        &LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
+            format!("nn.LocalResponseNorm({size}, alpha={}, beta={}, k={})", num(alpha), num(beta), num(k))
+        }
+    }
+}
+
+fn optimizer(o: &OptimizerSpec) -> String {
+    match *o {
+        OptimizerSpec::Sgd { lr, momentum, dampening, nesterov, weight_decay } => format!(
+            "torch.optim.SGD(model.parameters(), lr={}, momentum={}, dampening={}, nesterov={}, weight_decay={})",
+            num(lr), num(momentum), num(dampening), py_bool(nesterov), num(weight_decay)
+        ),
+        OptimizerSpec::Adam { lr, betas, eps, weight_decay, amsgrad } | OptimizerSpec::AdamW { lr, betas, eps, weight_decay, amsgrad } => {
+            let class = if matches!(o, OptimizerSpec::Adam { .. }) { "Adam" } else { "AdamW" };
+            format!(
+                "torch.optim.{class}(model.parameters(), lr={}, betas=({}, {}), eps={}, weight_decay={}, amsgrad={})",
+                num(lr), num(betas[0]), num(betas[1]), num(eps), num(weight_decay), py_bool(amsgrad)
+            )
+        }
+        OptimizerSpec::RmsProp { lr, alpha, eps, weight_decay, momentum, centered } => format!(
+            "torch.optim.RMSprop(model.parameters(), lr={}, alpha={}, eps={}, weight_decay={}, momentum={}, centered={})",
+            num(lr), num(alpha), num(eps), num(weight_decay), num(momentum), py_bool(centered)
+        ),
+        OptimizerSpec::Adagrad { lr, lr_decay, weight_decay, initial_accumulator_value, eps } => format!(
+            "torch.optim.Adagrad(model.parameters(), lr={}, lr_decay={}, weight_decay={}, initial_accumulator_value={}, eps={})",
+            num(lr), num(lr_decay), num(weight_decay), num(initial_accumulator_value), num(eps)
+        ),
+    }
+}
+
+fn scheduler(spec: &Spec) -> String {
+    let s = &spec.training.schedule;
+    let main = match s.kind {
+        Schedule::Constant => "torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)".to_string(),
+        Schedule::Step { step_size, gamma } => format!("torch.optim.lr_scheduler.StepLR(optimizer, step_size={step_size}, gamma={})", num(gamma)),
+        Schedule::Exponential { gamma } => format!("torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma={})", num(gamma)),
+        Schedule::Cosine { t_max, eta_min } => {
+            format!("torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max={t_max}, eta_min={})", num(eta_min))
+        }
+        Schedule::ReduceOnPlateau { factor, patience, threshold, min_lr } => format!(
+            "torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor={}, patience={patience}, threshold={}, min_lr={})",
+            num(factor), num(threshold), num(min_lr)
+        ),
+    };
+    let unit = if s.per_step { "optimizer step" } else { "epoch" };
+    let mut out = format!("# Stepped once per {unit} (warm-up, if any, is counted in optimizer steps).\n");
+    if s.warmup_steps > 0 {
+        out += &format!(
+            "warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor={}, total_iters={})\n",
+            num(s.warmup_start_factor),
+            s.warmup_steps
+        );
+    }
+    out + &format!("scheduler = {main}\n")
+}
+
+const SPP_CLASS: &str = r#"
+class SpatialPyramidPool(nn.Module):
+    """Adaptive pooling to l×l for each level l, flattened and concatenated."""
+
+    def __init__(self, levels, pool):
+        super().__init__()
+        self.levels, self.pool = levels, pool
+
+    def forward(self, x):
+        f = nn.functional.adaptive_max_pool2d if self.pool == "max" else nn.functional.adaptive_avg_pool2d
+        return torch.cat([f(x, l).flatten(1) for l in self.levels], dim=1)
+
+"#;
+
+/// A runnable PyTorch script equivalent to `spec`.
+pub fn pytorch_code(spec: &Spec) -> Result<String, SpecError> {
+    let infos = spec.infer()?;
+    let mut out = String::from("# Generated by CNN Playground: the same model, optimizer, schedule and loss in PyTorch.\n");
+    out += "# Load exported weights with: model.load_state_dict(safetensors.torch.load_file(\"weights.safetensors\"))\n";
+    out += "import torch\nfrom torch import nn\n";
+    if spec.layers.iter().any(|l| matches!(l, LayerSpec::SpatialPyramidPool { .. })) {
+        out += SPP_CLASS;
+    }
+    out += &format!("\ntorch.manual_seed({})\n\nmodel = nn.Sequential(\n", spec.seed);
+    for (i, (layer, info)) in spec.layers.iter().zip(&infos).enumerate() {
+        let s = info.input;
+        out += &format!("    {},  # {i}: → {}\n", module(layer, s.c, [s.c, s.h, s.w]), info.output);
+    }
+    out += ")\n\n";
+    out += &format!("optimizer = {}\n", optimizer(&spec.training.optimizer));
+    out += &scheduler(spec);
+    let t = &spec.training;
+    out += &match t.loss {
+        LossKind::CrossEntropy => format!("loss_fn = nn.CrossEntropyLoss(label_smoothing={})\n", num(t.label_smoothing)),
+        LossKind::Mse => "loss_fn = lambda logits, labels: nn.functional.mse_loss(logits, nn.functional.one_hot(labels, 10).float())\n".into(),
+    };
+    if t.l1 > 0.0 || t.l2 > 0.0 {
+        out += &format!(
+            "# Penalties added to the loss: {} * Σ|w| + {} * Σw² over all parameters.\n",
+            num(t.l1),
+            num(t.l2)
+        );
+    }
+    out += &format!("batch_size, epochs = {}, {}\n", t.batch_size, t.epochs);
+    out += "# Inputs: MNIST-style images scaled to [0, 1], shape [N, 1, 28, 28]; no mean/std normalisation.\n";
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_net_code() {
+        let code = pytorch_code(&Spec::default()).unwrap();
+        assert!(code.contains("    nn.Conv2d(1, 8, kernel_size=5, padding=2),  # 0: → 8×28×28\n"), "{code}");
+        assert!(code.contains("    nn.Linear(784, 10),  # 7: → 10\n"), "{code}");
+        assert!(code.contains("optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0)"));
+        assert!(code.contains("loss_fn = nn.CrossEntropyLoss(label_smoothing=0.0)"));
+    }
+}

@@ -1,0 +1,84 @@
+//! Classification metrics beyond loss and accuracy: the confusion matrix and per-class accuracy.
+
+use super::data::Dataset;
+use super::layers::Pass;
+use super::loss::argmax;
+use super::network::Network;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Counts of (true class, predicted class) over a dataset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confusion {
+    /// Number of classes.
+    pub classes: usize,
+    /// Row-major `classes × classes`: `counts[truth · classes + predicted]`.
+    pub counts: Vec<u32>,
+}
+
+impl Confusion {
+    /// Images of class `truth` predicted as `predicted`.
+    pub fn get(&self, truth: usize, predicted: usize) -> u32 {
+        self.counts[truth * self.classes + predicted]
+    }
+
+    /// Fraction of each class classified correctly (NaN-free: 0 for an absent class).
+    pub fn per_class_accuracy(&self) -> Vec<f64> {
+        (0..self.classes)
+            .map(|c| {
+                let row: u32 = (0..self.classes).map(|p| self.get(c, p)).sum();
+                if row == 0 { 0.0 } else { self.get(c, c) as f64 / row as f64 }
+            })
+            .collect()
+    }
+
+    /// Overall accuracy.
+    pub fn accuracy(&self) -> f64 {
+        let total: u32 = self.counts.iter().sum();
+        let right: u32 = (0..self.classes).map(|c| self.get(c, c)).sum();
+        if total == 0 { 0.0 } else { right as f64 / total as f64 }
+    }
+}
+
+/// The confusion matrix of `network` (evaluation mode) on `set`.
+pub fn confusion(network: &Network, set: &Dataset, parallel: bool) -> Confusion {
+    const CHUNK: usize = 64;
+    let (px, classes) = (set.pixels(), network.classes);
+    let chunk = |state: &mut (super::network::Workspace, Vec<f32>), start: usize| -> Vec<(u8, u8)> {
+        let (ws, x) = state;
+        let end = (start + CHUNK).min(set.len());
+        for i in start..end {
+            set.image_f32(i, &mut x[(i - start) * px..(i - start + 1) * px]);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let logits = network.forward(x, end - start, ws, &mut Pass { train: false, rng: &mut rng });
+        (start..end).map(|i| (set.labels[i], argmax(&logits[(i - start) * classes..(i - start + 1) * classes]) as u8)).collect()
+    };
+    let init = || (network.workspace(CHUNK), vec![0.0f32; CHUNK * px]);
+    let starts: Vec<usize> = (0..set.len()).step_by(CHUNK).collect();
+    let pairs: Vec<Vec<(u8, u8)>> = if parallel {
+        starts.par_iter().map_init(init, |s, &i| chunk(s, i)).collect()
+    } else {
+        let mut s = init();
+        starts.iter().map(|&i| chunk(&mut s, i)).collect()
+    };
+    let mut counts = vec![0u32; classes * classes];
+    for (t, p) in pairs.into_iter().flatten() {
+        counts[t as usize * classes + p as usize] += 1;
+    }
+    Confusion { classes, counts }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_class_and_overall() {
+        let c = Confusion { classes: 2, counts: vec![3, 1, 0, 4] };
+        assert_eq!(c.per_class_accuracy(), [0.75, 1.0]);
+        assert!((c.accuracy() - 7.0 / 8.0).abs() < 1e-12);
+    }
+}

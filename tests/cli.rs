@@ -1,0 +1,127 @@
+//! The `cnn` binary end to end: forward/backward parity with PyTorch through files, train →
+//! weights + metrics log → eval, summary formulas, PyTorch export and error messages.
+
+use cnn_playground::engine::data::idx::encode_idx;
+use cnn_playground::engine::data::synthetic;
+use safetensors::SafeTensors;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+
+fn cnn(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cnn")).args(args).output().expect("run cnn");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cnn-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn floats(st: &SafeTensors, name: &str) -> Vec<f32> {
+    let t = st.tensor(name).unwrap_or_else(|_| panic!("missing {name}"));
+    t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+fn compare_files(ours: &Path, theirs: &str) -> f64 {
+    let (a, b) = (std::fs::read(ours).unwrap(), std::fs::read(format!("{GOLDEN}/{theirs}")).unwrap());
+    let (a, b) = (SafeTensors::deserialize(&a).unwrap(), SafeTensors::deserialize(&b).unwrap());
+    let mut worst = 0.0f64;
+    for name in b.names() {
+        let (x, y) = (floats(&a, name), floats(&b, name));
+        let scale = y.iter().fold(1.0f64, |m, &v| m.max(v.abs() as f64));
+        let err = x.iter().zip(&y).map(|(&p, &q)| (p as f64 - q as f64).abs()).fold(0.0, f64::max) / scale;
+        assert!(err < 1e-4, "{theirs} {name}: relative error {err:e}");
+        worst = worst.max(err);
+    }
+    assert!(b.names().len() >= 1);
+    worst
+}
+
+#[test]
+fn forward_and_backward_match_pytorch() {
+    let dir = temp_dir("forward");
+    let spec = format!("{GOLDEN}/bn_net.spec.json");
+    let weights = format!("{GOLDEN}/bn_net_before.safetensors");
+    let input = format!("{GOLDEN}/forward_input.safetensors");
+    let out = dir.join("train.safetensors");
+    let dy = format!("{GOLDEN}/forward_dy.safetensors");
+    let (ok, _, err) = cnn(&["forward", &spec, &weights, &input, out.to_str().unwrap(), "--train", "--grad-out", &dy]);
+    assert!(ok, "{err}");
+    let train_err = compare_files(&out, "forward_train.safetensors");
+    let eval_out = dir.join("eval.safetensors");
+    let (ok, _, err) = cnn(&["forward", &spec, &weights, &input, eval_out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let eval_err = compare_files(&eval_out, "forward_eval.safetensors");
+    println!("forward parity: train-mode largest relative error {train_err:e}, eval-mode {eval_err:e}");
+}
+
+#[test]
+fn forward_reports_bad_files_by_name() {
+    let dir = temp_dir("bad");
+    let spec = format!("{GOLDEN}/bn_net.spec.json");
+    let weights = format!("{GOLDEN}/bn_net_before.safetensors");
+    let out = dir.join("o.safetensors");
+    let junk = dir.join("junk.safetensors");
+    std::fs::write(&junk, b"definitely not safetensors").unwrap();
+    let (ok, _, err) = cnn(&["forward", &spec, junk.to_str().unwrap(), &weights, out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("junk.safetensors: not a readable safetensors file"), "{err}");
+    // The weights file has no `input` tensor.
+    let (ok, _, err) = cnn(&["forward", &spec, &weights, &weights, out.to_str().unwrap()]);
+    assert!(!ok && err.contains("no tensor `input`"), "{err}");
+    // Weights of another model.
+    let (ok, _, err) = cnn(&["forward", &spec, &format!("{GOLDEN}/forward_eval.safetensors"), &weights, out.to_str().unwrap()]);
+    assert!(!ok && err.contains("does not belong to this model"), "{err}");
+    let bad_spec = dir.join("bad.json");
+    std::fs::write(&bad_spec, r#"{"version":1,"dataset":"mnist","seed":1,"training":{"batch_size":8,"epochs":1,"optimizer":{"type":"sgd","lr":0.1}},
+        "layers":[{"type":"conv2d","out_channels":6,"kernel_size":3,"groups":4},{"type":"flatten"},{"type":"linear","out_features":10}]}"#).unwrap();
+    let (ok, _, err) = cnn(&["summary", bad_spec.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("layer 0, field `groups`: 4 must divide both the input channels (1) and out_channels (6)"), "{err}");
+}
+
+#[test]
+fn summary_shows_formulas_and_export_is_pytorch() {
+    let (ok, out, err) = cnn(&["summary", "--preset", "lenet-5"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("(5·5·1+1)·6 = 156"), "{out}");
+    assert!(out.contains("⌊(28+2·2−5)/1⌋+1 = 28"), "{out}");
+    assert!(out.contains("total params 61706"), "{out}");
+    let (ok, code, _) = cnn(&["export-pytorch", "--preset", "lenet-5"]);
+    assert!(ok);
+    assert!(code.contains("nn.Conv2d(1, 6, kernel_size=5, padding=2),  # 0"), "{code}");
+    assert!(code.contains("nn.AvgPool2d(kernel_size=2)"), "{code}");
+    assert!(code.contains("nn.Linear(84, 10)"), "{code}");
+}
+
+#[test]
+fn train_writes_weights_and_log_then_eval_reads_them() {
+    let dir = temp_dir("train");
+    let data = dir.join("data/mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    let (train, test) = (synthetic::bars(400, 1), synthetic::bars(100, 2));
+    for (name, set) in [("train", &train), ("test", &test)] {
+        std::fs::write(data.join(format!("{name}-images.idx.gz")), encode_idx(&[set.len() as u32, 28, 28], &set.images)).unwrap();
+        std::fs::write(data.join(format!("{name}-labels.idx.gz")), encode_idx(&[set.len() as u32], &set.labels)).unwrap();
+    }
+    let (weights, log) = (dir.join("w.safetensors"), dir.join("m.jsonl"));
+    let (ok, out, err) = cnn(&[
+        "train", "--data", dir.join("data").to_str().unwrap(), "--epochs", "2", "--quiet",
+        "--out", weights.to_str().unwrap(), "--log", log.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("epoch 2:"), "{out}");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    let acc = lines[1]["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.8, "{lines:?}");
+    let spec = dir.join("spec.json");
+    std::fs::write(&spec, serde_json::to_string(&cnn_playground::engine::spec::Spec::default()).unwrap()).unwrap();
+    let (ok, out, err) = cnn(&["eval", spec.to_str().unwrap(), weights.to_str().unwrap(), "--data", dir.join("data").to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("test accuracy {:.2}%", acc * 100.0)), "{out} vs {acc}");
+    assert!(out.contains("confusion matrix"), "{out}");
+}
