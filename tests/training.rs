@@ -109,3 +109,19 @@ fn check_thread_counts(spec: Spec) {
         assert_eq!(run(Some(threads)), sequential, "{threads} threads differ from the sequential run");
     }
 }
+
+#[test]
+fn every_preset_trains_a_few_steps() {
+    use cnn_playground::engine::spec::PRESETS;
+    let data = Arc::new(synthetic::bars_split(96, 64));
+    for name in PRESETS {
+        let mut spec = Spec::preset(name).unwrap();
+        spec.training.batch_size = 32;
+        let mut t = Trainer::new(spec, data.clone()).unwrap();
+        let r = t.train_steps(3);
+        assert_eq!(r.steps, 3, "{name}");
+        assert!(r.loss.is_finite() && r.loss > 0.0, "{name}: loss {}", r.loss);
+        let e = t.evaluate(&data.test);
+        assert!(e.loss.is_finite(), "{name}: eval loss {}", e.loss);
+    }
+}

@@ -5,7 +5,10 @@
 
 mod infer;
 mod layer;
+mod presets;
 mod training;
+
+pub use presets::{BENCH_PRESETS, PRESETS};
 
 pub use infer::{infer_layer, summary_table, window_out, LayerInfo};
 pub use layer::{LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
@@ -104,42 +107,6 @@ impl Default for Spec {
             init: Init::Pytorch,
             training: TrainingSpec::new(1, OptimizerSpec::sgd(0.05, 0.9)),
             seed: 42,
-        }
-    }
-}
-
-/// Names accepted by [`Spec::preset`].
-pub const PRESETS: [&str; 3] = ["reference", "lenet-5", "pytorch-mnist-cnn"];
-
-impl Spec {
-    /// A named preset: `reference` (the classic small net, [`Spec::default`]), `lenet-5` (LeCun
-    /// et al. 1998 as the tutorials teach it: tanh, average pooling, 120-84-10) or
-    /// `pytorch-mnist-cnn` (conv 16/32/64 5×5 pad 2 with ReLU, two max-pools, linear 10).
-    pub fn preset(name: &str) -> Option<Spec> {
-        let conv = |out_channels| LayerSpec::conv(out_channels, 5, 2);
-        let pool = || LayerSpec::max_pool(2);
-        let avg = || LayerSpec::avg_pool(2);
-        let linear = LayerSpec::linear;
-        match name {
-            "reference" => Some(Spec::default()),
-            "lenet-5" => Some(Spec {
-                layers: vec![
-                    conv(6), LayerSpec::Tanh, avg(),
-                    LayerSpec::conv(16, 5, 0), LayerSpec::Tanh, avg(),
-                    LayerSpec::Flatten, linear(120), LayerSpec::Tanh, linear(84), LayerSpec::Tanh, linear(10),
-                ],
-                ..Spec::default()
-            }),
-            "pytorch-mnist-cnn" => Some(Spec {
-                layers: vec![
-                    conv(16), LayerSpec::Relu, pool(),
-                    conv(32), LayerSpec::Relu, pool(),
-                    conv(64), LayerSpec::Relu,
-                    LayerSpec::Flatten, linear(10),
-                ],
-                ..Spec::default()
-            }),
-            _ => None,
         }
     }
 }
@@ -252,11 +219,55 @@ mod tests {
         assert_eq!(spec.infer().unwrap_err().to_string(), "field `training.optimizer.lr`: must be in (0, 10]");
     }
 
+    /// Every new option's error, pinned by its message.
+    #[test]
+    fn option_errors_pinned() {
+        let err = |layers: &str| {
+            let mut spec = Spec::default();
+            spec.layers = serde_json::from_str(layers).unwrap();
+            spec.infer().unwrap_err().to_string()
+        };
+        assert_eq!(
+            err(r#"[{"type":"conv2d","out_channels":8,"kernel_size":3,"stride":2,"padding":"same"}]"#),
+            "layer 0, field `padding`: \"same\" padding needs stride 1 (as in PyTorch)"
+        );
+        assert_eq!(
+            err(r#"[{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":28,"padding_mode":"reflect"}]"#),
+            "layer 0, field `padding`: padding 28 is too large for Reflect padding of a 28×28 input"
+        );
+        assert_eq!(
+            err(r#"[{"type":"conv2d","out_channels":8,"kernel_size":3,"dilation":14}]"#),
+            "layer 0, field `kernel_size`: kernel 3 (dilation 14) is larger than the padded input 28×28"
+        );
+        assert_eq!(
+            err(r#"[{"type":"max_pool2d","kernel_size":2,"padding":2}]"#),
+            "layer 0, field `padding`: padding 2 must be at most half the window 2 (as in PyTorch)"
+        );
+        assert_eq!(err(r#"[{"type":"dropout","p":1.0}]"#), "layer 0, field `p`: must be in [0, 1), not 1");
+        assert_eq!(
+            err(r#"[{"type":"flatten"},{"type":"batch_norm2d"}]"#),
+            "layer 1, field `input`: BatchNorm2d needs an image input but gets the flat 784 (use BatchNorm1d)"
+        );
+        assert_eq!(
+            err(r#"[{"type":"conv2d","out_channels":6,"kernel_size":3},{"type":"group_norm","num_groups":4}]"#),
+            "layer 1, field `num_groups`: 4 must divide the 6 channels"
+        );
+        assert_eq!(
+            err(r#"[{"type":"spatial_pyramid_pool","levels":[]}]"#),
+            "layer 0, field `levels`: needs one or more levels, each at least 1 (e.g. [1, 2, 4])"
+        );
+        assert_eq!(err(r#"[{"type":"adaptive_avg_pool2d","output_size":[0,2]}]"#), "layer 0, field `output_size`: must be at least 1");
+        let bad = Spec::from_json(&serde_json::to_string(&Spec::default()).unwrap().replace("\"padding\":2", "\"padding\":\"wide\"")).unwrap_err();
+        assert!(bad.contains("padding: a number, [height, width], \"same\" or \"valid\""), "{bad}");
+    }
+
     #[test]
     fn presets_are_valid_and_named() {
         for name in PRESETS {
             let spec = Spec::preset(name).unwrap();
-            assert!(spec.infer().is_ok(), "{name}");
+            assert!(spec.infer().is_ok(), "{name}: {:?}", spec.infer());
+            let json = serde_json::to_string(&spec).unwrap();
+            assert_eq!(Spec::from_json(&json).unwrap(), spec, "{name} JSON round trip");
         }
         let infos = Spec::preset("pytorch-mnist-cnn").unwrap().infer().unwrap();
         assert_eq!(infos.iter().map(|i| i.params).sum::<usize>(), 416 + 12_832 + 51_264 + 31_370);

@@ -4,7 +4,7 @@
 use super::client::send;
 use super::state::{AppState, RunState};
 use crate::engine::bench::{min_median, BenchConfig, BenchReport};
-use crate::engine::spec::PRESETS;
+use crate::engine::spec::BENCH_PRESETS;
 use leptos::prelude::*;
 
 /// Reads `?bench=…&reps=…&minms=…` into the state's benchmark queue.
@@ -62,7 +62,7 @@ pub fn BenchPanel(state: AppState) -> impl IntoView {
     let start = move |_| {
         state.bench_results.set(Vec::new());
         state.bench_config.set(BenchConfig { reps: 3, min_ms: 1000.0, warmup_steps: 5 });
-        state.bench_queue.set(PRESETS.iter().map(|s| s.to_string()).collect());
+        state.bench_queue.set(BENCH_PRESETS.iter().map(|s| s.to_string()).collect());
         if let Some(request) = state.next_bench() {
             send(request);
         }

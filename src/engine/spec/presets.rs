@@ -1,0 +1,87 @@
+//! Preset networks, all in the spec format. Layers are written as spec JSON: the same text a
+//! user would write or find in a shared link.
+
+use super::{OptimizerSpec, Spec};
+
+/// Names accepted by [`Spec::preset`], with what each one is.
+pub const PRESETS: [&str; 7] =
+    ["reference", "lenet-5", "pytorch-mnist-cnn", "keras-bn-cnn", "depthwise-separable", "tiny-vgg", "spp-net"];
+
+/// The presets the speed benchmarks run.
+pub const BENCH_PRESETS: [&str; 3] = ["reference", "lenet-5", "pytorch-mnist-cnn"];
+
+const LENET_5: &str = r#"[
+  {"type":"conv2d","out_channels":6,"kernel_size":5,"padding":2}, {"type":"tanh"}, {"type":"avg_pool2d","kernel_size":2},
+  {"type":"conv2d","out_channels":16,"kernel_size":5}, {"type":"tanh"}, {"type":"avg_pool2d","kernel_size":2},
+  {"type":"flatten"}, {"type":"linear","out_features":120}, {"type":"tanh"},
+  {"type":"linear","out_features":84}, {"type":"tanh"}, {"type":"linear","out_features":10}]"#;
+
+const PYTORCH_MNIST_CNN: &str = r#"[
+  {"type":"conv2d","out_channels":16,"kernel_size":5,"padding":2}, {"type":"relu"}, {"type":"max_pool2d","kernel_size":2},
+  {"type":"conv2d","out_channels":32,"kernel_size":5,"padding":2}, {"type":"relu"}, {"type":"max_pool2d","kernel_size":2},
+  {"type":"conv2d","out_channels":64,"kernel_size":5,"padding":2}, {"type":"relu"},
+  {"type":"flatten"}, {"type":"linear","out_features":10}]"#;
+
+const KERAS_BN_CNN: &str = r#"[
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":"same","bias":false}, {"type":"batch_norm2d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":"same","bias":false}, {"type":"batch_norm2d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"max_pool2d","kernel_size":2}, {"type":"dropout","p":0.25},
+  {"type":"conv2d","out_channels":64,"kernel_size":3,"padding":"same","bias":false}, {"type":"batch_norm2d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"max_pool2d","kernel_size":2}, {"type":"dropout","p":0.25},
+  {"type":"flatten"}, {"type":"linear","out_features":128}, {"type":"batch_norm1d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"dropout","p":0.5}, {"type":"linear","out_features":10}]"#;
+
+const DEPTHWISE_SEPARABLE: &str = r#"[
+  {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+  {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1,"groups":16,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+  {"type":"conv2d","out_channels":32,"kernel_size":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+  {"type":"max_pool2d","kernel_size":2},
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":1,"groups":32,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+  {"type":"conv2d","out_channels":64,"kernel_size":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+  {"type":"max_pool2d","kernel_size":2},
+  {"type":"adaptive_avg_pool2d","output_size":1}, {"type":"flatten"}, {"type":"linear","out_features":10}]"#;
+
+const TINY_VGG: &str = r#"[
+  {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1}, {"type":"relu"},
+  {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1}, {"type":"relu"}, {"type":"max_pool2d","kernel_size":2},
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":1}, {"type":"relu"},
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":1}, {"type":"relu"}, {"type":"max_pool2d","kernel_size":2},
+  {"type":"flatten"}, {"type":"linear","out_features":64}, {"type":"relu"}, {"type":"linear","out_features":10}]"#;
+
+const SPP_NET: &str = r#"[
+  {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1}, {"type":"relu"}, {"type":"max_pool2d","kernel_size":2},
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":1}, {"type":"relu"},
+  {"type":"spatial_pyramid_pool","levels":[1,2,4]}, {"type":"linear","out_features":10}]"#;
+
+impl Spec {
+    /// A named preset (see [`PRESETS`]):
+    /// - `reference`: the classic small net ([`Spec::default`]);
+    /// - `lenet-5`: LeCun et al. 1998 as the tutorials teach it: tanh, average pooling, 120-84-10;
+    /// - `pytorch-mnist-cnn`: conv 16/32/64 5×5 with ReLU and two max-pools, linear 10;
+    /// - `keras-bn-cnn`: conv-BatchNorm-LeakyReLU blocks with Dropout, trained with Adam;
+    /// - `depthwise-separable`: MobileNet-style depthwise 3×3 + pointwise 1×1 blocks, global pooling;
+    /// - `tiny-vgg`: two VGG blocks of two 3×3 convs each;
+    /// - `spp-net`: spatial pyramid pooling (levels 1, 2, 4) before the classifier.
+    pub fn preset(name: &str) -> Option<Spec> {
+        let layers = |json: &str| serde_json::from_str(json).expect("preset layers are valid JSON");
+        let with = |json: &str| Spec { layers: layers(json), ..Spec::default() };
+        Some(match name {
+            "reference" => Spec::default(),
+            "lenet-5" => with(LENET_5),
+            "pytorch-mnist-cnn" => with(PYTORCH_MNIST_CNN),
+            "keras-bn-cnn" => {
+                let mut s = with(KERAS_BN_CNN);
+                s.training.optimizer = serde_json::from_str(r#"{"type":"adam","lr":0.001}"#).expect("valid optimizer");
+                s
+            }
+            "depthwise-separable" => {
+                let mut s = with(DEPTHWISE_SEPARABLE);
+                s.training.optimizer = OptimizerSpec::sgd(0.1, 0.9);
+                s
+            }
+            "tiny-vgg" => with(TINY_VGG),
+            "spp-net" => with(SPP_NET),
+            _ => return None,
+        })
+    }
+}
