@@ -125,3 +125,66 @@ fn every_preset_trains_a_few_steps() {
         assert!(e.loss.is_finite(), "{name}: eval loss {}", e.loss);
     }
 }
+
+#[test]
+fn validation_split_is_held_out_and_seeded() {
+    let data = data();
+    let mut spec = small_spec();
+    spec.training.validation_split = 0.25;
+    let t = Trainer::new(spec.clone(), data.clone()).unwrap();
+    assert_eq!(t.validation.as_ref().unwrap().len(), 160);
+    assert_eq!(t.steps_per_epoch(), 480usize.div_ceil(50));
+    let again = Trainer::new(spec, data).unwrap();
+    assert_eq!(t.validation, again.validation, "same seed, same split");
+}
+
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    let data = data();
+    let mut spec = small_spec();
+    spec.training.epochs = 10;
+    spec.training.optimizer = OptimizerSpec::sgd(1e-7, 0.0);
+    spec.training.validation_split = 0.2;
+    spec.training.early_stopping = serde_json::from_str(r#"{"patience":2,"min_delta":0.01}"#).unwrap();
+    let mut t = Trainer::new(spec, data).unwrap();
+    let mut after_first = None;
+    while !t.finished() {
+        t.train_steps(1000);
+        t.validate();
+        after_first.get_or_insert_with(|| weights(&t));
+    }
+    assert_eq!(t.epoch, 3);
+    let reason = t.stop_reason.clone().unwrap();
+    assert!(reason.starts_with("early stopping after epoch 3") && reason.ends_with("best weights restored"), "{reason}");
+    assert_eq!(weights(&t), after_first.unwrap());
+}
+
+#[test]
+fn divergence_stops_and_keeps_the_last_weights() {
+    let data = data();
+    let mut t = Trainer::new(small_spec(), data).unwrap();
+    t.train_steps(2);
+    t.network.layers[7].params_mut()[0] = f32::NAN;
+    let before = weights(&t);
+    let r = t.train_steps(5);
+    assert!(r.diverged && t.finished());
+    assert_eq!(r.steps, 0, "the diverging step is not applied");
+    assert_eq!(weights(&t), before);
+    assert!(t.stop_reason.clone().unwrap().starts_with("training diverged at step 3 (non-finite loss)"), "{:?}", t.stop_reason);
+}
+
+#[test]
+fn augmentation_changes_training_reproducibly() {
+    let data = data();
+    let run = |augment: &str| {
+        let mut spec = small_spec();
+        spec.training.augment = serde_json::from_str(augment).unwrap();
+        let mut t = Trainer::new(spec, data.clone()).unwrap();
+        t.train_steps(4);
+        weights(&t)
+    };
+    let plain = run("{}");
+    let augmented = run(r#"{"rotation":15,"translate":0.1,"elastic_alpha":2,"noise":0.05,"erasing":0.5}"#);
+    assert_ne!(plain, augmented);
+    assert_eq!(augmented, run(r#"{"rotation":15,"translate":0.1,"elastic_alpha":2,"noise":0.05,"erasing":0.5}"#));
+}

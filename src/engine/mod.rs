@@ -1,6 +1,7 @@
 //! The CNN engine: tensors-as-slices, layers, losses, optimizers, data and training.
 //! It has no web dependencies; the browser worker and the native CLI are two hosts of it.
 
+pub mod augment;
 pub mod bench;
 pub mod data;
 pub mod export;

@@ -8,6 +8,7 @@ use super::data::{DataSplit, Dataset};
 use super::layers::Pass;
 use super::loss::{cross_entropy, Loss, LossSum};
 use super::network::{Network, Workspace};
+use super::augment::image_rng;
 use super::optim::{lr_at, Optimizer, Plateau};
 use super::spec::{Spec, SpecError};
 use rand::seq::SliceRandom;
@@ -44,6 +45,8 @@ pub struct StepReport {
     pub accuracy: f64,
     /// True if the call ended an epoch.
     pub epoch_done: bool,
+    /// True if a non-finite loss or gradient stopped training (the last good weights are kept).
+    pub diverged: bool,
 }
 
 /// Loss and accuracy on a dataset.
@@ -79,6 +82,15 @@ pub struct Trainer {
     pub step: u64,
     batch_x: Vec<f32>,
     batch_y: Vec<u8>,
+    /// Indices of the training images actually trained on (the rest is the validation split).
+    train_idx: Vec<u32>,
+    /// The held-out validation images (`validation_split` of the training set), if any.
+    pub validation: Option<Dataset>,
+    /// Why training stopped before its last epoch: divergence or early stopping.
+    pub stop_reason: Option<String>,
+    /// Early stopping: best validation loss so far, its weights and buffers, epochs since.
+    best: Option<(f64, Vec<Vec<f32>>, Vec<Vec<f32>>)>,
+    bad_epochs: usize,
     /// Run chunks on the rayon pool (false: one after another, same result).
     pub parallel: bool,
 }
@@ -91,7 +103,13 @@ impl Trainer {
         let chunks = spec.training.batch_size.div_ceil(CHUNK);
         let workspaces = (0..chunks).map(|_| network.workspace(CHUNK)).collect();
         let batch = spec.training.batch_size;
+        let (train_idx, validation) = split_validation(&data.train, spec.training.validation_split, spec.seed);
         let mut trainer = Self {
+            train_idx,
+            validation,
+            stop_reason: None,
+            best: None,
+            bad_epochs: 0,
             batch_x: vec![0.0; batch * network.input.len()],
             batch_y: vec![0; batch],
             network,
@@ -114,12 +132,50 @@ impl Trainer {
 
     /// Optimizer steps in one epoch (the last batch may be partial, as PyTorch's DataLoader).
     pub fn steps_per_epoch(&self) -> usize {
-        self.data.train.len().div_ceil(self.spec.training.batch_size)
+        self.train_idx.len().div_ceil(self.spec.training.batch_size)
     }
 
-    /// True once every epoch of the spec has run.
+    /// True once every epoch of the spec has run, or training stopped early or diverged.
     pub fn finished(&self) -> bool {
-        self.epoch >= self.spec.training.epochs
+        self.epoch >= self.spec.training.epochs || self.stop_reason.is_some()
+    }
+
+    /// Evaluates on the validation split (the test set without one), then feeds the loss to a
+    /// reduce-on-plateau schedule and to early stopping, which may end training and put back
+    /// the best weights. Call once at the end of each epoch.
+    pub fn validate(&mut self) -> EvalReport {
+        let report = match &self.validation {
+            Some(v) => evaluate(&self.network, v, self.parallel),
+            None => evaluate(&self.network, &self.data.test, self.parallel),
+        };
+        self.observe_validation(report.loss);
+        if let Some(es) = self.spec.training.early_stopping.clone() {
+            let improved = self.best.as_ref().is_none_or(|(best, ..)| report.loss < best - es.min_delta as f64);
+            if improved {
+                let params = self.network.layers.iter().map(|l| l.params().to_vec()).collect();
+                let buffers = self.network.layers.iter().map(|l| l.buffers().to_vec()).collect();
+                self.best = Some((report.loss, params, buffers));
+                self.bad_epochs = 0;
+            } else {
+                self.bad_epochs += 1;
+                if self.bad_epochs >= es.patience && !self.finished() {
+                    let (best_loss, params, buffers) = self.best.as_ref().expect("set on the first epoch");
+                    let mut reason = format!(
+                        "early stopping after epoch {}: validation loss has not improved on {best_loss:.4} for {} epochs",
+                        self.epoch, es.patience
+                    );
+                    if es.restore_best {
+                        for ((layer, p), b) in self.network.layers.iter_mut().zip(params).zip(buffers) {
+                            layer.params_mut().copy_from_slice(p);
+                            layer.buffers_mut().copy_from_slice(b);
+                        }
+                        reason += "; best weights restored";
+                    }
+                    self.stop_reason = Some(reason);
+                }
+            }
+        }
+        report
     }
 
     /// Learning rate of the next step: the user's override, else the schedule (with warm-up and
@@ -147,7 +203,7 @@ impl Trainer {
     }
 
     fn shuffle(&mut self) {
-        self.order = (0..self.data.train.len() as u32).collect();
+        self.order.clone_from(&self.train_idx);
         let mut rng = ChaCha8Rng::seed_from_u64(mix(self.spec.seed, 1, self.epoch as u64));
         self.order.shuffle(&mut rng);
         self.position = 0;
@@ -159,6 +215,10 @@ impl Trainer {
         let mut report = StepReport::default();
         while report.steps < max_steps && !self.finished() {
             total.add(self.step_once(&mut report));
+            if self.stop_reason.is_some() {
+                report.diverged = true;
+                break;
+            }
             if self.position >= self.order.len() {
                 self.epoch += 1;
                 report.epoch_done = true;
@@ -176,8 +236,14 @@ impl Trainer {
     fn step_once(&mut self, report: &mut StepReport) -> LossSum {
         let batch = self.spec.training.batch_size.min(self.order.len() - self.position);
         let px = self.network.input.len();
+        let augment = &self.spec.training.augment;
+        let (w, h) = (self.data.train.cols, self.data.train.rows);
         for (k, &idx) in self.order[self.position..self.position + batch].iter().enumerate() {
-            self.data.train.image_f32(idx as usize, &mut self.batch_x[k * px..(k + 1) * px]);
+            let img = &mut self.batch_x[k * px..(k + 1) * px];
+            self.data.train.image_f32(idx as usize, img);
+            if augment.enabled() {
+                crate::engine::augment::augment(augment, img, w, h, &mut image_rng(self.spec.seed, self.epoch, idx as usize));
+            }
             self.batch_y[k] = self.data.train.labels[idx as usize];
         }
         self.position += batch;
@@ -215,6 +281,18 @@ impl Trainer {
                     *a += v;
                 }
             }
+        }
+        // Divergence: a non-finite loss or gradient stops training before the update, so the
+        // last good weights stay.
+        let loss_sum: f64 = first[0].last.loss + rest[..chunks - 1].iter().map(|w| w.last.loss).sum::<f64>();
+        let grads_finite = first[0].grads.iter().all(|g| g.iter().all(|v| v.is_finite()));
+        if !loss_sum.is_finite() || !grads_finite {
+            let what = if loss_sum.is_finite() { "gradient" } else { "loss" };
+            self.stop_reason = Some(format!(
+                "training diverged at step {} (non-finite {what}); the weights of the previous step are kept — try a smaller learning rate",
+                self.step + 1
+            ));
+            return LossSum::default();
         }
         let (l1, l2) = (self.spec.training.l1, self.spec.training.l2);
         let mut penalty = 0.0f64;
@@ -328,6 +406,26 @@ impl Trainer {
     pub fn evaluate(&self, set: &Dataset) -> EvalReport {
         evaluate(&self.network, set, self.parallel)
     }
+}
+
+/// A seeded split of the training set: (indices to train on, validation images).
+fn split_validation(train: &Dataset, fraction: f32, seed: u64) -> (Vec<u32>, Option<Dataset>) {
+    let mut idx: Vec<u32> = (0..train.len() as u32).collect();
+    let held = (train.len() as f64 * fraction as f64).round() as usize;
+    if held == 0 {
+        return (idx, None);
+    }
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(seed, 3, 0)));
+    let (val, rest) = idx.split_at(held);
+    let px = train.pixels();
+    let mut set = Dataset { images: Vec::with_capacity(held * px), labels: Vec::with_capacity(held), rows: train.rows, cols: train.cols };
+    for &i in val {
+        set.images.extend_from_slice(&train.images[i as usize * px..(i as usize + 1) * px]);
+        set.labels.push(train.labels[i as usize]);
+    }
+    let mut rest = rest.to_vec();
+    rest.sort_unstable();
+    (rest, Some(set))
 }
 
 /// Adds the chunks' partial sums in chunk order into `totals`.

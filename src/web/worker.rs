@@ -243,7 +243,9 @@ async fn training_loop() {
         }));
         if report.epoch_done {
             let (t, eval) = run_job(move || {
-                let eval = trainer.evaluate(&trainer.data().test);
+                // Validation feeds the schedule and early stopping; the UI shows the test set.
+                let validation = trainer.validate();
+                let eval = if trainer.validation.is_some() { trainer.evaluate(&trainer.data().test) } else { validation };
                 (trainer, eval)
             })
             .await;
@@ -251,6 +253,11 @@ async fn training_loop() {
             post(Event::Evaluated { epoch: trainer.epoch, report: eval });
         }
         let finished = trainer.finished();
+        if report.diverged {
+            if let Some(reason) = &trainer.stop_reason {
+                post_error(reason.clone());
+            }
+        }
         with_state(|s| {
             // Aim for JOB_MS per job, changing the step count gently.
             let ideal = (steps as f64 * JOB_MS / elapsed).clamp(1.0, 200.0);

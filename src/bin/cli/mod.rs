@@ -51,6 +51,11 @@ enum Command {
     },
     /// List the preset names.
     Presets,
+    /// Print a spec (e.g. a preset) as JSON, to edit or to pass to other subcommands.
+    Spec {
+        #[command(flatten)]
+        spec: SpecSource,
+    },
     /// Train a spec on the bundled dataset; writes the weights (safetensors) and a metrics log.
     Train {
         #[command(flatten)]
@@ -145,6 +150,7 @@ pub fn main() -> i32 {
             println!("{}", PRESETS.join("\n"));
             Ok(())
         }
+        Command::Spec { spec } => spec.load().map(|s| println!("{}", serde_json::to_string_pretty(&s).expect("spec serialises"))),
         Command::Train { spec, data, epochs, threads, out, log, quiet } => spec.load().and_then(|mut s| {
             if let Some(e) = epochs {
                 s.training.epochs = e;

@@ -59,9 +59,11 @@ pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) 
             loss_sum += r.loss * r.images as f64;
             bar.inc(r.steps as u64);
             bar.set_message(format!("loss {:.4}, {:.0} img/s", loss_sum / images.max(1) as f64, images as f64 / start.elapsed().as_secs_f64()));
-            if !loss_sum.is_finite() {
+            if r.diverged {
                 bar.abandon();
-                return Err(format!("training diverged in epoch {} (loss {loss_sum}); try a smaller learning rate", trainer.epoch + 1));
+                let reason = trainer.stop_reason.clone().unwrap_or_default();
+                std::fs::write(out, weights::save(&trainer.network, &trainer.spec)).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                return Err(format!("{reason}; last good weights written to {}", out.display()));
             }
             if r.epoch_done || r.steps == 0 {
                 break;
@@ -69,8 +71,8 @@ pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) 
         }
         bar.finish_and_clear();
         let secs = start.elapsed().as_secs_f64();
-        let test = trainer.evaluate(&data.test);
-        trainer.observe_validation(test.loss);
+        let validation = trainer.validate();
+        let test = if trainer.validation.is_some() { trainer.evaluate(&data.test) } else { validation };
         let train_loss = loss_sum / images.max(1) as f64;
         println!(
             "epoch {}: train loss {train_loss:.4}, test loss {:.4}, test accuracy {:.2}%, {:.0} img/s, lr {}",
@@ -80,8 +82,15 @@ pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) 
             images as f64 / secs,
             trainer.lr()
         );
+        if trainer.validation.is_some() {
+            println!("  validation loss {:.4}, accuracy {:.2}%", validation.loss, validation.accuracy * 100.0);
+        }
+        if let Some(reason) = &trainer.stop_reason {
+            println!("{reason}");
+        }
         let line = serde_json::json!({
             "epoch": trainer.epoch, "train_loss": train_loss, "test_loss": test.loss,
+            "validation_loss": validation.loss, "validation_accuracy": validation.accuracy,
             "test_accuracy": test.accuracy, "images_per_second": images as f64 / secs, "seconds": secs,
         });
         writeln!(log_file, "{line}").map_err(|e| format!("cannot write {}: {e}", log.display()))?;

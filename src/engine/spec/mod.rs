@@ -12,7 +12,7 @@ pub use presets::{BENCH_PRESETS, PRESETS};
 
 pub use infer::{infer_layer, summary_table, window_out, LayerInfo};
 pub use layer::{LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
-pub use training::{LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
+pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
 
 use super::shape::Shape;
 use serde::{Deserialize, Serialize};

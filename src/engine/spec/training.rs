@@ -2,6 +2,7 @@
 //! schedule with warm-up, loss, regularisation.
 
 use super::SpecError;
+use crate::engine::augment::AugmentSpec;
 use serde::{Deserialize, Serialize};
 
 /// Optimizer settings; field names and defaults as in `torch.optim`.
@@ -310,6 +311,33 @@ pub struct TrainingSpec {
     /// L2 penalty λ₂·Σw² added to the loss (all trainable parameters).
     #[serde(default)]
     pub l2: f32,
+    /// Fraction of the training set held out for validation (seeded split; test set untouched).
+    #[serde(default)]
+    pub validation_split: f32,
+    /// Stop when the validation loss stops improving.
+    #[serde(default)]
+    pub early_stopping: Option<EarlyStopping>,
+    /// Data augmentation applied to training images.
+    #[serde(default)]
+    pub augment: AugmentSpec,
+}
+
+/// Early stopping on the validation loss (the test loss when there is no validation split).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopping {
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Smallest decrease that counts as an improvement.
+    #[serde(default)]
+    pub min_delta: f32,
+    /// Put back the weights of the best epoch when stopping (default true).
+    #[serde(default = "restore_default")]
+    pub restore_best: bool,
+}
+
+fn restore_default() -> bool {
+    true
 }
 
 impl TrainingSpec {
@@ -324,6 +352,9 @@ impl TrainingSpec {
             label_smoothing: 0.0,
             l1: 0.0,
             l2: 0.0,
+            validation_split: 0.0,
+            early_stopping: None,
+            augment: AugmentSpec::default(),
         }
     }
 
@@ -344,6 +375,14 @@ impl TrainingSpec {
             }
         };
         unit("label_smoothing", self.label_smoothing, 1.0)?;
+        unit("validation_split", self.validation_split, 0.5)?;
+        if let Some(e) = &self.early_stopping {
+            if e.patience == 0 {
+                return Err(SpecError::top("training.early_stopping.patience", "must be at least 1"));
+            }
+            unit("early_stopping.min_delta", e.min_delta, 10.0)?;
+        }
+        self.augment.check().map_err(|(field, message)| SpecError::top(&field, message))?;
         unit("l1", self.l1, 1.0)?;
         unit("l2", self.l2, 1.0)?;
         let s = &self.schedule;
