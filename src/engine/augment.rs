@@ -194,8 +194,9 @@ pub fn augment(spec: &AugmentSpec, img: &mut [f32], w: usize, h: usize, rng: &mu
 mod tests {
     use super::*;
 
+    /// A stroke on a grey background, so that erasing anywhere shows.
     fn digit() -> Vec<f32> {
-        let mut img = vec![0.0; 784];
+        let mut img = vec![0.2; 784];
         for y in 6..22 {
             img[y * 28 + 13] = 1.0;
             img[y * 28 + 14] = 1.0;
