@@ -71,9 +71,54 @@ pub fn confusion(network: &Network, set: &Dataset, parallel: bool) -> Confusion 
     Confusion { classes, counts }
 }
 
+/// Accuracy of an ensemble of saved runs: each network's class probabilities (evaluation mode)
+/// are averaged and the ensemble predicts the arg-max. All networks must share input and classes.
+pub fn ensemble_accuracy(networks: &[Network], set: &Dataset) -> f64 {
+    let Some(first) = networks.first() else { return 0.0 };
+    let (px, classes) = (set.pixels(), first.classes);
+    let mut probs = vec![0.0f32; set.len() * classes];
+    let mut x = vec![0.0f32; px];
+    let mut p = vec![0.0f32; classes];
+    for net in networks {
+        let mut ws = net.workspace(1);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        for i in 0..set.len() {
+            set.image_f32(i, &mut x);
+            let logits = net.forward(&x, 1, &mut ws, &mut Pass { train: false, rng: &mut rng });
+            super::loss::softmax(logits, &mut p);
+            for (acc, &v) in probs[i * classes..(i + 1) * classes].iter_mut().zip(&p) {
+                *acc += v / networks.len() as f32;
+            }
+        }
+    }
+    let right = (0..set.len()).filter(|&i| argmax(&probs[i * classes..(i + 1) * classes]) == set.labels[i] as usize).count();
+    right as f64 / set.len().max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::data::synthetic;
+    use crate::engine::spec::Spec;
+
+    #[test]
+    fn ensemble_of_one_is_the_network_and_averaging_helps_weak_members() {
+        let data = std::sync::Arc::new(synthetic::bars_split(320, 200));
+        let train = |seed| {
+            let mut spec = Spec { seed, ..Spec::default() };
+            spec.training.batch_size = 32;
+            let mut t = crate::engine::train::Trainer::new(spec, data.clone()).unwrap();
+            t.train_steps(3);
+            t.network
+        };
+        let nets: Vec<Network> = (1..=5).map(train).collect();
+        let single = confusion(&nets[0], &data.test, false).accuracy();
+        assert!((ensemble_accuracy(&nets[..1], &data.test) - single).abs() < 1e-12);
+        let members: Vec<f64> = nets.iter().map(|n| confusion(n, &data.test, false).accuracy()).collect();
+        let mean = members.iter().sum::<f64>() / members.len() as f64;
+        let ensemble = ensemble_accuracy(&nets, &data.test);
+        assert!(ensemble >= mean, "ensemble {ensemble} vs members {members:?}");
+    }
 
     #[test]
     fn per_class_and_overall() {

@@ -17,6 +17,8 @@ pub struct LayerInfo {
     pub output: Shape,
     /// Trainable parameter count.
     pub params: usize,
+    /// Non-trainable values saved with the weights (BatchNorm running mean, variance, count).
+    pub buffers: usize,
     /// Forward FLOPs per sample (a multiply-add counts as 2).
     pub flops: u64,
     /// Bytes of the output activation per sample (f32).
@@ -261,11 +263,16 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
     if output.is_empty() {
         return Err(FieldError::new("output", "produces an empty output"));
     }
+    let buffers = match layer {
+        LayerSpec::BatchNorm2d { .. } | LayerSpec::BatchNorm1d { .. } => 2 * input.c + 1,
+        _ => 0,
+    };
     Ok(LayerInfo {
         name: layer.kind_name().to_string(),
         input,
         output,
         params,
+        buffers,
         flops,
         activation_bytes: output.len() * 4,
         output_formula,
@@ -298,17 +305,28 @@ fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, String,
 
 /// A Keras-style summary table of a valid spec's layers.
 pub fn summary_table(infos: &[LayerInfo]) -> String {
-    let mut out = format!("{:<4} {:<20} {:<14} {:>10} {:>14}\n", "#", "layer", "output", "params", "MFLOPs");
+    let mut out = format!(
+        "{:<4} {:<20} {:<14} {:>10} {:>10} {:>12} {:>12}\n",
+        "#", "layer", "output", "params", "buffers", "MFLOPs", "act. bytes"
+    );
     for (i, info) in infos.iter().enumerate() {
         out += &format!(
-            "{i:<4} {:<20} {:<14} {:>10} {:>14.3}\n",
+            "{i:<4} {:<20} {:<14} {:>10} {:>10} {:>12.3} {:>12}\n",
             info.name,
             info.output.to_string(),
             info.params,
-            info.flops as f64 / 1e6
+            info.buffers,
+            info.flops as f64 / 1e6,
+            info.activation_bytes
         );
     }
     let params: usize = infos.iter().map(|i| i.params).sum();
+    let buffers: usize = infos.iter().map(|i| i.buffers).sum();
     let flops: u64 = infos.iter().map(|i| i.flops).sum();
-    out + &format!("total params {params}, forward {:.3} MFLOPs per image\n", flops as f64 / 1e6)
+    let act: usize = infos.iter().map(|i| i.activation_bytes).sum();
+    out + &format!(
+        "total params {params} (non-trainable {buffers}), forward {:.3} MFLOPs and {:.1} KB of activations per image\n",
+        flops as f64 / 1e6,
+        act as f64 / 1024.0
+    )
 }
