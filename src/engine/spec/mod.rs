@@ -7,6 +7,7 @@ mod infer;
 mod layer;
 mod presets;
 mod training;
+pub mod url;
 
 pub use presets::{BENCH_PRESETS, PRESETS};
 

@@ -1,0 +1,389 @@
+//! The spec as a URL fragment, readable and hand-editable in the style of TensorFlow Playground:
+//!
+//! `v=1&dataset=mnist&seed=42&layers=conv2d(out_channels=8,kernel_size=5,padding=2);relu;max_pool2d(kernel_size=2);flatten;linear(out_features=10)&optimizer=sgd(lr=0.05,momentum=0.9)&epochs=1`
+//!
+//! Keys are the spec's field names (training fields at the top level); layers are
+//! `type(field=value,…)` joined by `;`; values are numbers, `true`/`false`, words, `AxB` for
+//! `[A, B]`, and `(field=value,…)` / `type(…)` for nested settings. Fields at their default are
+//! left out. Decoding never fails: whatever can be read is used, and every part that could not
+//! be is listed in a notice with the reason.
+
+use super::{LayerSpec, Spec, SPEC_VERSION};
+use serde_json::{Map, Value};
+
+/// Training fields that appear as top-level keys.
+const TRAINING_KEYS: [&str; 11] = [
+    "batch_size", "epochs", "optimizer", "schedule", "loss", "label_smoothing", "l1", "l2",
+    "validation_split", "early_stopping", "augment",
+];
+
+/// Spec fields that appear as top-level keys (besides `v` and `layers`).
+const SPEC_KEYS: [&str; 3] = ["dataset", "seed", "init"];
+
+/// A decoded fragment: the spec and what had to be ignored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// Everything that could be read, on top of the default spec.
+    pub spec: Spec,
+    /// One line per ignored part, naming it and saying why.
+    pub notices: Vec<String>,
+}
+
+// ---------- encoding ----------
+
+/// JSON of `x` through its text form, so f32 fields read as their shortest decimal (0.05, not
+/// 0.05000000074505806).
+fn json<T: serde::Serialize>(x: &T) -> Value {
+    serde_json::from_str(&serde_json::to_string(x).expect("serialises")).expect("valid JSON")
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "none".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join("x"),
+        Value::Object(m) => object(m),
+    }
+}
+
+fn object(m: &Map<String, Value>) -> String {
+    let args: Vec<String> = m.iter().filter(|(k, _)| *k != "type").map(|(k, v)| format!("{k}={}", scalar(v))).collect();
+    let name = m.get("type").and_then(Value::as_str).unwrap_or("");
+    format!("{name}({})", args.join(","))
+}
+
+/// Drops the fields of `value` (recursively) that are at the default `fresh` would give them.
+/// `fresh` deserialises an object; a field is at its default when removing it deserialises to
+/// the same value.
+fn strip_defaults(value: &Value, fresh: &dyn Fn(&Value) -> Option<Value>) -> Value {
+    let Value::Object(m) = value else { return value.clone() };
+    let mut out = m.clone();
+    for key in m.keys() {
+        if key == "type" {
+            continue;
+        }
+        let mut without = out.clone();
+        without.shift_remove(key);
+        if fresh(&Value::Object(without.clone())).as_ref() == Some(value) {
+            out = without;
+        }
+    }
+    Value::Object(out)
+}
+
+fn layer_text(layer: &LayerSpec) -> String {
+    let v = json(layer);
+    let fresh = |v: &Value| serde_json::from_value::<LayerSpec>(v.clone()).ok().map(|l| json(&l));
+    let m = strip_defaults(&v, &fresh);
+    let Value::Object(m) = m else { unreachable!("layers serialise to objects") };
+    if m.len() == 1 { scalar(&m["type"]) } else { object(&m) }
+}
+
+/// Nested training values (optimizer, schedule, …) with their own defaults stripped.
+fn training_value(key: &str, v: &Value) -> Value {
+    let base = json(&Spec::default().training);
+    let fresh = |candidate: &Value| {
+        let mut t = base.clone();
+        t[key] = candidate.clone();
+        serde_json::from_value::<super::TrainingSpec>(t).ok().map(|t| json(&t)[key].clone())
+    };
+    strip_nested(v, &fresh)
+}
+
+/// Strips defaults at this level and inside nested objects.
+fn strip_nested(v: &Value, fresh: &dyn Fn(&Value) -> Option<Value>) -> Value {
+    let stripped = strip_defaults(v, fresh);
+    let Value::Object(m) = &stripped else { return stripped };
+    let mut out = m.clone();
+    for (k, inner) in m {
+        if inner.is_object() {
+            let key = k.clone();
+            let parent = stripped.clone();
+            let fresh_inner = move |candidate: &Value| {
+                let mut p = parent.clone();
+                p[&key] = candidate.clone();
+                fresh(&p).map(|p| p[&key].clone())
+            };
+            out.insert(k.clone(), strip_nested(inner, &fresh_inner));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The fragment (without `#`) for a spec.
+pub fn encode(spec: &Spec) -> String {
+    let default = json(&Spec::default());
+    let value = json(spec);
+    let mut parts = vec![format!("v={SPEC_VERSION}")];
+    for key in SPEC_KEYS {
+        parts.push(format!("{key}={}", scalar(&value[key])));
+    }
+    let layers: Vec<String> = spec.layers.iter().map(layer_text).collect();
+    parts.push(format!("layers={}", layers.join(";")));
+    for key in TRAINING_KEYS {
+        let v = &value["training"][key];
+        if *v != default["training"][key] || key == "batch_size" || key == "epochs" || key == "optimizer" {
+            let v = if v.is_object() { training_value(key, v) } else { v.clone() };
+            parts.push(format!("{key}={}", scalar(&v)));
+        }
+    }
+    parts.join("&")
+}
+
+// ---------- decoding ----------
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A recursive-descent reader of the compact value syntax.
+struct Reader<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn word(&mut self) -> &'a str {
+        let start = self.pos;
+        while let Some(c) = self.peek() {
+            if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'+') {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("")
+    }
+
+    /// `word`, `word(args)` or `(args)`.
+    fn value(&mut self, depth: usize) -> Result<Value, String> {
+        if depth > 8 {
+            return Err("nested too deeply".into());
+        }
+        let word = self.word();
+        if self.peek() == Some(b'(') {
+            self.pos += 1;
+            let mut m = Map::new();
+            if !word.is_empty() {
+                m.insert("type".into(), Value::String(word.into()));
+            }
+            loop {
+                if self.peek() == Some(b')') {
+                    self.pos += 1;
+                    break;
+                }
+                let key = self.word().to_string();
+                if key.is_empty() || self.peek() != Some(b'=') {
+                    return Err(format!("expected `field=value` at character {}", self.pos + 1));
+                }
+                self.pos += 1;
+                let v = self.value(depth + 1)?;
+                m.insert(key, v);
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b')') => {}
+                    _ => return Err(format!("expected `,` or `)` at character {}", self.pos + 1)),
+                }
+            }
+            return Ok(Value::Object(m));
+        }
+        if word.is_empty() {
+            return Err(format!("expected a value at character {}", self.pos + 1));
+        }
+        Ok(word_value(word))
+    }
+}
+
+/// A bare word as JSON: number, bool, `none`, `AxB` array, or a string.
+fn word_value(word: &str) -> Value {
+    match word {
+        "true" => return Value::Bool(true),
+        "false" => return Value::Bool(false),
+        "none" => return Value::Null,
+        _ => {}
+    }
+    if let Ok(n) = word.parse::<u64>() {
+        return Value::from(n);
+    }
+    if let Ok(f) = word.parse::<f64>() {
+        if f.is_finite() {
+            return serde_json::Number::from_f64(f).map_or(Value::String(word.into()), Value::Number);
+        }
+    }
+    if word.contains('x') && word.split('x').all(|p| p.parse::<f64>().is_ok()) {
+        return Value::Array(word.split('x').map(word_value).collect());
+    }
+    Value::String(word.into())
+}
+
+fn parse_value(text: &str) -> Result<Value, String> {
+    let mut r = Reader { s: text.as_bytes(), pos: 0 };
+    let v = r.value(0)?;
+    if r.pos != text.len() {
+        return Err(format!("unexpected `{}` at character {}", &text[r.pos..], r.pos + 1));
+    }
+    Ok(v)
+}
+
+fn short(text: &str) -> String {
+    if text.chars().count() > 40 { format!("{}…", text.chars().take(40).collect::<String>()) } else { text.into() }
+}
+
+/// Reads a fragment (with or without `#`); never fails.
+pub fn decode(fragment: &str) -> Decoded {
+    let fragment = percent_decode(fragment.trim_start_matches('#'));
+    let mut spec = Spec::default();
+    let mut notices = Vec::new();
+    let mut current = json(&spec);
+    for part in fragment.split('&').filter(|p| !p.is_empty()) {
+        let Some((key, text)) = part.split_once('=') else {
+            notices.push(format!("ignored `{}`: expected key=value", short(part)));
+            continue;
+        };
+        match key {
+            "v" => {
+                if text != SPEC_VERSION.to_string() {
+                    notices.push(format!("link version `{}` is not {SPEC_VERSION}: read as version {SPEC_VERSION}", short(text)));
+                }
+            }
+            "layers" => {
+                let mut layers = Vec::new();
+                for (i, layer_text) in text.split(';').enumerate().filter(|(_, t)| !t.is_empty()) {
+                    let parsed = parse_value(layer_text).and_then(|v| {
+                        let v = if let Value::String(s) = v { serde_json::json!({ "type": s }) } else { v };
+                        serde_json::from_value::<LayerSpec>(v).map_err(|e| e.to_string())
+                    });
+                    match parsed {
+                        Ok(l) => layers.push(l),
+                        Err(e) => notices.push(format!("ignored layer {} `{}`: {e}", i + 1, short(layer_text))),
+                    }
+                }
+                if layers.is_empty() {
+                    notices.push("no readable layers: kept the default model".into());
+                } else {
+                    spec.layers = layers;
+                    current["layers"] = json(&spec.layers);
+                }
+            }
+            _ => {
+                let path_is_training = TRAINING_KEYS.contains(&key);
+                if !path_is_training && !SPEC_KEYS.contains(&key) {
+                    notices.push(format!("ignored unknown key `{}`", short(key)));
+                    continue;
+                }
+                let applied = parse_value(text).and_then(|mut v| {
+                    // A number where a word-valued enum or string is expected stays a word.
+                    if key == "dataset" || key == "init" || key == "loss" {
+                        v = Value::String(text.into());
+                    }
+                    let mut candidate = current.clone();
+                    if path_is_training {
+                        candidate["training"][key] = v;
+                    } else {
+                        candidate[key] = v;
+                    }
+                    let s: Spec = serde_json::from_value(candidate.clone()).map_err(|e| e.to_string())?;
+                    s.training.check().map_err(|e| e.to_string())?;
+                    Ok((s, candidate))
+                });
+                match applied {
+                    Ok((s, candidate)) => {
+                        spec = s;
+                        current = candidate;
+                    }
+                    Err(e) => notices.push(format!("ignored `{key}={}`: {e}", short(text))),
+                }
+            }
+        }
+    }
+    Decoded { spec, notices }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::spec::PRESETS;
+
+    #[test]
+    fn reference_net_reads_like_a_sentence() {
+        assert_eq!(
+            encode(&Spec::default()),
+            "v=1&dataset=mnist&seed=42&init=pytorch&layers=conv2d(out_channels=8,kernel_size=5,padding=2);relu;\
+             max_pool2d(kernel_size=2);conv2d(out_channels=16,kernel_size=5,padding=2);relu;max_pool2d(kernel_size=2);\
+             flatten;linear(out_features=10)&batch_size=64&epochs=1&optimizer=sgd(lr=0.05,momentum=0.9)"
+        );
+    }
+
+    #[test]
+    fn every_preset_and_rich_settings_round_trip() {
+        for name in PRESETS {
+            let spec = Spec::preset(name).unwrap();
+            let d = decode(&encode(&spec));
+            assert_eq!(d.notices, Vec::<String>::new(), "{name}");
+            assert_eq!(d.spec, spec, "{name}: {}", encode(&spec));
+        }
+        let mut spec = Spec::preset("keras-bn-cnn").unwrap();
+        spec.training = serde_json::from_str(
+            r#"{"batch_size":32,"epochs":7,"optimizer":{"type":"adam_w","lr":0.002,"betas":[0.8,0.95]},
+                "schedule":{"kind":{"type":"cosine","t_max":7},"warmup_steps":100},"label_smoothing":0.1,"l2":0.0001,
+                "validation_split":0.1,"early_stopping":{"patience":3},"augment":{"rotation":10,"elastic_alpha":2.5}}"#,
+        )
+        .unwrap();
+        spec.layers[0] = serde_json::from_str(r#"{"type":"conv2d","out_channels":32,"kernel_size":[3,5],"padding":"same","padding_mode":"reflect","dilation":[1,2],"bias":false}"#).unwrap();
+        spec.seed = 123456789012;
+        spec.dataset = crate::engine::spec::DatasetKind::FashionMnist;
+        let text = encode(&spec);
+        let d = decode(&text);
+        assert_eq!(d.notices, Vec::<String>::new());
+        assert_eq!(d.spec.training, spec.training, "{text}");
+        assert_eq!(d.spec.layers, spec.layers, "{text}");
+        assert_eq!(d.spec, spec, "{text}");
+        assert!(text.contains("kernel_size=3x5,padding=same,padding_mode=reflect,dilation=1x2,bias=false"), "{text}");
+        assert!(text.contains("schedule=(kind=cosine(t_max=7),warmup_steps=100)"), "{text}");
+        // Browsers may percent-encode what they copy.
+        let escaped = text.replace('(', "%28").replace(')', "%29").replace(';', "%3B");
+        assert_eq!(decode(&format!("#{escaped}")).spec, spec);
+    }
+
+    #[test]
+    fn broken_links_keep_what_can_be_read() {
+        let d = decode("v=9&layers=conv2d(out_channels=4,kernel_size=3);warp_drive;relu;conv2d(out_channels=;flatten;linear(out_features=10)&lr=3&epochs=0&batch_size=abc&optimizer=sgd(lr=0.2)&seed=7&junk");
+        assert_eq!(d.spec.seed, 7);
+        assert_eq!(d.spec.training.optimizer, crate::engine::spec::OptimizerSpec::sgd(0.2, 0.0));
+        assert_eq!(d.spec.layers.len(), 4, "{:?}", d.spec.layers);
+        let all = d.notices.join("\n");
+        for expected in [
+            "link version `9` is not 1",
+            "ignored layer 2 `warp_drive`: unknown variant `warp_drive`",
+            "ignored layer 4 `conv2d(out_channels=`: expected a value at character 21",
+            "ignored unknown key `lr`",
+            "ignored `epochs=0`: field `training.epochs`: must be between 1 and 1000",
+            "ignored `batch_size=abc`: invalid type: string \"abc\", expected usize",
+            "ignored `junk`: expected key=value",
+        ] {
+            assert!(all.contains(expected), "missing `{expected}` in:\n{all}");
+        }
+        assert_eq!(decode("").spec, Spec::default());
+        assert_eq!(decode("layers=").notices, ["no readable layers: kept the default model"]);
+    }
+}
