@@ -437,3 +437,31 @@ impl LayerSpec {
         }
     }
 }
+
+/// One default-configured layer of every kind, grouped as the tutorials group them (the layer
+/// builder's palette).
+pub fn palette() -> Vec<(&'static str, LayerSpec)> {
+    let parse = |json: &str| serde_json::from_str::<LayerSpec>(json).expect("palette layers are valid");
+    let groups: [(&str, &[&str]); 6] = [
+        ("Convolution", &[
+            r#"{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":1}"#,
+        ]),
+        ("Activation", &[
+            r#"{"type":"relu"}"#, r#"{"type":"leaky_relu"}"#, r#"{"type":"sigmoid"}"#, r#"{"type":"tanh"}"#,
+            r#"{"type":"silu"}"#, r#"{"type":"mish"}"#, r#"{"type":"elu"}"#, r#"{"type":"softmax"}"#,
+        ]),
+        ("Pooling", &[
+            r#"{"type":"max_pool2d","kernel_size":2}"#, r#"{"type":"avg_pool2d","kernel_size":2}"#,
+            r#"{"type":"adaptive_avg_pool2d","output_size":1}"#, r#"{"type":"adaptive_max_pool2d","output_size":1}"#,
+            r#"{"type":"spatial_pyramid_pool","levels":[1,2,4]}"#,
+        ]),
+        ("Normalization", &[
+            r#"{"type":"batch_norm2d"}"#, r#"{"type":"batch_norm1d"}"#, r#"{"type":"layer_norm"}"#,
+            r#"{"type":"instance_norm2d"}"#, r#"{"type":"group_norm","num_groups":2}"#,
+            r#"{"type":"local_response_norm","size":5}"#,
+        ]),
+        ("Regularization", &[r#"{"type":"dropout"}"#, r#"{"type":"dropout2d"}"#]),
+        ("Dense", &[r#"{"type":"flatten"}"#, r#"{"type":"linear","out_features":10}"#]),
+    ];
+    groups.iter().flat_map(|(g, layers)| layers.iter().map(move |j| (*g, parse(j)))).collect()
+}

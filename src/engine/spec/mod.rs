@@ -12,7 +12,7 @@ pub mod url;
 pub use presets::{BENCH_PRESETS, PRESETS};
 
 pub use infer::{infer_layer, summary_table, window_out, LayerInfo};
-pub use layer::{LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
+pub use layer::{palette, LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
 pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
 
 use super::shape::Shape;
@@ -260,6 +260,16 @@ mod tests {
         assert_eq!(err(r#"[{"type":"adaptive_avg_pool2d","output_size":[0,2]}]"#), "layer 0, field `output_size`: must be at least 1");
         let bad = Spec::from_json(&serde_json::to_string(&Spec::default()).unwrap().replace("\"padding\":2", "\"padding\":\"wide\"")).unwrap_err();
         assert!(bad.contains("padding: a number, [height, width], \"same\" or \"valid\""), "{bad}");
+    }
+
+    #[test]
+    fn palette_has_every_kind_once() {
+        let kinds: Vec<&str> = palette().iter().map(|(_, l)| l.kind_name()).collect();
+        let mut unique = kinds.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), kinds.len());
+        assert_eq!(kinds.len(), 24, "{kinds:?}");
     }
 
     #[test]

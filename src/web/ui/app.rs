@@ -2,6 +2,7 @@
 
 use super::client::{data_url, send};
 use super::bench::BenchPanel;
+use super::builder::Builder;
 use super::draw::DrawPad;
 use super::state::{AppState, RunState};
 use crate::engine::bench::flop_counts;
@@ -21,8 +22,14 @@ pub fn App(state: AppState) -> impl IntoView {
             <section class="card">
                 <h2>"Data"</h2>
                 <DataStatus state=state />
+            </section>
+            <section class="card wide">
                 <h2>"Model"</h2>
-                <ModelSummary state=state />
+                <Builder state=state />
+                <details>
+                    <summary>"Summary table of the built model"</summary>
+                    <ModelSummary state=state />
+                </details>
             </section>
             <section class="card">
                 <h2>"Training"</h2>
@@ -89,14 +96,18 @@ fn DataStatus(state: AppState) -> impl IntoView {
         state.data_progress.set((0, 0));
         send(state.load_data_request(&data_url()));
     };
+    let name = move || match state.spec.get().dataset {
+        crate::engine::spec::DatasetKind::Mnist => "MNIST",
+        crate::engine::spec::DatasetKind::FashionMnist => "Fashion-MNIST",
+    };
     let label = move || match state.data_ready.get() {
-        Some((train, test)) => format!("MNIST ready: {train} training and {test} test images"),
+        Some((train, test)) => format!("{} ready: {train} training and {test} test images", name()),
         None => {
             let (loaded, total) = state.data_progress.get();
             if total == 0 {
-                "Downloading MNIST…".into()
+                format!("Downloading {}…", name())
             } else {
-                format!("Downloading MNIST: {} of {}", mb(loaded), mb(total))
+                format!("Downloading {}: {} of {}", name(), mb(loaded), mb(total))
             }
         }
     };
@@ -108,7 +119,7 @@ fn DataStatus(state: AppState) -> impl IntoView {
         </div>
         <Show when=move || state.data_error.get().is_none()
               fallback=move || view! {
-                  <p data-testid="data-status" class="failed">"MNIST could not be loaded."</p>
+                  <p data-testid="data-status" class="failed">{move || format!("{} could not be loaded.", name())}</p>
                   <button data-testid="data-retry" on:click=retry>"Retry download"</button>
               }>
             <p data-testid="data-status">{label}</p>
@@ -138,7 +149,12 @@ fn reset(state: AppState) {
     state.progress.set(None);
     state.evals.set(Vec::new());
     state.run.set(RunState::Idle);
-    send(Request::Build { spec: state.spec.get_untracked() });
+    let spec = state.spec.get_untracked();
+    if spec.infer().is_ok() {
+        send(Request::Build { spec });
+    } else {
+        state.model.set(None);
+    }
 }
 
 #[component]

@@ -2,17 +2,20 @@
 
 mod app;
 mod bench;
+mod builder;
 mod client;
 mod draw;
+mod edit;
 mod state;
 
-use crate::engine::spec::Spec;
 use leptos::prelude::*;
 
 /// Mounts the app and starts the engine worker.
 pub fn start() {
     console_error_panic_hook::set_once();
-    let state = state::AppState::new(Spec::default());
+    let (spec, notices) = edit::initial_spec();
+    let state = state::AppState::new(spec);
+    state.link_notices.set(notices);
     bench::queue_from_url(state);
     leptos::mount::mount_to_body(move || view! { <app::App state=state /> });
     client::start_engine(state);

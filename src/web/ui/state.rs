@@ -54,6 +54,10 @@ pub struct AppState {
     pub bench_config: RwSignal<BenchConfig>,
     /// A benchmark is running in the engine.
     pub bench_running: RwSignal<bool>,
+    /// Undo and redo stacks of specs.
+    pub history: RwSignal<(Vec<Spec>, Vec<Spec>)>,
+    /// What the opening link had that could not be used, one line each.
+    pub link_notices: RwSignal<Vec<String>>,
 }
 
 impl AppState {
@@ -75,6 +79,8 @@ impl AppState {
             bench_queue: RwSignal::new(Vec::new()),
             bench_config: RwSignal::new(BenchConfig::default()),
             bench_running: RwSignal::new(false),
+            history: RwSignal::new((Vec::new(), Vec::new())),
+            link_notices: RwSignal::new(Vec::new()),
         }
     }
 
@@ -101,7 +107,12 @@ impl AppState {
                     return self.next_bench().into_iter().collect();
                 }
                 let spec = self.spec.get_untracked();
-                return vec![self.load_data_request(data_url), Request::Build { spec }];
+                let mut requests = vec![self.load_data_request(data_url)];
+                // An invalid spec (e.g. from a link) is shown for fixing, not built.
+                if spec.infer().is_ok() {
+                    requests.push(Request::Build { spec });
+                }
+                return requests;
             }
             Event::BenchResult(report) => {
                 self.bench_results.update(|r| r.push(report));

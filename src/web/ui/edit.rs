@@ -1,0 +1,145 @@
+//! Editing the spec: live shape inference, undo/redo history, the URL fragment, and rebuilding
+//! the engine's model when (and only when) the spec is valid.
+
+use super::client::send;
+use super::state::{AppState, RunState};
+use crate::engine::spec::{infer_layer, url, LayerInfo, Spec};
+use crate::protocol::Request;
+use leptos::prelude::*;
+
+/// Shape inference of the spec being edited, carried on past nothing: layers after the first
+/// invalid one have no info.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Live {
+    /// Infos of the layers up to the first invalid one.
+    pub infos: Vec<LayerInfo>,
+    /// The first problem: (layer index, message); a spec-level problem uses the last index.
+    pub error: Option<(usize, String)>,
+    /// Totals over `infos`.
+    pub params: usize,
+    /// Forward FLOPs per image.
+    pub flops: u64,
+    /// Activation bytes per image.
+    pub activation_bytes: usize,
+}
+
+impl Live {
+    /// Runs the shape rules layer by layer, then the whole-spec checks.
+    pub fn of(spec: &Spec) -> Self {
+        let mut infos = Vec::new();
+        let mut shape = spec.dataset.input_shape();
+        let mut error = None;
+        for (i, layer) in spec.layers.iter().enumerate() {
+            match infer_layer(layer, shape) {
+                Ok(info) => {
+                    shape = info.output;
+                    infos.push(info);
+                }
+                Err(e) => {
+                    error = Some((i, format!("field `{}`: {}", e.field, e.message)));
+                    break;
+                }
+            }
+        }
+        if error.is_none() {
+            if let Err(e) = spec.infer() {
+                let at = e.layer.unwrap_or(spec.layers.len().saturating_sub(1));
+                error = Some((at, e.to_string()));
+            }
+        }
+        let params = infos.iter().map(|i| i.params).sum();
+        let flops = infos.iter().map(|i| i.flops).sum();
+        let activation_bytes = infos.iter().map(|i| i.activation_bytes).sum();
+        Self { infos, error, params, flops, activation_bytes }
+    }
+}
+
+/// Writes the spec into the address bar's fragment without adding a history entry.
+fn write_fragment(spec: &Spec) {
+    let Some(window) = web_sys::window() else { return };
+    let fragment = format!("#{}", url::encode(spec));
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment));
+    }
+}
+
+/// Makes `spec` current: fragment, fresh model in the engine when valid (training stops and
+/// its figures clear), none when not.
+fn make_current(state: AppState, spec: Spec) {
+    write_fragment(&spec);
+    let dataset_changed = state.spec.get_untracked().dataset != spec.dataset;
+    state.progress.set(None);
+    state.evals.set(Vec::new());
+    state.run.set(RunState::Idle);
+    let valid = spec.infer().is_ok();
+    state.spec.set(spec.clone());
+    if dataset_changed {
+        state.data_ready.set(None);
+        state.data_error.set(None);
+        state.data_progress.set((0, 0));
+        send(state.load_data_request(&super::client::data_url()));
+    }
+    if valid {
+        send(Request::Build { spec });
+    } else {
+        state.model.set(None);
+    }
+}
+
+/// True while training runs: the model cannot change under it.
+pub fn locked(state: AppState) -> bool {
+    matches!(state.run.get_untracked(), RunState::Running | RunState::Pausing)
+}
+
+/// Applies an edit: remembers the previous spec for undo and clears redo.
+pub fn apply_spec(state: AppState, spec: Spec) {
+    let previous = state.spec.get_untracked();
+    if previous == spec {
+        return;
+    }
+    if locked(state) {
+        state.error.set(Some("Pause training before changing the model.".into()));
+        return;
+    }
+    state.history.update(|(past, future)| {
+        past.push(previous);
+        if past.len() > 100 {
+            past.remove(0);
+        }
+        future.clear();
+    });
+    make_current(state, spec);
+}
+
+/// Steps back one edit.
+pub fn undo(state: AppState) {
+    if locked(state) {
+        return;
+    }
+    let Some(prev) = state.history.try_update(|(past, _)| past.pop()).flatten() else { return };
+    let current = state.spec.get_untracked();
+    state.history.update(|(_, future)| future.push(current));
+    make_current(state, prev);
+}
+
+/// Re-applies an undone edit.
+pub fn redo(state: AppState) {
+    if locked(state) {
+        return;
+    }
+    let Some(next) = state.history.try_update(|(_, future)| future.pop()).flatten() else { return };
+    let current = state.spec.get_untracked();
+    state.history.update(|(past, _)| past.push(current));
+    make_current(state, next);
+}
+
+/// The spec a page load starts from: the fragment's if there is one (with notices for what was
+/// ignored), else the default.
+pub fn initial_spec() -> (Spec, Vec<String>) {
+    let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+    if hash.len() <= 1 {
+        return (Spec::default(), Vec::new());
+    }
+    let decoded = url::decode(&hash);
+    (decoded.spec, decoded.notices)
+}
