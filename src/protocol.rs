@@ -37,6 +37,11 @@ pub enum Request {
     Train,
     /// Pause training after the current chunk of steps.
     Pause,
+    /// Use this learning rate from the next step on (also while training runs).
+    SetLr {
+        /// The new learning rate.
+        lr: f32,
+    },
     /// Evaluate on the test set.
     Evaluate,
     /// Benchmark a preset network on synthetic data (training must be paused).
@@ -45,6 +50,11 @@ pub enum Request {
         preset: String,
         /// Repetitions and durations.
         config: BenchConfig,
+    },
+    /// The next training images before and after augmentation (training must be paused).
+    AugmentPreview {
+        /// How many images.
+        count: usize,
     },
     /// Classify one 28×28 image (values in [0, 1]).
     Predict {
@@ -79,6 +89,10 @@ pub struct Progress {
     pub report: StepReport,
     /// Training throughput over the last chunk.
     pub images_per_sec: f64,
+    /// Learning rate the next step will use.
+    pub lr: f32,
+    /// Optimizer steps taken since the start of training.
+    pub global_step: u64,
 }
 
 /// What the engine tells the UI.
@@ -116,6 +130,15 @@ pub enum Event {
     },
     /// Training progress.
     Progress(Progress),
+    /// Images for the augmentation preview: 784 bytes each, row-major.
+    AugmentPreview {
+        /// As stored.
+        originals: Vec<Vec<u8>>,
+        /// As the next training steps will see them.
+        augmented: Vec<Vec<u8>>,
+        /// Their labels.
+        labels: Vec<u8>,
+    },
     /// Test-set evaluation after an epoch (or on request).
     Evaluated {
         /// The epoch just finished (number of completed epochs).

@@ -188,3 +188,23 @@ fn augmentation_changes_training_reproducibly() {
     assert_ne!(plain, augmented);
     assert_eq!(augmented, run(r#"{"rotation":15,"translate":0.1,"elastic_alpha":2,"noise":0.05,"erasing":0.5}"#));
 }
+
+#[test]
+fn preview_shows_exactly_the_next_batch_as_trained() {
+    let data = data();
+    let mut spec = small_spec();
+    spec.training.augment = serde_json::from_str(r#"{"rotation":20,"noise":0.1}"#).unwrap();
+    let mut t = Trainer::new(spec.clone(), data.clone()).unwrap();
+    let preview = t.preview(4);
+    assert_eq!(preview.len(), 4);
+    assert!(preview.iter().all(|(o, a, _)| o != a), "augmentation shows");
+    // Training on exactly those images: a trainer with batch 4 steps on the same pixels, so the
+    // preview's first images are the ones the first step uses (same labels, same augmentation).
+    let mut small = spec.clone();
+    small.training.batch_size = 4;
+    let t4 = Trainer::new(small, data).unwrap();
+    let p4 = t4.preview(4);
+    assert_eq!(p4, preview, "the preview depends on the seed and epoch, not the batch size");
+    t.train_steps(1);
+    assert_ne!(t.preview(4), preview, "after a step the preview moves on to the next images");
+}

@@ -34,6 +34,8 @@ struct State {
     pause_requested: bool,
     busy: bool,
     steps_per_job: usize,
+    /// A learning rate set while a job owned the trainer, applied before the next job.
+    pending_lr: Option<f32>,
 }
 
 thread_local! {
@@ -140,8 +142,31 @@ fn handle(request: Request) {
             }
         }
         Request::Pause => with_state(|s| s.pause_requested = s.running),
+        Request::SetLr { lr } => {
+            if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) {
+                return post_error(format!("learning rate {lr} is out of range (0, 10]"));
+            }
+            with_state(|s| match s.trainer.as_mut() {
+                Some(t) => t.set_lr(lr),
+                None => s.pending_lr = Some(lr),
+            });
+        }
         Request::Evaluate => spawn_local(evaluate_now()),
         Request::Predict { pixels } => predict(pixels),
+        Request::AugmentPreview { count } => {
+            let images = with_state(|s| s.trainer.as_ref().map(|t| t.preview(count.min(64))));
+            match images {
+                Some(images) => {
+                    let bytes = |v: &[f32]| v.iter().map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8).collect::<Vec<u8>>();
+                    post(Event::AugmentPreview {
+                        originals: images.iter().map(|(o, _, _)| bytes(o)).collect(),
+                        augmented: images.iter().map(|(_, a, _)| bytes(a)).collect(),
+                        labels: images.iter().map(|(_, _, l)| *l).collect(),
+                    });
+                }
+                None => post_error("the augmentation preview needs the dataset loaded and training paused"),
+            }
+        }
         Request::Bench { preset, config } => spawn_local(bench(preset, config)),
     }
 }
@@ -217,7 +242,13 @@ async fn training_loop() {
                 s.pause_requested = false;
                 return None;
             }
-            s.trainer.take().map(|t| (t, s.steps_per_job))
+            let pending = s.pending_lr.take();
+            s.trainer.take().map(|mut t| {
+                if let Some(lr) = pending {
+                    t.set_lr(lr);
+                }
+                (t, s.steps_per_job)
+            })
         });
         let Some((mut trainer, steps)) = next else {
             post(Event::Paused);
@@ -240,6 +271,8 @@ async fn training_loop() {
             steps_per_epoch: per_epoch,
             report,
             images_per_sec: report.images as f64 * 1000.0 / elapsed,
+            lr: trainer.lr(),
+            global_step: trainer.step,
         }));
         if report.epoch_done {
             let (t, eval) = run_job(move || {

@@ -254,7 +254,7 @@ fn plateau_threshold() -> f32 {
 }
 
 /// A learning-rate schedule with optional linear warm-up before it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
     /// The schedule after warm-up.
@@ -273,6 +273,13 @@ pub struct ScheduleSpec {
 
 fn warmup_start() -> f32 {
     0.1
+}
+
+impl Default for ScheduleSpec {
+    /// Constant, counted in epochs, no warm-up (a warm-up would start from 0.1 × the rate).
+    fn default() -> Self {
+        Self { kind: Schedule::Constant, per_step: false, warmup_steps: 0, warmup_start_factor: warmup_start() }
+    }
 }
 
 /// Which loss the model is trained with.

@@ -2,7 +2,10 @@
 
 use super::client::{data_url, send};
 use super::bench::BenchPanel;
+use super::augment::Augmentation;
 use super::builder::Builder;
+use super::charts::Charts;
+use super::settings::Settings;
 use super::draw::DrawPad;
 use super::state::{AppState, RunState};
 use crate::engine::bench::flop_counts;
@@ -23,6 +26,14 @@ pub fn App(state: AppState) -> impl IntoView {
                 <h2>"Data"</h2>
                 <DataStatus state=state />
             </section>
+            <section class="card">
+                <h2>"Training"</h2>
+                <TrainingPanel state=state />
+            </section>
+            <section class="card">
+                <h2>"Draw a digit"</h2>
+                <DrawPad state=state />
+            </section>
             <section class="card wide">
                 <h2>"Model"</h2>
                 <Builder state=state />
@@ -31,13 +42,17 @@ pub fn App(state: AppState) -> impl IntoView {
                     <ModelSummary state=state />
                 </details>
             </section>
-            <section class="card">
-                <h2>"Training"</h2>
-                <TrainingPanel state=state />
+            <section class="card wide">
+                <h2>"Training settings"</h2>
+                <Settings state=state />
             </section>
-            <section class="card">
-                <h2>"Draw a digit"</h2>
-                <DrawPad state=state />
+            <section class="card wide">
+                <h2>"Data augmentation"</h2>
+                <Augmentation state=state />
+            </section>
+            <section class="card wide">
+                <h2>"Charts"</h2>
+                <Charts state=state />
             </section>
             <section class="card">
                 <h2>"Benchmark"</h2>
@@ -148,6 +163,7 @@ fn ModelSummary(state: AppState) -> impl IntoView {
 fn reset(state: AppState) {
     state.progress.set(None);
     state.evals.set(Vec::new());
+    state.curve.set(Vec::new());
     state.run.set(RunState::Idle);
     let spec = state.spec.get_untracked();
     if spec.infer().is_ok() {
@@ -169,25 +185,6 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
         run.set(RunState::Pausing);
         send(Request::Pause);
     };
-    let editable = move || matches!(run.get(), RunState::Idle | RunState::Finished);
-    let set_epochs = move |ev| {
-        if let Ok(e) = event_target_value(&ev).parse::<usize>() {
-            state.spec.update(|s| s.training.epochs = e);
-            reset(state);
-        }
-    };
-    let lr = move || {
-        let lr = state.spec.get().training.optimizer.lr();
-        lr.to_string()
-    };
-    let set_lr = move |ev| {
-        if let Ok(v) = event_target_value(&ev).parse::<f32>() {
-            state.spec.update(|s| {
-                s.training.optimizer.set_lr(v);
-            });
-            reset(state);
-        }
-    };
     let progress = state.progress;
     let fraction = move || {
         progress.get().map_or(0.0, |p| {
@@ -197,16 +194,6 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
     };
     let stat = move |f: fn(&crate::protocol::Progress) -> String| move || progress.get().map_or("–".into(), |p| f(&p));
     view! {
-        <div class="row">
-            <label>"Epochs "
-                <input type="number" min="1" max="1000" data-testid="epochs" prop:value=move || state.spec.get().training.epochs
-                       prop:disabled=move || !editable() on:change=set_epochs />
-            </label>
-            <label>"Learning rate "
-                <input type="number" min="0.0001" max="10" step="0.005" data-testid="lr" prop:value=lr
-                       prop:disabled=move || !editable() on:change=set_lr />
-            </label>
-        </div>
         <div class="row buttons">
             <Show when=move || matches!(run.get(), RunState::Idle)>
                 <button data-testid="train-start" prop:disabled=move || !ready() on:click=start>"Start training"</button>
@@ -230,6 +217,13 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
             <dt>"Step"</dt><dd data-testid="step">{stat(|p| format!("{} / {}", p.step_in_epoch, p.steps_per_epoch))}</dd>
             <dt>"Training loss"</dt><dd data-testid="train-loss">{stat(|p| format!("{:.4}", p.report.loss))}</dd>
             <dt>"Training accuracy"</dt><dd data-testid="train-acc">{stat(|p| format!("{:.2}%", p.report.accuracy * 100.0))}</dd>
+            <dt>"Learning rate"</dt><dd data-testid="lr-now">{stat(|p| format!("{}", p.lr))}</dd>
+            <dt>"ETA"</dt><dd data-testid="eta">{stat(|p| {
+                let left = (p.epochs * p.steps_per_epoch).saturating_sub(p.epoch * p.steps_per_epoch + p.step_in_epoch);
+                let per_step = p.report.images.max(1) as f64 / p.report.steps.max(1) as f64 / p.images_per_sec.max(1e-9);
+                let secs = (left as f64 * per_step).round() as u64;
+                format!("{}:{:02}", secs / 60, secs % 60)
+            })}</dd>
             <dt>"Throughput"</dt><dd data-testid="images-per-sec">{stat(|p| format!("{:.0} img/s", p.images_per_sec))}</dd>
             <dt>"Compute"</dt><dd data-testid="gflops">{move || progress.get().map_or("–".into(), |p| {
                 let (_, train_flops) = flop_counts(&state.spec.get());

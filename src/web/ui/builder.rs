@@ -3,58 +3,16 @@
 //! shareable link.
 
 use super::edit::{apply_spec, redo, undo, Live};
+use super::fields::{field_inputs, to_map};
 use super::state::{AppState, RunState};
 use crate::engine::spec::{palette, url, LayerSpec, Spec, PRESETS};
 use leptos::prelude::*;
 use serde_json::Value;
-
-/// Layer JSON fields that take one of a few words.
-fn choices(field: &str) -> Option<&'static [&'static str]> {
-    match field {
-        "padding_mode" => Some(&["zeros", "reflect", "replicate", "circular"]),
-        "pool" => Some(&["max", "avg"]),
-        _ => None,
-    }
-}
-
-/// A field value as the editor shows it (the link syntax: `5`, `3x5`, `same`).
-fn show(v: &Value) -> String {
-    match v {
-        Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join("x"),
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// Parses what the user typed into a field value (empty = "default", i.e. null).
-fn read(text: &str) -> Value {
-    let t = text.trim();
-    if t.is_empty() {
-        return Value::Null;
-    }
-    if let Ok(n) = t.parse::<u64>() {
-        return Value::from(n);
-    }
-    if let Ok(f) = t.parse::<f64>() {
-        if let Some(n) = serde_json::Number::from_f64(f) {
-            return Value::Number(n);
-        }
-    }
-    let parts: Vec<&str> = t.split(['x', ',', ' ']).filter(|p| !p.is_empty()).collect();
-    if parts.len() > 1 && parts.iter().all(|p| p.parse::<u64>().is_ok()) {
-        return Value::Array(parts.iter().map(|p| Value::from(p.parse::<u64>().unwrap_or(0))).collect());
-    }
-    Value::String(t.to_string())
-}
+use std::sync::Arc;
 
 /// The layer's JSON object (shortest decimals for f32 fields).
 fn layer_json(layer: &LayerSpec) -> serde_json::Map<String, Value> {
-    let text = serde_json::to_string(layer).unwrap_or_default();
-    match serde_json::from_str(&text) {
-        Ok(Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    }
+    to_map(layer)
 }
 
 /// Sets field `key` of layer `i` to `value`; a value of the wrong type is reported on the layer.
@@ -180,24 +138,8 @@ pub fn Builder(state: AppState) -> impl IntoView {
                     let error = lv.error.as_ref().filter(|(j, _)| *j == i).map(|(_, m)| m.clone())
                         .or_else(|| field_errors.get().into_iter().find(|(j, _)| *j == i).map(|(_, m)| m));
                     let invalid = error.is_some();
-                    let fields = layer_json(layer).into_iter().filter(|(k, _)| k != "type").map(|(key, value)| {
-                        let label = key.clone();
-                        let k2 = key.clone();
-                        let input = if let Value::Bool(b) = value {
-                            view! { <input type="checkbox" data-testid=format!("field-{key}") prop:checked=b
-                                on:change=move |ev| set_field(state, field_errors, i, &k2, Value::Bool(event_target_checked(&ev))) /> }.into_any()
-                        } else if let Some(options) = choices(&key) {
-                            let current = show(&value);
-                            view! { <select data-testid=format!("field-{key}")
-                                on:change=move |ev| set_field(state, field_errors, i, &k2, Value::String(event_target_value(&ev)))>
-                                {options.iter().map(|o| view! { <option value=*o selected=current == *o>{*o}</option> }).collect_view()}
-                            </select> }.into_any()
-                        } else {
-                            view! { <input type="text" inputmode="decimal" size="6" placeholder="default" data-testid=format!("field-{key}") prop:value=show(&value)
-                                on:change=move |ev| set_field(state, field_errors, i, &k2, read(&event_target_value(&ev))) /> }.into_any()
-                        };
-                        view! { <label class="field">{label}" "{input}</label> }
-                    }).collect_view();
+                    let fields = field_inputs(layer_json(layer), "field-",
+                        Arc::new(move |key: String, value: Value| set_field(state, field_errors, i, &key, value)));
                     let name = layer.kind_name();
                     let (shape, detail, title) = match &info {
                         Some(inf) => (

@@ -55,10 +55,15 @@ fn classify(pad: &HtmlCanvasElement, preview: Option<HtmlCanvasElement>, state: 
 
 /// Draws the 28×28 input, one canvas pixel per input pixel (CSS scales it up, pixelated).
 fn show_input(preview: &HtmlCanvasElement, pixels: &[f32]) {
+    let grey: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+    paint_grey(preview, &grey);
+}
+
+/// Paints a 28×28 greyscale image (bytes) onto `canvas`, one canvas pixel per image pixel.
+pub(super) fn paint_grey(preview: &HtmlCanvasElement, grey: &[u8]) {
     let Some(ctx) = context(preview) else { return };
     let mut rgba = vec![255u8; SIDE * SIDE * 4];
-    for (px, &v) in rgba.chunks_exact_mut(4).zip(pixels) {
-        let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    for (px, &g) in rgba.chunks_exact_mut(4).zip(grey) {
         px[..3].fill(g);
     }
     // ImageData refuses views into shared memory (the threaded build's wasm memory): copy first.

@@ -70,6 +70,7 @@ fn make_current(state: AppState, spec: Spec) {
     let dataset_changed = state.spec.get_untracked().dataset != spec.dataset;
     state.progress.set(None);
     state.evals.set(Vec::new());
+    state.curve.set(Vec::new());
     state.run.set(RunState::Idle);
     let valid = spec.infer().is_ok();
     state.spec.set(spec.clone());

@@ -1,11 +1,15 @@
 //! The Leptos single-page UI (main thread). It never computes: the engine worker does.
 
 mod app;
+mod augment;
 mod bench;
 mod builder;
+mod charts;
 mod client;
 mod draw;
 mod edit;
+mod fields;
+mod settings;
 mod state;
 
 use leptos::prelude::*;

@@ -58,6 +58,12 @@ pub struct AppState {
     pub history: RwSignal<(Vec<Spec>, Vec<Spec>)>,
     /// What the opening link had that could not be used, one line each.
     pub link_notices: RwSignal<Vec<String>>,
+    /// Training curve: (optimizer step, loss, accuracy) per progress report.
+    pub curve: RwSignal<Vec<(u64, f64, f64)>>,
+    /// Augmentation preview: originals, augmented, labels (784 bytes per image).
+    pub augment_preview: RwSignal<Option<(Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<u8>)>>,
+    /// Counts preview updates (lets tests wait for a fresh one).
+    pub augment_version: RwSignal<u64>,
 }
 
 impl AppState {
@@ -81,6 +87,9 @@ impl AppState {
             bench_running: RwSignal::new(false),
             history: RwSignal::new((Vec::new(), Vec::new())),
             link_notices: RwSignal::new(Vec::new()),
+            curve: RwSignal::new(Vec::new()),
+            augment_preview: RwSignal::new(None),
+            augment_version: RwSignal::new(0),
         }
     }
 
@@ -123,7 +132,14 @@ impl AppState {
                 return self.next_bench().into_iter().collect();
             }
             Event::DataProgress { loaded, total } => self.data_progress.set((loaded, total)),
-            Event::DataLoaded { train, test, .. } => self.data_ready.set(Some((train, test))),
+            Event::DataLoaded { train, test, .. } => {
+                self.data_ready.set(Some((train, test)));
+                return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
+            }
+            Event::AugmentPreview { originals, augmented, labels } => {
+                self.augment_preview.set(Some((originals, augmented, labels)));
+                self.augment_version.update(|v| *v += 1);
+            }
             Event::DataFailed { message } => {
                 self.data_error.set(Some(message.clone()));
                 self.error.set(Some(message));
@@ -131,8 +147,16 @@ impl AppState {
             Event::Built { layers, params } => {
                 self.model.set(Some((layers, params)));
                 self.error.set(None);
+                if self.data_ready.get_untracked().is_some() {
+                    return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
+                }
             }
-            Event::Progress(p) => self.progress.set(Some(p)),
+            Event::Progress(p) => {
+                if p.report.steps > 0 {
+                    self.curve.update(|c| c.push((p.global_step, p.report.loss, p.report.accuracy)));
+                }
+                self.progress.set(Some(p));
+            }
             Event::Evaluated { epoch, report } => self.evals.update(|e| e.push((epoch, report))),
             Event::Paused => self.run.set(RunState::Paused),
             Event::Finished => self.run.set(RunState::Finished),

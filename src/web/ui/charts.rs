@@ -1,0 +1,178 @@
+//! Training charts drawn with `plotters` on canvases: loss and accuracy per step (raw and
+//! smoothed) with the test/validation figures per epoch, and the learning-rate schedule with
+//! the current step. Redraws are coalesced to one per animation frame.
+
+use super::state::AppState;
+use crate::engine::optim::lr_at;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+
+/// One line (or set of dots) on a chart.
+struct Series {
+    name: &'static str,
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+    dots: bool,
+    width: u32,
+}
+
+// Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
+const BLUE: RGBColor = RGBColor(0, 114, 178);
+const ORANGE: RGBColor = RGBColor(230, 159, 0);
+const GREY: RGBColor = RGBColor(170, 185, 205);
+const GREEN: RGBColor = RGBColor(0, 158, 115);
+
+fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_min: Option<f64>) -> Result<(), String> {
+    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let all = series.iter().flat_map(|s| s.points.iter());
+    let (mut x_max, mut y_lo, mut y_hi) = (10.0f64, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in all {
+        if y.is_finite() {
+            x_max = x_max.max(x);
+            y_lo = y_lo.min(y);
+            y_hi = y_hi.max(y);
+        }
+    }
+    if !y_lo.is_finite() {
+        (y_lo, y_hi) = (0.0, 1.0);
+    }
+    if let Some(m) = y_min {
+        y_lo = y_lo.min(m);
+    }
+    let pad = ((y_hi - y_lo) * 0.05).max(1e-6);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(8)
+        .x_label_area_size(28)
+        .y_label_area_size(62)
+        .build_cartesian_2d(0.0..x_max * 1.02, (y_lo - pad).max(if y_min.is_some() { y_lo } else { f64::MIN })..y_hi + pad)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("optimizer step")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| {
+            let a = y.abs();
+            if a == 0.0 { "0".into() } else if a < 0.01 { format!("{y:.0e}") } else if a < 10.0 { format!("{y:.2}") } else { format!("{y:.0}") }
+        })
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 12))
+        .light_line_style(RGBColor(238, 240, 245))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for s in series {
+        let style = ShapeStyle { color: s.color.to_rgba(), filled: true, stroke_width: s.width };
+        let anno = if s.dots {
+            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, style))).map_err(|e| e.to_string())?
+        } else {
+            chart.draw_series(LineSeries::new(s.points.iter().copied(), style)).map_err(|e| e.to_string())?
+        };
+        let color = s.color;
+        anno.label(s.name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 3 }));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(220, 224, 232))
+        .label_font(("sans-serif", 12))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Exponential moving average (α = 0.1), as TensorBoard-style smoothing.
+fn smooth(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut avg = None;
+    points
+        .iter()
+        .map(|&(x, y)| {
+            let a = avg.map_or(y, |a: f64| 0.9 * a + 0.1 * y);
+            avg = Some(a);
+            (x, a)
+        })
+        .collect()
+}
+
+/// Calls `f` once on the next animation frame, however often it is scheduled before then.
+fn on_next_frame(pending: Rc<Cell<bool>>, f: impl FnOnce() + 'static) {
+    if pending.replace(true) {
+        return;
+    }
+    let cb = wasm_bindgen::closure::Closure::once_into_js(move || {
+        pending.set(false);
+        f();
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.request_animation_frame(cb.unchecked_ref());
+    }
+}
+
+/// The three charts with their text alternatives.
+#[component]
+pub fn Charts(state: AppState) -> impl IntoView {
+    let loss_ref = NodeRef::<Canvas>::new();
+    let acc_ref = NodeRef::<Canvas>::new();
+    let lr_ref = NodeRef::<Canvas>::new();
+    let pending = Rc::new(Cell::new(false));
+    let redraws = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        // Track everything the charts show.
+        let curve = state.curve.get();
+        let evals = state.evals.get();
+        let spec = state.spec.get();
+        let progress = state.progress.get();
+        let (Some(loss_c), Some(acc_c), Some(lr_c)) = (loss_ref.get(), acc_ref.get(), lr_ref.get()) else { return };
+        on_next_frame(pending.clone(), move || {
+            let spe = progress.as_ref().map_or(0, |p| p.steps_per_epoch) as f64;
+            let eval_at = |f: fn(&crate::engine::train::EvalReport) -> f64| -> Vec<(f64, f64)> {
+                evals.iter().map(|(epoch, r)| (*epoch as f64 * spe, f(r))).collect()
+            };
+            let loss: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.1)).collect();
+            let acc: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect();
+            let _ = draw(&loss_c, "loss", &[
+                Series { name: "training (raw)", color: GREY, points: loss.clone(), dots: false, width: 1 },
+                Series { name: "training (smoothed)", color: BLUE, points: smooth(&loss), dots: false, width: 2 },
+                Series { name: "test", color: ORANGE, points: eval_at(|r| r.loss), dots: true, width: 2 },
+            ], Some(0.0));
+            let _ = draw(&acc_c, "accuracy %", &[
+                Series { name: "training (raw)", color: GREY, points: acc.clone(), dots: false, width: 1 },
+                Series { name: "training (smoothed)", color: BLUE, points: smooth(&acc), dots: false, width: 2 },
+                Series { name: "test", color: ORANGE, points: eval_at(|r| r.accuracy * 100.0), dots: true, width: 2 },
+            ], None);
+            let steps_per_epoch = progress.as_ref().map_or_else(|| 60_000usize.div_ceil(spec.training.batch_size), |p| p.steps_per_epoch);
+            let total = (steps_per_epoch * spec.training.epochs).max(1);
+            let stride = total.div_ceil(300).max(1);
+            let schedule: Vec<(f64, f64)> = (0..=total).step_by(stride).map(|s| (s as f64, lr_at(&spec.training, s as u64, steps_per_epoch) as f64)).collect();
+            let now: Vec<(f64, f64)> = progress.iter().map(|p| (p.global_step as f64, p.lr as f64)).collect();
+            let _ = draw(&lr_c, "learning rate", &[
+                Series { name: "schedule", color: GREEN, points: schedule, dots: false, width: 2 },
+                Series { name: "now", color: ORANGE, points: now, dots: true, width: 2 },
+            ], Some(0.0));
+            redraws.update(|r| *r += 1);
+        });
+    });
+    let latest = move || {
+        let c = state.curve.get();
+        let last = c.last().map_or("no training yet".to_string(), |p| format!("step {}: training loss {:.4}, accuracy {:.2}%", p.0, p.1, p.2 * 100.0));
+        let test = state.evals.get().last().map_or(String::new(), |(e, r)| format!("; after epoch {e}: test loss {:.4}, accuracy {:.2}%", r.loss, r.accuracy * 100.0));
+        format!("{last}{test}")
+    };
+    view! {
+        <div class="charts">
+            <canvas node_ref=loss_ref width="560" height="240" data-testid="chart-loss" role="img"
+                    aria-label=move || format!("Loss chart. {}", latest())></canvas>
+            <canvas node_ref=acc_ref width="560" height="240" data-testid="chart-accuracy" role="img"
+                    aria-label=move || format!("Accuracy chart. {}", latest())></canvas>
+            <canvas node_ref=lr_ref width="560" height="200" data-testid="chart-lr" role="img"
+                    aria-label=move || format!("Learning-rate schedule; now {}", state.progress.get().map_or("–".into(), |p| p.lr.to_string()))></canvas>
+            <p class="hint" data-testid="chart-text" data-redraws=move || redraws.get().to_string()>{latest}</p>
+        </div>
+    }
+}

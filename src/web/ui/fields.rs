@@ -1,0 +1,83 @@
+//! Inputs for the fields of a JSON object (a layer, an optimizer, a schedule): checkboxes for
+//! booleans, selects for fields with a few named values, text inputs in the link syntax
+//! (`5`, `3x5`, `same`) for the rest. Used by the layer builder and the training settings.
+
+use leptos::prelude::*;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Fields that take one of a few words.
+pub fn choices(field: &str) -> Option<&'static [&'static str]> {
+    match field {
+        "padding_mode" => Some(&["zeros", "reflect", "replicate", "circular"]),
+        "pool" => Some(&["max", "avg"]),
+        _ => None,
+    }
+}
+
+/// A field value as an input shows it.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join("x"),
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Parses what the user typed (empty = "default", i.e. null).
+pub fn read(text: &str) -> Value {
+    let t = text.trim();
+    if t.is_empty() {
+        return Value::Null;
+    }
+    if let Ok(n) = t.parse::<u64>() {
+        return Value::from(n);
+    }
+    if let Ok(f) = t.parse::<f64>() {
+        if let Some(n) = serde_json::Number::from_f64(f) {
+            return Value::Number(n);
+        }
+    }
+    let parts: Vec<&str> = t.split(['x', ',', ' ']).filter(|p| !p.is_empty()).collect();
+    if parts.len() > 1 && parts.iter().all(|p| p.parse::<f64>().is_ok()) {
+        return Value::Array(parts.iter().map(|p| read(p)).collect());
+    }
+    Value::String(t.to_string())
+}
+
+/// JSON of a value through its text form (shortest decimals for f32 fields).
+pub fn to_map<T: serde::Serialize>(x: &T) -> Map<String, Value> {
+    match serde_json::to_string(x).ok().and_then(|t| serde_json::from_str(&t).ok()) {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}
+
+/// One labelled input per field of `map` (except `type`); `on_set(field, value)` on change.
+pub fn field_inputs(map: Map<String, Value>, prefix: &'static str, on_set: Arc<dyn Fn(String, Value) + Send + Sync>) -> impl IntoView {
+    map.into_iter()
+        .filter(|(k, _)| k != "type")
+        .map(|(key, value)| {
+            let testid = format!("{prefix}{key}");
+            let set = on_set.clone();
+            let k = key.clone();
+            let input = if let Value::Bool(b) = value {
+                view! { <input type="checkbox" data-testid=testid prop:checked=b
+                    on:change=move |ev| set(k.clone(), Value::Bool(event_target_checked(&ev))) /> }
+                .into_any()
+            } else if let Some(options) = choices(&key) {
+                let current = show(&value);
+                view! { <select data-testid=testid on:change=move |ev| set(k.clone(), Value::String(event_target_value(&ev)))>
+                    {options.iter().map(|o| view! { <option value=*o selected=current == *o>{*o}</option> }).collect_view()}
+                </select> }
+                .into_any()
+            } else {
+                view! { <input type="text" inputmode="decimal" size="6" placeholder="default" data-testid=testid prop:value=show(&value)
+                    on:change=move |ev| set(k.clone(), read(&event_target_value(&ev))) /> }
+                .into_any()
+            };
+            view! { <label class="field">{key}" "{input}</label> }
+        })
+        .collect_view()
+}
