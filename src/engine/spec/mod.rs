@@ -3,6 +3,7 @@
 //! The UI, the worker protocol, the CLI and (later) the URL codec and exporters all use
 //! [`Spec`]. Layer names, fields and defaults follow PyTorch.
 
+pub mod diff;
 mod infer;
 mod layer;
 mod presets;

@@ -5,6 +5,7 @@ use super::bench::BenchPanel;
 use super::augment::Augmentation;
 use super::builder::Builder;
 use super::charts::Charts;
+use super::runs::RunHistory;
 use super::settings::Settings;
 use super::draw::DrawPad;
 use super::state::{AppState, RunState};
@@ -53,6 +54,8 @@ pub fn App(state: AppState) -> impl IntoView {
             <section class="card wide">
                 <h2>"Charts"</h2>
                 <Charts state=state />
+                <h3>"Run history"</h3>
+                <RunHistory state=state />
             </section>
             <section class="card">
                 <h2>"Benchmark"</h2>
@@ -161,6 +164,7 @@ fn ModelSummary(state: AppState) -> impl IntoView {
 
 /// Rebuilds the model from the current spec (fresh weights) and clears the figures.
 fn reset(state: AppState) {
+    super::runs::archive(state);
     state.progress.set(None);
     state.evals.set(Vec::new());
     state.curve.set(Vec::new());

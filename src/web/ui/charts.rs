@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 
 /// One line (or set of dots) on a chart.
 struct Series {
-    name: &'static str,
+    name: String,
     color: RGBColor,
     points: Vec<(f64, f64)>,
     dots: bool,
@@ -26,6 +26,8 @@ const BLUE: RGBColor = RGBColor(0, 114, 178);
 const ORANGE: RGBColor = RGBColor(230, 159, 0);
 const GREY: RGBColor = RGBColor(170, 185, 205);
 const GREEN: RGBColor = RGBColor(0, 158, 115);
+/// Earlier runs on the charts (Okabe–Ito vermillion, purple, sky blue, yellow, black).
+const RUN_COLORS: [RGBColor; 5] = [RGBColor(213, 94, 0), RGBColor(204, 121, 167), RGBColor(86, 180, 233), RGBColor(240, 228, 66), RGBColor(0, 0, 0)];
 
 fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_min: Option<f64>) -> Result<(), String> {
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
@@ -74,7 +76,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
             chart.draw_series(LineSeries::new(s.points.iter().copied(), style)).map_err(|e| e.to_string())?
         };
         let color = s.color;
-        anno.label(s.name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 3 }));
+        anno.label(s.name.as_str()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 3 }));
     }
     chart
         .configure_series_labels()
@@ -128,6 +130,9 @@ pub fn Charts(state: AppState) -> impl IntoView {
         let evals = state.evals.get();
         let spec = state.spec.get();
         let progress = state.progress.get();
+        let runs: Vec<(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)> = state.runs.get().into_iter().filter(|r| r.shown)
+            .map(|r| (r.id, r.curve.iter().map(|c| (c.0 as f64, c.1)).collect(), r.curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect()))
+            .collect();
         let (Some(loss_c), Some(acc_c), Some(lr_c)) = (loss_ref.get(), acc_ref.get(), lr_ref.get()) else { return };
         on_next_frame(pending.clone(), move || {
             let spe = progress.as_ref().map_or(0, |p| p.steps_per_epoch) as f64;
@@ -136,24 +141,37 @@ pub fn Charts(state: AppState) -> impl IntoView {
             };
             let loss: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.1)).collect();
             let acc: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect();
-            let _ = draw(&loss_c, "loss", &[
-                Series { name: "training (raw)", color: GREY, points: loss.clone(), dots: false, width: 1 },
-                Series { name: "training (smoothed)", color: BLUE, points: smooth(&loss), dots: false, width: 2 },
-                Series { name: "test", color: ORANGE, points: eval_at(|r| r.loss), dots: true, width: 2 },
-            ], Some(0.0));
-            let _ = draw(&acc_c, "accuracy %", &[
-                Series { name: "training (raw)", color: GREY, points: acc.clone(), dots: false, width: 1 },
-                Series { name: "training (smoothed)", color: BLUE, points: smooth(&acc), dots: false, width: 2 },
-                Series { name: "test", color: ORANGE, points: eval_at(|r| r.accuracy * 100.0), dots: true, width: 2 },
-            ], None);
+            let overlay = |pick: fn(&(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)) -> &Vec<(f64, f64)>| -> Vec<Series> {
+                runs.iter().enumerate().map(|(k, r)| Series {
+                    name: format!("run {} (smoothed)", r.0),
+                    color: RUN_COLORS[k % RUN_COLORS.len()],
+                    points: smooth(pick(r)),
+                    dots: false,
+                    width: 1,
+                }).collect()
+            };
+            let mut loss_series = overlay(|r| &r.1);
+            loss_series.extend([
+                Series { name: "training (raw)".into(), color: GREY, points: loss.clone(), dots: false, width: 1 },
+                Series { name: "training (smoothed)".into(), color: BLUE, points: smooth(&loss), dots: false, width: 2 },
+                Series { name: "test".into(), color: ORANGE, points: eval_at(|r| r.loss), dots: true, width: 2 },
+            ]);
+            let _ = draw(&loss_c, "loss", &loss_series, Some(0.0));
+            let mut acc_series = overlay(|r| &r.2);
+            acc_series.extend([
+                Series { name: "training (raw)".into(), color: GREY, points: acc.clone(), dots: false, width: 1 },
+                Series { name: "training (smoothed)".into(), color: BLUE, points: smooth(&acc), dots: false, width: 2 },
+                Series { name: "test".into(), color: ORANGE, points: eval_at(|r| r.accuracy * 100.0), dots: true, width: 2 },
+            ]);
+            let _ = draw(&acc_c, "accuracy %", &acc_series, None);
             let steps_per_epoch = progress.as_ref().map_or_else(|| 60_000usize.div_ceil(spec.training.batch_size), |p| p.steps_per_epoch);
             let total = (steps_per_epoch * spec.training.epochs).max(1);
             let stride = total.div_ceil(300).max(1);
             let schedule: Vec<(f64, f64)> = (0..=total).step_by(stride).map(|s| (s as f64, lr_at(&spec.training, s as u64, steps_per_epoch) as f64)).collect();
             let now: Vec<(f64, f64)> = progress.iter().map(|p| (p.global_step as f64, p.lr as f64)).collect();
             let _ = draw(&lr_c, "learning rate", &[
-                Series { name: "schedule", color: GREEN, points: schedule, dots: false, width: 2 },
-                Series { name: "now", color: ORANGE, points: now, dots: true, width: 2 },
+                Series { name: "schedule".into(), color: GREEN, points: schedule, dots: false, width: 2 },
+                Series { name: "now".into(), color: ORANGE, points: now, dots: true, width: 2 },
             ], Some(0.0));
             redraws.update(|r| *r += 1);
         });

@@ -68,6 +68,7 @@ fn write_fragment(spec: &Spec) {
 fn make_current(state: AppState, spec: Spec) {
     write_fragment(&spec);
     let dataset_changed = state.spec.get_untracked().dataset != spec.dataset;
+    super::runs::archive(state);
     state.progress.set(None);
     state.evals.set(Vec::new());
     state.curve.set(Vec::new());

@@ -9,6 +9,7 @@ mod client;
 mod draw;
 mod edit;
 mod fields;
+mod runs;
 mod settings;
 mod state;
 
@@ -20,6 +21,7 @@ pub fn start() {
     let (spec, notices) = edit::initial_spec();
     let state = state::AppState::new(spec);
     state.link_notices.set(notices);
+    runs::load(state);
     bench::queue_from_url(state);
     leptos::mount::mount_to_body(move || view! { <app::App state=state /> });
     client::start_engine(state);

@@ -64,6 +64,12 @@ pub struct AppState {
     pub augment_preview: RwSignal<Option<(Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<u8>)>>,
     /// Counts preview updates (lets tests wait for a fresh one).
     pub augment_version: RwSignal<u64>,
+    /// Earlier runs (persisted in localStorage).
+    pub runs: RwSignal<Vec<super::runs::Run>>,
+    /// The spec the current curves were trained with.
+    pub run_spec: RwSignal<Option<Spec>>,
+    /// The current curves are already in the history.
+    pub curve_archived: RwSignal<bool>,
 }
 
 impl AppState {
@@ -90,6 +96,9 @@ impl AppState {
             curve: RwSignal::new(Vec::new()),
             augment_preview: RwSignal::new(None),
             augment_version: RwSignal::new(0),
+            runs: RwSignal::new(Vec::new()),
+            run_spec: RwSignal::new(None),
+            curve_archived: RwSignal::new(false),
         }
     }
 
@@ -153,13 +162,20 @@ impl AppState {
             }
             Event::Progress(p) => {
                 if p.report.steps > 0 {
+                    if self.curve.with_untracked(Vec::is_empty) {
+                        self.run_spec.set(Some(self.spec.get_untracked()));
+                        self.curve_archived.set(false);
+                    }
                     self.curve.update(|c| c.push((p.global_step, p.report.loss, p.report.accuracy)));
                 }
                 self.progress.set(Some(p));
             }
             Event::Evaluated { epoch, report } => self.evals.update(|e| e.push((epoch, report))),
             Event::Paused => self.run.set(RunState::Paused),
-            Event::Finished => self.run.set(RunState::Finished),
+            Event::Finished => {
+                self.run.set(RunState::Finished);
+                super::runs::archive(*self);
+            }
             Event::Prediction { probs } => self.prediction.set(Some(probs)),
             Event::Error { message } => {
                 if self.run.get_untracked() == RunState::Pausing {

@@ -1,0 +1,112 @@
+//! Run history: the last runs with their spec and curves, kept in localStorage across reloads,
+//! overlaid on the charts, with what differs between a run's spec and the current one.
+
+use super::state::AppState;
+use crate::engine::spec::{diff::spec_diff, Spec};
+use crate::engine::train::EvalReport;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Runs kept.
+const KEEP: usize = 5;
+const STORAGE_KEY: &str = "cnn-playground-runs-v1";
+
+/// A finished (or abandoned) training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Number shown to the user (increasing).
+    pub id: u32,
+    /// The spec it trained.
+    pub spec: Spec,
+    /// (optimizer step, loss, accuracy) per progress report.
+    pub curve: Vec<(u64, f64, f64)>,
+    /// Test results per epoch.
+    pub evals: Vec<(usize, EvalReport)>,
+    /// Overlay on the charts.
+    pub shown: bool,
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// Loads the saved runs (an unreadable store is reported and ignored).
+pub fn load(state: AppState) {
+    let Some(store) = storage() else { return };
+    let Ok(Some(text)) = store.get_item(STORAGE_KEY) else { return };
+    match serde_json::from_str::<Vec<Run>>(&text) {
+        Ok(runs) => state.runs.set(runs),
+        Err(e) => state.error.set(Some(format!("saved run history is unreadable and was ignored: {e}"))),
+    }
+}
+
+fn save(state: AppState) {
+    let Some(store) = storage() else {
+        state.error.set(Some("run history cannot be saved: this browser gives the page no local storage".into()));
+        return;
+    };
+    let text = serde_json::to_string(&state.runs.get_untracked()).unwrap_or_default();
+    if let Err(e) = store.set_item(STORAGE_KEY, &text) {
+        // Quota exceeded or storage disabled (private mode): say so.
+        state.error.set(Some(format!("run history could not be saved: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))));
+    }
+}
+
+/// Copies the current curves into the history (once per run; there must be some).
+pub fn archive(state: AppState) {
+    let curve = state.curve.get_untracked();
+    if curve.is_empty() || state.curve_archived.get_untracked() {
+        return;
+    }
+    state.curve_archived.set(true);
+    let evals = state.evals.get_untracked();
+    state.runs.update(|runs| {
+        let id = runs.last().map_or(1, |r| r.id + 1);
+        // The run being archived trained the spec as it was when it started.
+        let spec = state.run_spec.get_untracked().unwrap_or_else(|| state.spec.get_untracked());
+        runs.push(Run { id, spec, curve, evals, shown: true });
+        let excess = runs.len().saturating_sub(KEEP);
+        runs.drain(..excess);
+    });
+    save(state);
+}
+
+/// The history list.
+#[component]
+pub fn RunHistory(state: AppState) -> impl IntoView {
+    let toggle = move |id: u32| {
+        state.runs.update(|runs| {
+            if let Some(r) = runs.iter_mut().find(|r| r.id == id) {
+                r.shown = !r.shown;
+            }
+        });
+        save(state);
+    };
+    let clear = move |_| {
+        state.runs.set(Vec::new());
+        save(state);
+    };
+    view! {
+        <Show when=move || !state.runs.get().is_empty()
+              fallback=|| view! { <p class="hint" data-testid="runs-empty">"Finished runs appear here, to compare with the next ones."</p> }>
+            <ul class="runs" data-testid="runs">
+                {move || state.runs.get().into_iter().rev().map(|r| {
+                    let id = r.id;
+                    let last = r.evals.last().map_or_else(
+                        || r.curve.last().map_or("no figures".into(), |c| format!("training loss {:.4} at step {}", c.1, c.0)),
+                        |(e, ev)| format!("test accuracy {:.2}% after epoch {e}", ev.accuracy * 100.0));
+                    let diff = spec_diff(&r.spec, &state.spec.get());
+                    let diff_text = if diff.is_empty() { "same spec as now".to_string() } else { format!("differs from now: {}", diff.join("; ")) };
+                    view! {
+                        <li data-testid=format!("run-{id}")>
+                            <label><input type="checkbox" data-testid="run-shown" prop:checked=r.shown on:change=move |_| toggle(id) />
+                                {format!(" run {id}: {last}")}</label>
+                            <div class="hint" data-testid="run-diff">{diff_text}</div>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <button class="secondary" data-testid="runs-clear" on:click=clear>"Clear history"</button>
+        </Show>
+    }
+}
