@@ -33,8 +33,13 @@ pub enum Request {
         /// The model and training spec.
         spec: Spec,
     },
+    /// Continue from the checkpoint saved in this browser, if it belongs to the model being
+    /// built (sent once per page load, before `Build`).
+    Restore,
     /// Start or resume training.
     Train,
+    /// Train exactly one optimizer step, then pause.
+    Step,
     /// Pause training after the current chunk of steps.
     Pause,
     /// Use this learning rate from the next step on (also while training runs).
@@ -130,6 +135,8 @@ pub enum Event {
     },
     /// Training progress.
     Progress(Progress),
+    /// Training continues from a saved checkpoint (paused, ready to resume).
+    Restored(Progress),
     /// Images for the augmentation preview: 784 bytes each, row-major.
     AugmentPreview {
         /// As stored.

@@ -208,3 +208,38 @@ fn preview_shows_exactly_the_next_batch_as_trained() {
     t.train_steps(1);
     assert_ne!(t.preview(4), preview, "after a step the preview moves on to the next images");
 }
+
+#[test]
+fn checkpoint_resumes_bit_identically() {
+    let data = data();
+    for spec in [small_spec(), coupled_spec()] {
+        let mut spec = spec;
+        spec.training.epochs = 2;
+        spec.training.validation_split = 0.1;
+        spec.training.early_stopping = serde_json::from_str(r#"{"patience":5}"#).unwrap();
+        let mut straight = Trainer::new(spec.clone(), data.clone()).unwrap();
+        straight.train_steps(7);
+        straight.set_lr(0.01);
+        let r1 = straight.train_steps(100);
+        assert!(r1.epoch_done);
+        straight.validate();
+        straight.train_steps(3);
+        let bytes = straight.checkpoint();
+        straight.train_steps(6);
+
+        let mut again = Trainer::new(spec.clone(), data.clone()).unwrap();
+        again.train_steps(7);
+        again.set_lr(0.01);
+        again.train_steps(100);
+        again.validate();
+        again.train_steps(3);
+        let mut resumed = Trainer::restore(&again.checkpoint(), data.clone()).unwrap();
+        assert_eq!((resumed.epoch, resumed.step), (1, straight.step - 6));
+        resumed.train_steps(6);
+        assert_eq!(weights(&resumed), weights(&straight), "resumed run equals the uninterrupted one");
+        assert_eq!(resumed.lr(), straight.lr());
+        assert_eq!(Trainer::restore(&bytes, data.clone()).unwrap().step, straight.step - 6);
+    }
+    let plain = cnn_playground::engine::weights::save(&Trainer::new(small_spec(), data.clone()).unwrap().network, &small_spec());
+    assert_eq!(Trainer::restore(&plain, data).err().unwrap(), "the file is weights, not a training checkpoint");
+}

@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! The URL fragment decoder under hostile input: it must never panic, and whatever it returns
 //! must be a spec that serialises (the page then shows shape errors, never a blank page).
 

@@ -4,7 +4,7 @@
 use super::spec::{OptimizerSpec, Schedule, TrainingSpec};
 
 /// Per-layer optimizer state, same layout as that layer's parameters (unused buffers stay empty).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct State {
     /// Momentum buffer / first moment / squared-gradient average / Adagrad sum.
     a: Vec<f32>,
@@ -46,6 +46,22 @@ impl Optimizer {
             })
             .collect();
         Self { lr: spec.lr(), spec: spec.clone(), t: 0, state }
+    }
+
+    /// The state to checkpoint: step counter and, per layer, its three buffers.
+    pub fn export_state(&self) -> (u64, Vec<[Vec<f32>; 3]>) {
+        (self.t, self.state.iter().map(|s| [s.a.clone(), s.b.clone(), s.c.clone()]).collect())
+    }
+
+    /// Restores [`Optimizer::export_state`]; false if the layout does not match this optimizer.
+    pub fn import_state(&mut self, t: u64, state: Vec<[Vec<f32>; 3]>) -> bool {
+        let fits = state.len() == self.state.len()
+            && state.iter().zip(&self.state).all(|([a, b, c], s)| a.len() == s.a.len() && b.len() == s.b.len() && c.len() == s.c.len());
+        if fits {
+            self.t = t;
+            self.state = state.into_iter().map(|[a, b, c]| State { a, b, c }).collect();
+        }
+        fits
     }
 
     /// Starts an optimizer step (call once before the layers' [`Optimizer::update`]).
@@ -157,9 +173,10 @@ pub fn lr_at(training: &TrainingSpec, step: u64, steps_per_epoch: usize) -> f32 
 
 /// `ReduceLROnPlateau` state (mode `min`, relative threshold): call [`Plateau::observe`] with
 /// each validation loss; it returns the factor to apply to the learning rate from now on.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Plateau {
-    best: f64,
+    /// Best loss seen (none before the first observation).
+    best: Option<f64>,
     bad: usize,
     /// Current multiplier of the scheduled learning rate.
     pub factor: f32,
@@ -167,7 +184,7 @@ pub struct Plateau {
 
 impl Default for Plateau {
     fn default() -> Self {
-        Self { best: f64::INFINITY, bad: 0, factor: 1.0 }
+        Self { best: None, bad: 0, factor: 1.0 }
     }
 }
 
@@ -175,8 +192,8 @@ impl Plateau {
     /// Records a validation loss under `schedule` (no effect for other schedules).
     pub fn observe(&mut self, schedule: &Schedule, loss: f64) -> f32 {
         if let Schedule::ReduceOnPlateau { factor, patience, threshold, .. } = *schedule {
-            if loss < self.best * (1.0 - threshold as f64) {
-                self.best = loss;
+            if self.best.is_none_or(|best| loss < best * (1.0 - threshold as f64)) {
+                self.best = Some(loss);
                 self.bad = 0;
             } else {
                 self.bad += 1;

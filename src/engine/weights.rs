@@ -78,6 +78,11 @@ fn is_counter(e: &Entry) -> bool {
 
 /// The network's state dict as a safetensors file, with `spec` in the metadata.
 pub fn save(network: &Network, spec: &Spec) -> Vec<u8> {
+    save_with(network, spec, &[], &[])
+}
+
+/// [`save`] plus extra f32 tensors and metadata entries (training checkpoints).
+pub fn save_with(network: &Network, spec: &Spec, extra: &[(String, Vec<f32>)], meta: &[(&str, String)]) -> Vec<u8> {
     let list = entries(network);
     let mut bytes: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     for e in &list {
@@ -92,33 +97,59 @@ pub fn save(network: &Network, spec: &Spec) -> Vec<u8> {
         };
         bytes.push((e.name.clone(), e.tensor.shape.clone(), dtype, data));
     }
+    for (name, values) in extra {
+        bytes.push((name.clone(), vec![values.len()], Dtype::F32, values.iter().flat_map(|v| v.to_le_bytes()).collect()));
+    }
     let views: Vec<(String, TensorView)> = bytes
         .iter()
         .map(|(n, shape, dtype, data)| (n.clone(), TensorView::new(*dtype, shape.clone(), data).expect("consistent tensor")))
         .collect();
     let spec_json = serde_json::to_string(spec).expect("a spec serialises");
-    let metadata = HashMap::from([("spec".to_string(), spec_json), ("format".to_string(), "pt".to_string())]);
+    let mut metadata = HashMap::from([("spec".to_string(), spec_json), ("format".to_string(), "pt".to_string())]);
+    for (k, v) in meta {
+        metadata.insert(k.to_string(), v.clone());
+    }
     safetensors::serialize(views, Some(metadata)).expect("serialising in-memory tensors")
 }
 
 /// The spec stored in a weights file's metadata, if any.
 pub fn stored_spec(bytes: &[u8]) -> Result<Option<Spec>, WeightsError> {
-    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
-    match meta.metadata().as_ref().and_then(|m| m.get("spec")) {
+    match metadata(bytes, "spec")? {
         None => Ok(None),
-        Some(json) => Spec::from_json(json).map(Some).map_err(WeightsError::Spec),
+        Some(json) => Spec::from_json(&json).map(Some).map_err(WeightsError::Spec),
     }
+}
+
+/// A metadata entry of a safetensors file.
+pub fn metadata(bytes: &[u8], key: &str) -> Result<Option<String>, WeightsError> {
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
+    Ok(meta.metadata().as_ref().and_then(|m| m.get(key)).cloned())
 }
 
 /// Reads a state dict into `network`; on any error the network is unchanged.
 pub fn load(network: &mut Network, bytes: &[u8]) -> Result<(), WeightsError> {
+    load_with(network, bytes, &[]).map(|_| ())
+}
+
+/// [`load`], also accepting f32 tensors whose names start with one of `extra_prefixes` and
+/// returning them.
+pub fn load_with(network: &mut Network, bytes: &[u8], extra_prefixes: &[&str]) -> Result<Vec<(String, Vec<f32>)>, WeightsError> {
     let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
     let list = entries(network);
     let known: BTreeSet<&str> = list.iter().map(|e| e.name.as_str()).collect();
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
     names.sort();
-    if let Some(extra) = names.iter().find(|n| !known.contains(n.as_str())) {
+    let is_extra = |n: &str| extra_prefixes.iter().any(|p| n.starts_with(p));
+    if let Some(extra) = names.iter().find(|n| !known.contains(n.as_str()) && !is_extra(n)) {
         return Err(WeightsError::Unexpected(extra.clone()));
+    }
+    let mut extras = Vec::new();
+    for name in names.iter().filter(|n| !known.contains(n.as_str())) {
+        let view = st.tensor(name).map_err(|_| WeightsError::Missing(name.clone()))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(WeightsError::Dtype { name: name.clone(), found: format!("{:?}", view.dtype()), expected: "F32".into() });
+        }
+        extras.push((name.clone(), view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()));
     }
     // Validate and decode everything first.
     let mut decoded = Vec::with_capacity(list.len());
@@ -144,7 +175,7 @@ pub fn load(network: &mut Network, bytes: &[u8]) -> Result<(), WeightsError> {
         let dst = if e.buffer { layer.buffers_mut() } else { layer.params_mut() };
         dst[e.tensor.offset..e.tensor.offset + values.len()].copy_from_slice(&values);
     }
-    Ok(())
+    Ok(extras)
 }
 
 #[cfg(test)]

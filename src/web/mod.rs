@@ -2,5 +2,6 @@
 
 pub mod fetch;
 pub mod js;
+pub mod store;
 pub mod ui;
 pub mod worker;

@@ -36,6 +36,70 @@ struct State {
     steps_per_job: usize,
     /// A learning rate set while a job owned the trainer, applied before the next job.
     pending_lr: Option<f32>,
+    /// Try the saved checkpoint when the next trainer is made (page load).
+    restore_pending: bool,
+    /// The next job is a single step, then pause.
+    single_step: bool,
+    /// When the last checkpoint was saved (ms).
+    last_save_ms: f64,
+}
+
+/// IndexedDB key of the autosaved training checkpoint.
+const CHECKPOINT_KEY: &str = "current";
+
+/// Seconds between checkpoints while training runs.
+const SAVE_EVERY_MS: f64 = 5_000.0;
+
+/// Saves the trainer's checkpoint in IndexedDB; a failure (quota, private mode) is shown.
+async fn save_checkpoint(bytes: Vec<u8>) {
+    if let Err(e) = crate::web::store::put(CHECKPOINT_KEY, &bytes).await {
+        post_error(format!("the training checkpoint could not be saved in this browser: {e}"));
+    }
+}
+
+/// The progress figures of a trainer (for a restored run).
+fn progress_of(t: &Trainer) -> Progress {
+    let per_epoch = t.steps_per_epoch();
+    Progress {
+        epoch: t.epoch.min(t.spec.training.epochs.saturating_sub(1)),
+        epochs: t.spec.training.epochs,
+        step_in_epoch: (t.step as usize).saturating_sub(t.epoch * per_epoch),
+        steps_per_epoch: per_epoch,
+        report: Default::default(),
+        images_per_sec: 0.0,
+        lr: t.lr(),
+        global_step: t.step,
+    }
+}
+
+/// Replaces the fresh trainer with the saved checkpoint when it is for the same spec.
+async fn try_restore() {
+    let saved = match crate::web::store::get(CHECKPOINT_KEY).await {
+        Ok(saved) => saved,
+        Err(e) => return post_error(format!("the saved training checkpoint could not be read: {e}")),
+    };
+    let Some(bytes) = saved else { return };
+    let target = with_state(|s| s.trainer.as_ref().map(|t| (t.spec.clone(), t.data().clone())));
+    let Some((spec, data)) = target else { return };
+    let same_spec = cnn_playground_spec_of(&bytes).is_some_and(|saved| saved == spec);
+    if !same_spec {
+        return;
+    }
+    match Trainer::restore(&bytes, data) {
+        Ok(trainer) => {
+            let progress = progress_of(&trainer);
+            with_state(|s| {
+                s.snapshot = Some(Arc::new(trainer.network.clone()));
+                s.trainer = Some(trainer);
+            });
+            post(Event::Restored(progress));
+        }
+        Err(e) => post_error(format!("the saved training checkpoint could not be used: {e}")),
+    }
+}
+
+fn cnn_playground_spec_of(bytes: &[u8]) -> Option<Spec> {
+    crate::engine::weights::stored_spec(bytes).ok().flatten()
 }
 
 thread_local! {
@@ -119,10 +183,24 @@ fn on_message(event: MessageEvent) {
 fn handle(request: Request) {
     match request {
         Request::LoadData { dataset, base_url } => spawn_local(load_data(dataset, base_url)),
-        Request::Build { spec } => build(spec),
-        Request::Train => {
+        Request::Restore => with_state(|s| s.restore_pending = true),
+        Request::Build { spec } => {
+            // A model built on request starts fresh: the saved checkpoint no longer applies
+            // (except on page load, when it is about to be restored).
+            if !with_state(|s| s.restore_pending) {
+                spawn_local(async {
+                    if let Err(e) = crate::web::store::delete(CHECKPOINT_KEY).await {
+                        post_error(format!("the old training checkpoint could not be removed: {e}"));
+                    }
+                });
+            }
+            build(spec)
+        }
+        Request::Train | Request::Step => {
+            let single = request == Request::Step;
             let start = with_state(|s| {
                 s.pause_requested = false;
+                s.single_step = single;
                 if s.running {
                     return Err(None);
                 }
@@ -224,11 +302,15 @@ fn build(spec: Spec) {
     match Trainer::new(spec, data) {
         Ok(trainer) => {
             let params = trainer.network.param_count();
-            with_state(|s| {
+            let restore = with_state(|s| {
                 s.snapshot = Some(Arc::new(trainer.network.clone()));
                 s.trainer = Some(trainer);
+                std::mem::take(&mut s.restore_pending)
             });
             post(Event::Built { layers, params });
+            if restore {
+                spawn_local(try_restore());
+            }
         }
         Err(e) => post_error(format!("invalid model: {e}")),
     }
@@ -243,15 +325,25 @@ async fn training_loop() {
                 return None;
             }
             let pending = s.pending_lr.take();
+            let steps = if std::mem::take(&mut s.single_step) {
+                s.pause_requested = true;
+                1
+            } else {
+                s.steps_per_job
+            };
             s.trainer.take().map(|mut t| {
                 if let Some(lr) = pending {
                     t.set_lr(lr);
                 }
-                (t, s.steps_per_job)
+                (t, steps)
             })
         });
         let Some((mut trainer, steps)) = next else {
+            let bytes = with_state(|s| s.trainer.as_ref().map(Trainer::checkpoint));
             post(Event::Paused);
+            if let Some(bytes) = bytes {
+                save_checkpoint(bytes).await;
+            }
             return;
         };
         let started = now_ms();
@@ -301,6 +393,14 @@ async fn training_loop() {
                 s.running = false;
             }
         });
+        let due = report.epoch_done || finished || now_ms() - with_state(|s| s.last_save_ms) > SAVE_EVERY_MS;
+        if due {
+            with_state(|s| s.last_save_ms = now_ms());
+            let bytes = with_state(|s| s.trainer.as_ref().map(Trainer::checkpoint));
+            if let Some(bytes) = bytes {
+                save_checkpoint(bytes).await;
+            }
+        }
         if finished {
             post(Event::Finished);
             return;

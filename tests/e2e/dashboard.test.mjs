@@ -77,6 +77,16 @@ describe('training dashboard', { timeout: 300_000 }, () => {
     await page.waitForSelector('[data-testid=train-resume]');
     assert.deepEqual(page.errors, []);
   });
+
+  it('single step trains exactly one step and pauses again', async () => {
+    const at = await step(page);
+    await page.click('[data-testid=train-step]');
+    await page.waitForFunction((s) => Number.parseInt(document.querySelector('[data-testid=step]').textContent, 10) === s + 1, at);
+    await page.waitForSelector('[data-testid=train-resume]');
+    assert.equal(await text(page, 'run-state'), 'paused');
+    await page.click('[data-testid=train-step]');
+    await page.waitForFunction((s) => Number.parseInt(document.querySelector('[data-testid=step]').textContent, 10) === s + 2, at);
+  });
 });
 
 describe('augmentation preview', { timeout: 300_000 }, () => {

@@ -198,6 +198,9 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
     };
     let stat = move |f: fn(&crate::protocol::Progress) -> String| move || progress.get().map_or("–".into(), |p| f(&p));
     view! {
+        <Show when=move || state.restored.get().is_some()>
+            <p class="notice" role="status" data-testid="restored">{move || state.restored.get().unwrap_or_default()}</p>
+        </Show>
         <div class="row buttons">
             <Show when=move || matches!(run.get(), RunState::Idle)>
                 <button data-testid="train-start" prop:disabled=move || !ready() on:click=start>"Start training"</button>
@@ -207,6 +210,10 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
             </Show>
             <Show when=move || run.get() == RunState::Paused>
                 <button data-testid="train-resume" on:click=start>"Resume"</button>
+            </Show>
+            <Show when=move || matches!(run.get(), RunState::Idle | RunState::Paused)>
+                <button class="secondary" data-testid="train-step" title="Train one optimizer step, then pause"
+                    prop:disabled=move || !ready() on:click=move |_| { run.set(RunState::Pausing); send(Request::Step); }>"Step"</button>
             </Show>
             <button data-testid="train-reset" prop:disabled=move || !ready() || matches!(run.get(), RunState::Running | RunState::Pausing)
                     on:click=move |_| reset(state)>"Reset"</button>

@@ -69,6 +69,7 @@ fn make_current(state: AppState, spec: Spec) {
     write_fragment(&spec);
     let dataset_changed = state.spec.get_untracked().dataset != spec.dataset;
     super::runs::archive(state);
+    state.restored.set(None);
     state.progress.set(None);
     state.evals.set(Vec::new());
     state.curve.set(Vec::new());

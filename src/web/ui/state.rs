@@ -70,6 +70,8 @@ pub struct AppState {
     pub run_spec: RwSignal<Option<Spec>>,
     /// The current curves are already in the history.
     pub curve_archived: RwSignal<bool>,
+    /// Set when training continued from a saved checkpoint.
+    pub restored: RwSignal<Option<String>>,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ impl AppState {
             runs: RwSignal::new(Vec::new()),
             run_spec: RwSignal::new(None),
             curve_archived: RwSignal::new(false),
+            restored: RwSignal::new(None),
         }
     }
 
@@ -125,7 +128,8 @@ impl AppState {
                     return self.next_bench().into_iter().collect();
                 }
                 let spec = self.spec.get_untracked();
-                let mut requests = vec![self.load_data_request(data_url)];
+                // Restore first: it tells the worker the coming Build is the page load's.
+                let mut requests = vec![Request::Restore, self.load_data_request(data_url)];
                 // An invalid spec (e.g. from a link) is shown for fixing, not built.
                 if spec.infer().is_ok() {
                     requests.push(Request::Build { spec });
@@ -159,6 +163,14 @@ impl AppState {
                 if self.data_ready.get_untracked().is_some() {
                     return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
                 }
+            }
+            Event::Restored(p) => {
+                self.run.set(RunState::Paused);
+                self.restored.set(Some(format!(
+                    "Continued from the checkpoint saved in this browser: epoch {} of {}, step {} of {}.",
+                    p.epoch + 1, p.epochs, p.step_in_epoch, p.steps_per_epoch
+                )));
+                self.progress.set(Some(p));
             }
             Event::Progress(p) => {
                 if p.report.steps > 0 {

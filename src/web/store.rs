@@ -1,0 +1,86 @@
+//! A tiny IndexedDB key → bytes store for the engine worker (training checkpoints survive a
+//! reload). Every failure comes back as a message to show, never silently.
+
+use js_sys::{Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransactionMode, WorkerGlobalScope};
+
+const DB: &str = "cnn-playground";
+const STORE: &str = "checkpoints";
+
+fn describe(e: JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.dyn_ref::<web_sys::DomException>().map(|d| format!("{}: {}", d.name(), d.message())))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Resolves with the request's result when it succeeds.
+async fn done(request: &IdbRequest) -> Result<JsValue, String> {
+    let req = request.clone();
+    let promise = Promise::new(&mut |resolve, reject| {
+        let ok = resolve.clone();
+        let r = req.clone();
+        let on_success = Closure::once_into_js(move || {
+            let _ = ok.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::UNDEFINED));
+        });
+        let r2 = req.clone();
+        let on_error = Closure::once_into_js(move || {
+            let err = r2.error().ok().flatten().map_or(JsValue::from_str("IndexedDB request failed"), JsValue::from);
+            let _ = reject.call1(&JsValue::NULL, &err);
+        });
+        req.set_onsuccess(Some(on_success.unchecked_ref()));
+        req.set_onerror(Some(on_error.unchecked_ref()));
+    });
+    JsFuture::from(promise).await.map_err(describe)
+}
+
+async fn open() -> Result<IdbDatabase, String> {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    let factory = scope.indexed_db().map_err(describe)?.ok_or("this browser gives the page no IndexedDB (private mode?)")?;
+    let request: IdbOpenDbRequest = factory.open_with_u32(DB, 1).map_err(describe)?;
+    let upgrade_req = request.clone();
+    let on_upgrade = Closure::once_into_js(move || {
+        if let Ok(db) = upgrade_req.result().and_then(|r| r.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+            let _ = db.create_object_store(STORE);
+        }
+    });
+    request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+    let db = done(&request).await?;
+    db.dyn_into::<IdbDatabase>().map_err(describe)
+}
+
+fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, String> {
+    db.transaction_with_str_and_mode(STORE, mode).and_then(|t| t.object_store(STORE)).map_err(describe)
+}
+
+/// Saves `bytes` under `key` (quota and permission errors are returned).
+pub async fn put(key: &str, bytes: &[u8]) -> Result<(), String> {
+    let db = open().await?;
+    // A copy outside wasm memory: IndexedDB cannot store views of shared memory.
+    let array = Uint8Array::new_with_length(bytes.len() as u32);
+    array.copy_from(bytes);
+    let request = store(&db, IdbTransactionMode::Readwrite)?.put_with_key(&array, &JsValue::from_str(key)).map_err(describe)?;
+    done(&request).await.map(|_| ())
+}
+
+/// The bytes under `key`, if any.
+pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
+    let db = open().await?;
+    let request = store(&db, IdbTransactionMode::Readonly)?.get(&JsValue::from_str(key)).map_err(describe)?;
+    let value = done(&request).await?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(value.dyn_into::<Uint8Array>().map_err(|_| "the stored checkpoint is not bytes".to_string())?.to_vec()))
+}
+
+/// Removes `key`.
+pub async fn delete(key: &str) -> Result<(), String> {
+    let db = open().await?;
+    let request = store(&db, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(key)).map_err(describe)?;
+    done(&request).await.map(|_| ())
+}
