@@ -3,7 +3,7 @@
 // identical spec in a fresh page, broken links explained without breaking the page.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, screenshot, serve, text, waitForData } from './helpers.mjs';
+import { closeApp, newPage, openApp, screenshot, text, waitForData } from './helpers.mjs';
 
 const layerNames = (page) => page.$$eval('[data-testid^=layer-] [data-testid=layer-name]', (els) => els.map((e) => e.textContent));
 const shareUrl = (page) => page.inputValue('[data-testid=share-url]');
@@ -11,19 +11,8 @@ const inner = (page, i, id) => page.textContent(`[data-testid=layer-${i}] [data-
 
 describe('layer builder', { timeout: 300_000 }, () => {
   let server, browser, page;
-
-  before(async () => {
-    server = await serve();
-    browser = await launch();
-    page = await newPage(browser);
-    await page.goto(server.url);
-    await waitForData(page);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  before(async () => ({ server, browser, page } = await openApp()));
+  after(() => closeApp({ server, browser }));
 
   it('shows every layer with its live output shape, parameters and formula', async () => {
     assert.deepEqual(await layerNames(page), ['Conv2d', 'ReLU', 'MaxPool2d', 'Conv2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear']);

@@ -3,26 +3,15 @@
 // settings are locked while training runs.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, screenshot, serve, step, text, waitForData } from './helpers.mjs';
+import { closeApp, openApp, screenshot, step, text } from './helpers.mjs';
 
 const pixels = (page, id) => page.$eval(`[data-testid=${id}]`, (c) => c.toDataURL());
 const redraws = async (page) => Number(await page.getAttribute('[data-testid=chart-text]', 'data-redraws'));
 
 describe('training dashboard', { timeout: 300_000 }, () => {
   let server, browser, page;
-
-  before(async () => {
-    server = await serve();
-    browser = await launch();
-    page = await newPage(browser);
-    await page.goto(server.url);
-    await waitForData(page);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  before(async () => ({ server, browser, page } = await openApp()));
+  after(() => closeApp({ server, browser }));
 
   it('edits optimizer and schedule, and plots the schedule as it is edited', async () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=chart-text]').dataset.redraws) > 0);
@@ -91,19 +80,8 @@ describe('training dashboard', { timeout: 300_000 }, () => {
 
 describe('augmentation preview', { timeout: 300_000 }, () => {
   let server, browser, page;
-
-  before(async () => {
-    server = await serve();
-    browser = await launch();
-    page = await newPage(browser);
-    await page.goto(server.url);
-    await waitForData(page);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  before(async () => ({ server, browser, page } = await openApp()));
+  after(() => closeApp({ server, browser }));
 
   const version = async () => Number(await page.getAttribute('[data-testid=aug-preview]', 'data-version'));
   const tiles = (side) => page.$$eval(`[data-testid^=aug-${side}-]`, (cs) => cs.map((c) => c.toDataURL()));

@@ -83,3 +83,19 @@ export async function drawStroke(page, points) {
   for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 8 });
   await page.mouse.up();
 }
+
+/** Serves the app, opens it in a fresh browser and waits for the data: { server, browser, page }. */
+export async function openApp() {
+  const server = await serve();
+  const browser = await launch();
+  const page = await newPage(browser);
+  await page.goto(server.url);
+  await waitForData(page);
+  return { server, browser, page };
+}
+
+/** Closes what `openApp` opened. */
+export async function closeApp({ server, browser } = {}) {
+  await browser?.close();
+  await server?.close();
+}

@@ -2,23 +2,12 @@
 // overlaid on the charts, and says what differs from the current spec.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, screenshot, serve, text, waitForData } from './helpers.mjs';
+import { closeApp, openApp, screenshot, text } from './helpers.mjs';
 
 describe('run history', { timeout: 300_000 }, () => {
   let server, browser, page;
-
-  before(async () => {
-    server = await serve();
-    browser = await launch();
-    page = await newPage(browser);
-    await page.goto(server.url);
-    await waitForData(page);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  before(async () => ({ server, browser, page } = await openApp()));
+  after(() => closeApp({ server, browser }));
 
   it('keeps a trained run, compares its spec, overlays it and survives a reload', async () => {
     assert.ok(await page.$('[data-testid=runs-empty]'));

@@ -183,7 +183,13 @@ impl AppState {
                 self.progress.set(Some(p));
             }
             Event::Evaluated { epoch, report } => self.evals.update(|e| e.push((epoch, report))),
-            Event::Paused => self.run.set(RunState::Paused),
+            Event::Paused => {
+                self.run.set(RunState::Paused);
+                // The next images to train on have moved on.
+                if self.data_ready.get_untracked().is_some() {
+                    return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
+                }
+            }
             Event::Finished => {
                 self.run.set(RunState::Finished);
                 super::runs::archive(*self);
