@@ -50,6 +50,16 @@ pub enum WeightsError {
     Spec(String),
 }
 
+/// Little-endian f32 bytes, as safetensors stores F32 tensors.
+pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The f32 values of little-endian F32 tensor bytes.
+pub fn f32_values(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
 /// One tensor of the state dict: layer index, where it lives, and whether it is a buffer.
 struct Entry {
     name: String,
@@ -93,12 +103,12 @@ pub fn save_with(network: &Network, spec: &Spec, extra: &[(String, Vec<f32>)], m
         let (dtype, data) = if is_counter(e) {
             (Dtype::I64, values.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect())
         } else {
-            (Dtype::F32, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+            (Dtype::F32, f32_bytes(values))
         };
         bytes.push((e.name.clone(), e.tensor.shape.clone(), dtype, data));
     }
     for (name, values) in extra {
-        bytes.push((name.clone(), vec![values.len()], Dtype::F32, values.iter().flat_map(|v| v.to_le_bytes()).collect()));
+        bytes.push((name.clone(), vec![values.len()], Dtype::F32, f32_bytes(values)));
     }
     let views: Vec<(String, TensorView)> = bytes
         .iter()
@@ -149,7 +159,7 @@ pub fn load_with(network: &mut Network, bytes: &[u8], extra_prefixes: &[&str]) -
         if view.dtype() != Dtype::F32 {
             return Err(WeightsError::Dtype { name: name.clone(), found: format!("{:?}", view.dtype()), expected: "F32".into() });
         }
-        extras.push((name.clone(), view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()));
+        extras.push((name.clone(), f32_values(view.data())));
     }
     // Validate and decode everything first.
     let mut decoded = Vec::with_capacity(list.len());
@@ -159,7 +169,7 @@ pub fn load_with(network: &mut Network, bytes: &[u8], extra_prefixes: &[&str]) -
             return Err(WeightsError::Shape { name: e.name.clone(), found: view.shape().to_vec(), expected: e.tensor.shape.clone() });
         }
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::F32 => f32_values(view.data()),
             Dtype::I64 if is_counter(e) => {
                 view.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as f32).collect()
             }

@@ -18,7 +18,7 @@ fn read_tensor(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>), String
     if t.dtype() != Dtype::F32 {
         return Err(format!("{}: tensor `{name}` is {:?}, expected F32", path.display(), t.dtype()));
     }
-    let data = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let data = weights::f32_values(t.data());
     Ok((t.shape().to_vec(), data))
 }
 
@@ -42,18 +42,18 @@ pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let logits = network.forward(&x, n, &mut ws, &mut Pass { train, rng: &mut rng }).to_vec();
     let classes = network.classes;
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = vec![("output".into(), vec![n, classes], to_bytes(&logits))];
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = vec![("output".into(), vec![n, classes], weights::f32_bytes(&logits))];
     if let Some(dy_path) = grad_out {
         let (dy_shape, dy) = read_tensor(dy_path, "grad_output")?;
         if dy_shape != [n, classes] {
             return Err(format!("{}: tensor `grad_output` has shape {dy_shape:?}; expected [{n}, {classes}]", dy_path.display()));
         }
         let dx = network.backward_from(&dy, n, &mut ws, true).expect("input gradient requested").to_vec();
-        tensors.push(("grad.input".into(), shape.clone(), to_bytes(&dx)));
+        tensors.push(("grad.input".into(), shape.clone(), weights::f32_bytes(&dx)));
         for (i, layer) in network.layers.iter().enumerate() {
             for t in layer.param_tensors() {
                 let len: usize = t.shape.iter().product();
-                tensors.push((format!("grad.{i}.{}", t.name), t.shape.clone(), to_bytes(&ws.grads[i][t.offset..t.offset + len])));
+                tensors.push((format!("grad.{i}.{}", t.name), t.shape.clone(), weights::f32_bytes(&ws.grads[i][t.offset..t.offset + len])));
             }
         }
     }
@@ -65,8 +65,4 @@ pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train
     std::fs::write(out, file).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!("wrote {} tensors to {}", tensors.len(), out.display());
     Ok(())
-}
-
-fn to_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }

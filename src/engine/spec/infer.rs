@@ -29,15 +29,6 @@ pub struct LayerInfo {
     pub params_formula: String,
 }
 
-/// Output size of a sliding window: ⌊(n + 2p − k)/s⌋ + 1, or `None` if the window does not fit.
-pub fn window_out(n: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    let padded = n + 2 * padding;
-    if kernel == 0 || stride == 0 || kernel > padded {
-        return None;
-    }
-    Some((padded - kernel) / stride + 1)
-}
-
 impl Spec {
     /// Parses a spec from JSON, with serde's message on failure.
     pub fn from_json(text: &str) -> Result<Spec, String> {

@@ -12,7 +12,7 @@ pub mod url;
 
 pub use presets::{BENCH_PRESETS, PRESETS};
 
-pub use infer::{infer_layer, summary_table, window_out, LayerInfo};
+pub use infer::{infer_layer, summary_table, LayerInfo};
 pub use layer::{palette, LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
 pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
 
