@@ -152,6 +152,8 @@ pub enum Event {
         epoch: usize,
         /// Loss and accuracy on the test set.
         report: EvalReport,
+        /// Loss and accuracy on the validation split, when the spec holds one out.
+        validation: Option<EvalReport>,
     },
     /// Training paused.
     Paused,

@@ -1,51 +1,69 @@
-//! A tiny IndexedDB key → bytes store for the engine worker (training checkpoints survive a
-//! reload). Every failure comes back as a message to show, never silently.
+//! A tiny IndexedDB key → bytes store, usable from the page and from the engine worker (training
+//! checkpoints, the spec and the run history survive a reload). Every failure comes back as a
+//! message to show, never silently.
 
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransactionMode, WorkerGlobalScope};
+use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
 
 const DB: &str = "cnn-playground";
-const STORE: &str = "checkpoints";
+/// Version 2 replaced version 1's "checkpoints" store with this general one.
+const VERSION: u32 = 2;
+const STORE: &str = "kv";
 
 fn describe(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.dyn_ref::<web_sys::DomException>().map(|d| format!("{}: {}", d.name(), d.message())))
+    // DOMException first: it is also an Error, whose message alone drops the name.
+    e.dyn_ref::<web_sys::DomException>()
+        .map(|d| format!("{}: {}", d.name(), d.message()))
+        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Resolves with the request's result when it succeeds.
+/// Resolves with the request's result when it succeeds; an open request that another tab
+/// blocks (it holds the old version) fails with a message instead of waiting silently.
 async fn done(request: &IdbRequest) -> Result<JsValue, String> {
     let req = request.clone();
     let promise = Promise::new(&mut |resolve, reject| {
-        let ok = resolve.clone();
         let r = req.clone();
         let on_success = Closure::once_into_js(move || {
-            let _ = ok.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::UNDEFINED));
+            let _ = resolve.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::UNDEFINED));
         });
         let r2 = req.clone();
+        let fail = reject.clone();
         let on_error = Closure::once_into_js(move || {
             let err = r2.error().ok().flatten().map_or(JsValue::from_str("IndexedDB request failed"), JsValue::from);
-            let _ = reject.call1(&JsValue::NULL, &err);
+            let _ = fail.call1(&JsValue::NULL, &err);
         });
         req.set_onsuccess(Some(on_success.unchecked_ref()));
         req.set_onerror(Some(on_error.unchecked_ref()));
+        if let Some(open) = req.dyn_ref::<IdbOpenDbRequest>() {
+            let on_blocked = Closure::once_into_js(move || {
+                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("the database is held open by another tab of this page with an older version: close it and reload"));
+            });
+            open.set_onblocked(Some(on_blocked.unchecked_ref()));
+        }
     });
     JsFuture::from(promise).await.map_err(describe)
 }
 
 async fn open() -> Result<IdbDatabase, String> {
-    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
-    let factory = scope.indexed_db().map_err(describe)?.ok_or("this browser gives the page no IndexedDB (private mode?)")?;
-    let request: IdbOpenDbRequest = factory.open_with_u32(DB, 1).map_err(describe)?;
+    // `indexedDB` of whichever global this runs in (window or worker).
+    let factory = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB")).map_err(describe)?;
+    let factory: IdbFactory = factory.dyn_into().map_err(|_| "this browser gives the page no IndexedDB (private mode?)".to_string())?;
+    let request: IdbOpenDbRequest = factory.open_with_u32(DB, VERSION).map_err(describe)?;
     let upgrade_req = request.clone();
     let on_upgrade = Closure::once_into_js(move || {
         if let Ok(db) = upgrade_req.result().and_then(|r| r.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
-            let _ = db.create_object_store(STORE);
+            let names = db.object_store_names();
+            if names.contains("checkpoints") {
+                let _ = db.delete_object_store("checkpoints");
+            }
+            if !names.contains(STORE) {
+                let _ = db.create_object_store(STORE);
+            }
         }
     });
     request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
@@ -63,24 +81,28 @@ pub async fn put(key: &str, bytes: &[u8]) -> Result<(), String> {
     // A copy outside wasm memory: IndexedDB cannot store views of shared memory.
     let array = Uint8Array::new_with_length(bytes.len() as u32);
     array.copy_from(bytes);
-    let request = store(&db, IdbTransactionMode::Readwrite)?.put_with_key(&array, &JsValue::from_str(key)).map_err(describe)?;
-    done(&request).await.map(|_| ())
+    let request = store(&db, IdbTransactionMode::Readwrite)?.put_with_key(&array, &JsValue::from_str(key)).map_err(describe);
+    // Closing waits for the queued transaction; an open connection would block later upgrades.
+    db.close();
+    done(&request?).await.map(|_| ())
 }
 
 /// The bytes under `key`, if any.
 pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
     let db = open().await?;
-    let request = store(&db, IdbTransactionMode::Readonly)?.get(&JsValue::from_str(key)).map_err(describe)?;
-    let value = done(&request).await?;
+    let request = store(&db, IdbTransactionMode::Readonly)?.get(&JsValue::from_str(key)).map_err(describe);
+    db.close();
+    let value = done(&request?).await?;
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    Ok(Some(value.dyn_into::<Uint8Array>().map_err(|_| "the stored checkpoint is not bytes".to_string())?.to_vec()))
+    Ok(Some(value.dyn_into::<Uint8Array>().map_err(|_| "the stored value is not bytes".to_string())?.to_vec()))
 }
 
 /// Removes `key`.
 pub async fn delete(key: &str) -> Result<(), String> {
     let db = open().await?;
-    let request = store(&db, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(key)).map_err(describe)?;
-    done(&request).await.map(|_| ())
+    let request = store(&db, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(key)).map_err(describe);
+    db.close();
+    done(&request?).await.map(|_| ())
 }

@@ -45,7 +45,7 @@ struct State {
 }
 
 /// IndexedDB key of the autosaved training checkpoint.
-const CHECKPOINT_KEY: &str = "current";
+const CHECKPOINT_KEY: &str = "checkpoint";
 
 /// Seconds between checkpoints while training runs.
 const SAVE_EVERY_MS: f64 = 5_000.0;
@@ -88,11 +88,16 @@ async fn try_restore() {
     match Trainer::restore(&bytes, data) {
         Ok(trainer) => {
             let progress = progress_of(&trainer);
+            let finished = trainer.finished();
             with_state(|s| {
                 s.snapshot = Some(Arc::new(trainer.network.clone()));
                 s.trainer = Some(trainer);
             });
             post(Event::Restored(progress));
+            if finished {
+                // A finished run comes back finished (its trained model ready to draw on), not paused.
+                post(Event::Finished);
+            }
         }
         Err(e) => post_error(format!("the saved training checkpoint could not be used: {e}")),
     }
@@ -367,15 +372,19 @@ async fn training_loop() {
             global_step: trainer.step,
         }));
         if report.epoch_done {
-            let (t, eval) = run_job(move || {
-                // Validation feeds the schedule and early stopping; the UI shows the test set.
+            let (t, eval, validation) = run_job(move || {
+                // Validation feeds the schedule and early stopping; the test set is reported beside it.
                 let validation = trainer.validate();
-                let eval = if trainer.validation.is_some() { trainer.evaluate(&trainer.data().test) } else { validation };
-                (trainer, eval)
+                if trainer.validation.is_some() {
+                    let test = trainer.evaluate(&trainer.data().test);
+                    (trainer, test, Some(validation))
+                } else {
+                    (trainer, validation, None)
+                }
             })
             .await;
             trainer = t;
-            post(Event::Evaluated { epoch: trainer.epoch, report: eval });
+            post(Event::Evaluated { epoch: trainer.epoch, report: eval, validation });
         }
         let finished = trainer.finished();
         if report.diverged {
@@ -424,7 +433,7 @@ async fn evaluate_now() {
     let epoch = with_state(|s| s.trainer.as_ref().map_or(0, |t| t.epoch));
     let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
     with_state(|s| s.busy = false);
-    post(Event::Evaluated { epoch, report });
+    post(Event::Evaluated { epoch, report, validation: None });
 }
 
 async fn bench(preset: String, config: BenchConfig) {

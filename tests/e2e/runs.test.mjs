@@ -1,4 +1,4 @@
-// Run history: a run is kept with its spec and curves, survives a reload (localStorage), is
+// Run history: a run is kept with its spec and curves, survives a reload (IndexedDB), is
 // overlaid on the charts, and says what differs from the current spec.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

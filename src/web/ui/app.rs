@@ -89,6 +89,11 @@ fn ErrorBanner(state: AppState) -> impl IntoView {
                 <button on:click=move |_| state.error.set(None) aria-label="Dismiss">"×"</button>
             </div>
         </Show>
+        <Show when=move || state.storage_error.get().is_some()>
+            <div class="error" role="alert" data-testid="storage-error">
+                <span>{move || state.storage_error.get().unwrap_or_default()}</span>
+            </div>
+        </Show>
     }
 }
 
@@ -167,6 +172,7 @@ fn reset(state: AppState) {
     super::runs::archive(state);
     state.progress.set(None);
     state.evals.set(Vec::new());
+    state.validations.set(Vec::new());
     state.curve.set(Vec::new());
     state.run.set(RunState::Idle);
     let spec = state.spec.get_untracked();
@@ -241,11 +247,16 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
                 format!("{:.1} GFLOPS", p.images_per_sec * train_flops / 1e9)
             })}</dd>
         </dl>
-        <h3>"Test set"</h3>
+        <h3>"Evaluation"</h3>
         <ul class="evals" data-testid="evals">
             {move || state.evals.get().into_iter().map(|(epoch, r)| view! {
                 <li data-testid="test-acc" data-epoch=epoch data-accuracy=format!("{:.4}", r.accuracy)>
                     {format!("after epoch {epoch}: accuracy {:.2}%, loss {:.4}", r.accuracy * 100.0, r.loss)}
+                </li>
+            }).collect_view()}
+            {move || state.validations.get().into_iter().map(|(epoch, r)| view! {
+                <li data-testid="validation-acc" data-epoch=epoch data-accuracy=format!("{:.4}", r.accuracy)>
+                    {format!("validation after epoch {epoch}: accuracy {:.2}%, loss {:.4}", r.accuracy * 100.0, r.loss)}
                 </li>
             }).collect_view()}
         </ul>

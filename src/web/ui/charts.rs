@@ -26,10 +26,28 @@ const BLUE: RGBColor = RGBColor(0, 114, 178);
 const ORANGE: RGBColor = RGBColor(230, 159, 0);
 const GREY: RGBColor = RGBColor(170, 185, 205);
 const GREEN: RGBColor = RGBColor(0, 158, 115);
-/// Earlier runs on the charts (Okabe–Ito vermillion, purple, sky blue, yellow, black).
-const RUN_COLORS: [RGBColor; 5] = [RGBColor(213, 94, 0), RGBColor(204, 121, 167), RGBColor(86, 180, 233), RGBColor(240, 228, 66), RGBColor(0, 0, 0)];
+const VERMILLION: RGBColor = RGBColor(213, 94, 0);
+/// Earlier runs on the charts (Okabe–Ito reddish purple, sky blue, black; a darkened yellow and a brown).
+const RUN_COLORS: [RGBColor; 5] = [RGBColor(204, 121, 167), RGBColor(86, 180, 233), RGBColor(0, 0, 0), RGBColor(181, 161, 0), RGBColor(120, 80, 60)];
 
-fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_min: Option<f64>) -> Result<(), String> {
+/// Where a chart's legend goes: away from where its curves end up.
+#[derive(Clone, Copy)]
+enum Legend {
+    /// Falling curves (loss).
+    UpperRight,
+    /// Rising curves (accuracy).
+    LowerRight,
+    /// Learning-rate schedules: they start high after a short warm-up and decay to the right.
+    LowerLeft,
+}
+
+/// Decimals that tell ticks apart over a span (ten ticks); `None` means use an exponent.
+fn tick_decimals(span: f64) -> Option<usize> {
+    let d = (-(span / 10.0).log10()).ceil().max(0.0);
+    (d <= 4.0).then_some(d as usize)
+}
+
+fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_min: Option<f64>, legend: Legend) -> Result<(), String> {
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -51,7 +69,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
     let pad = ((y_hi - y_lo) * 0.05).max(1e-6);
     let mut chart = ChartBuilder::on(&root)
         .margin(8)
-        .x_label_area_size(28)
+        .x_label_area_size(40)
         .y_label_area_size(62)
         .build_cartesian_2d(0.0..x_max * 1.02, (y_lo - pad).max(if y_min.is_some() { y_lo } else { f64::MIN })..y_hi + pad)
         .map_err(|e| e.to_string())?;
@@ -59,9 +77,10 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
         .configure_mesh()
         .x_desc("optimizer step")
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| {
-            let a = y.abs();
-            if a == 0.0 { "0".into() } else if a < 0.01 { format!("{y:.0e}") } else if a < 10.0 { format!("{y:.2}") } else { format!("{y:.0}") }
+        .y_label_formatter(&|y| match tick_decimals(y_hi - y_lo) {
+            _ if *y == 0.0 => "0".into(),
+            Some(d) => format!("{y:.d$}"),
+            None => format!("{y:.1e}"),
         })
         .y_desc(y_desc)
         .label_style(("sans-serif", 12))
@@ -83,7 +102,11 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(220, 224, 232))
         .label_font(("sans-serif", 12))
-        .position(SeriesLabelPosition::UpperRight)
+        .position(match legend {
+            Legend::UpperRight => SeriesLabelPosition::UpperRight,
+            Legend::LowerRight => SeriesLabelPosition::LowerRight,
+            Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+        })
         .draw()
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
@@ -128,17 +151,22 @@ pub fn Charts(state: AppState) -> impl IntoView {
         // Track everything the charts show.
         let curve = state.curve.get();
         let evals = state.evals.get();
+        let validations = state.validations.get();
         let spec = state.spec.get();
         let progress = state.progress.get();
-        let runs: Vec<(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)> = state.runs.get().into_iter().filter(|r| r.shown)
+        // A finished run is both current and in the history: drawn once.
+        let runs: Vec<(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)> = state.runs.get().into_iter().filter(|r| r.shown && r.curve != curve)
             .map(|r| (r.id, r.curve.iter().map(|c| (c.0 as f64, c.1)).collect(), r.curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect()))
             .collect();
         let (Some(loss_c), Some(acc_c), Some(lr_c)) = (loss_ref.get(), acc_ref.get(), lr_ref.get()) else { return };
         on_next_frame(pending.clone(), move || {
             let spe = progress.as_ref().map_or(0, |p| p.steps_per_epoch) as f64;
-            let eval_at = |f: fn(&crate::engine::train::EvalReport) -> f64| -> Vec<(f64, f64)> {
-                evals.iter().map(|(epoch, r)| (*epoch as f64 * spe, f(r))).collect()
+            type Pick = fn(&crate::engine::train::EvalReport) -> f64;
+            let at_epochs = |set: &[(usize, crate::engine::train::EvalReport)], f: Pick| -> Vec<(f64, f64)> {
+                set.iter().map(|(epoch, r)| (*epoch as f64 * spe, f(r))).collect()
             };
+            let eval_at = |f: Pick| at_epochs(&evals, f);
+            let validation_at = |f: Pick| at_epochs(&validations, f);
             let loss: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.1)).collect();
             let acc: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect();
             let overlay = |pick: fn(&(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)) -> &Vec<(f64, f64)>| -> Vec<Series> {
@@ -156,14 +184,20 @@ pub fn Charts(state: AppState) -> impl IntoView {
                 Series { name: "training (smoothed)".into(), color: BLUE, points: smooth(&loss), dots: false, width: 2 },
                 Series { name: "test".into(), color: ORANGE, points: eval_at(|r| r.loss), dots: true, width: 2 },
             ]);
-            let _ = draw(&loss_c, "loss", &loss_series, Some(0.0));
+            if !validations.is_empty() {
+                loss_series.push(Series { name: "validation".into(), color: VERMILLION, points: validation_at(|r| r.loss), dots: true, width: 2 });
+            }
+            let _ = draw(&loss_c, "loss", &loss_series, Some(0.0), Legend::UpperRight);
             let mut acc_series = overlay(|r| &r.2);
             acc_series.extend([
                 Series { name: "training (raw)".into(), color: GREY, points: acc.clone(), dots: false, width: 1 },
                 Series { name: "training (smoothed)".into(), color: BLUE, points: smooth(&acc), dots: false, width: 2 },
                 Series { name: "test".into(), color: ORANGE, points: eval_at(|r| r.accuracy * 100.0), dots: true, width: 2 },
             ]);
-            let _ = draw(&acc_c, "accuracy %", &acc_series, None);
+            if !validations.is_empty() {
+                acc_series.push(Series { name: "validation".into(), color: VERMILLION, points: validation_at(|r| r.accuracy * 100.0), dots: true, width: 2 });
+            }
+            let _ = draw(&acc_c, "accuracy %", &acc_series, None, Legend::LowerRight);
             let steps_per_epoch = progress.as_ref().map_or_else(|| 60_000usize.div_ceil(spec.training.batch_size), |p| p.steps_per_epoch);
             let total = (steps_per_epoch * spec.training.epochs).max(1);
             let stride = total.div_ceil(300).max(1);
@@ -172,7 +206,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
             let _ = draw(&lr_c, "learning rate", &[
                 Series { name: "schedule".into(), color: GREEN, points: schedule, dots: false, width: 2 },
                 Series { name: "now".into(), color: ORANGE, points: now, dots: true, width: 2 },
-            ], Some(0.0));
+            ], Some(0.0), Legend::LowerLeft);
             redraws.update(|r| *r += 1);
         });
     });
@@ -180,7 +214,8 @@ pub fn Charts(state: AppState) -> impl IntoView {
         let c = state.curve.get();
         let last = c.last().map_or("no training yet".to_string(), |p| format!("step {}: training loss {:.4}, accuracy {:.2}%", p.0, p.1, p.2 * 100.0));
         let test = state.evals.get().last().map_or(String::new(), |(e, r)| format!("; after epoch {e}: test loss {:.4}, accuracy {:.2}%", r.loss, r.accuracy * 100.0));
-        format!("{last}{test}")
+        let validation = state.validations.get().last().map_or(String::new(), |(_, r)| format!("; validation loss {:.4}, accuracy {:.2}%", r.loss, r.accuracy * 100.0));
+        format!("{last}{test}{validation}")
     };
     view! {
         <div class="charts">

@@ -72,10 +72,12 @@ fn make_current(state: AppState, spec: Spec) {
     state.restored.set(None);
     state.progress.set(None);
     state.evals.set(Vec::new());
+    state.validations.set(Vec::new());
     state.curve.set(Vec::new());
     state.run.set(RunState::Idle);
     let valid = spec.infer().is_ok();
     state.spec.set(spec.clone());
+    super::persist::save(state);
     if dataset_changed {
         state.data_ready.set(None);
         state.data_error.set(None);
@@ -137,11 +139,13 @@ pub fn redo(state: AppState) {
 }
 
 /// The spec a page load starts from: the fragment's if there is one (with notices for what was
-/// ignored), else the default.
-pub fn initial_spec() -> (Spec, Vec<String>) {
+/// ignored), else the one saved in this browser, else the default.
+pub fn initial_spec(saved: Option<Spec>) -> (Spec, Vec<String>) {
     let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
     if hash.len() <= 1 {
-        return (Spec::default(), Vec::new());
+        let spec = saved.unwrap_or_default();
+        write_fragment(&spec);
+        return (spec, Vec::new());
     }
     let decoded = url::decode(&hash);
     (decoded.spec, decoded.notices)

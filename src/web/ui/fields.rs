@@ -1,6 +1,7 @@
 //! Inputs for the fields of a JSON object (a layer, an optimizer, a schedule): checkboxes for
-//! booleans, selects for fields with a few named values, text inputs in the link syntax
-//! (`5`, `3x5`, `same`) for the rest. Used by the layer builder and the training settings.
+//! booleans, selects for fields with a few named values, number inputs with their range for
+//! plain numbers, text inputs in the link syntax (`5`, `3x5`, `same`) for fields that also take
+//! pairs, lists or words. Used by the layer builder and the training settings.
 
 use leptos::prelude::*;
 use serde_json::{Map, Value};
@@ -13,6 +14,24 @@ pub fn choices(field: &str) -> Option<&'static [&'static str]> {
         "pool" => Some(&["max", "avg"]),
         _ => None,
     }
+}
+
+/// (min, max, step) of a field that holds one number. The engine checks the exact rule (e.g.
+/// dropout `p` < 1) and names the field when it is broken; this range guides the input.
+pub fn range(field: &str) -> Option<(f64, f64, &'static str)> {
+    Some(match field {
+        "out_channels" | "out_features" => (1.0, 4096.0, "1"),
+        "groups" | "num_groups" => (1.0, 4096.0, "1"),
+        "size" => (1.0, 64.0, "1"),
+        "step_size" | "t_max" => (1.0, 100_000.0, "1"),
+        "patience" => (0.0, 1000.0, "1"),
+        "p" => (0.0, 1.0, "0.05"),
+        "momentum" | "dampening" | "negative_slope" | "gamma" | "factor" => (0.0, 1.0, "0.01"),
+        "eps" | "weight_decay" | "lr_decay" | "threshold" => (0.0, 1.0, "any"),
+        "alpha" | "beta" | "k" | "initial_accumulator_value" => (0.0, 100.0, "any"),
+        "lr" | "eta_min" | "min_lr" => (0.0, 10.0, "any"),
+        _ => return None,
+    })
 }
 
 /// A field value as an input shows it.
@@ -72,8 +91,14 @@ pub fn field_inputs(map: Map<String, Value>, prefix: &'static str, on_set: Arc<d
                     {options.iter().map(|o| view! { <option value=*o selected=current == *o>{*o}</option> }).collect_view()}
                 </select> }
                 .into_any()
+            } else if let (Some((min, max, step)), Value::Number(_)) = (range(&key), &value) {
+                view! { <input type="number" min=min max=max step=step data-testid=testid prop:value=show(&value)
+                    on:change=move |ev| set(k.clone(), read(&event_target_value(&ev))) /> }
+                .into_any()
             } else {
+                // Pairs (`3x5`), lists (`1,2,4`) and words (`same`) are typed in the link syntax.
                 view! { <input type="text" inputmode="decimal" size="6" placeholder="default" data-testid=testid prop:value=show(&value)
+                    title="a number, or two as HxW (e.g. 3x5); padding also takes same / valid"
                     on:change=move |ev| set(k.clone(), read(&event_target_value(&ev))) /> }
                 .into_any()
             };

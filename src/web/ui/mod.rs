@@ -9,20 +9,31 @@ mod client;
 mod draw;
 mod edit;
 mod fields;
+mod persist;
 mod runs;
 mod settings;
 mod state;
 
 use leptos::prelude::*;
 
-/// Mounts the app and starts the engine worker.
+/// Reads what this browser saved, then mounts the app and starts the engine worker.
 pub fn start() {
     console_error_panic_hook::set_once();
-    let (spec, notices) = edit::initial_spec();
-    let state = state::AppState::new(spec);
-    state.link_notices.set(notices);
-    runs::load(state);
-    bench::queue_from_url(state);
-    leptos::mount::mount_to_body(move || view! { <app::App state=state /> });
-    client::start_engine(state);
+    wasm_bindgen_futures::spawn_local(async {
+        let (saved, storage_error) = match persist::load().await {
+            Ok(saved) => (saved.unwrap_or_default(), None),
+            Err(e) => (persist::Saved::default(), Some(format!("Nothing saved in this browser could be read ({e}); the page starts fresh."))),
+        };
+        let (spec, notices) = edit::initial_spec(saved.spec.clone());
+        let state = state::AppState::new(spec);
+        state.link_notices.set(notices);
+        state.storage_error.set(storage_error);
+        persist::adopt(state, saved);
+        if state.storage_error.get_untracked().is_none() {
+            persist::save(state); // a spec opened from a link becomes the saved one
+        }
+        bench::queue_from_url(state);
+        leptos::mount::mount_to_body(move || view! { <app::App state=state /> });
+        client::start_engine(state);
+    });
 }

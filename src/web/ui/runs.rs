@@ -1,5 +1,6 @@
-//! Run history: the last runs with their spec and curves, kept in localStorage across reloads,
-//! overlaid on the charts, with what differs between a run's spec and the current one.
+//! Run history: the last runs with their spec and curves, kept in IndexedDB across reloads
+//! (see `persist`), overlaid on the charts, with what differs between a run's spec and the
+//! current one.
 
 use super::state::AppState;
 use crate::engine::spec::{diff::spec_diff, Spec};
@@ -9,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 /// Runs kept.
 const KEEP: usize = 5;
-const STORAGE_KEY: &str = "cnn-playground-runs-v1";
 
 /// A finished (or abandoned) training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,34 +22,11 @@ pub struct Run {
     pub curve: Vec<(u64, f64, f64)>,
     /// Test results per epoch.
     pub evals: Vec<(usize, EvalReport)>,
+    /// Validation results per epoch.
+    #[serde(default)]
+    pub validations: Vec<(usize, EvalReport)>,
     /// Overlay on the charts.
     pub shown: bool,
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
-/// Loads the saved runs (an unreadable store is reported and ignored).
-pub fn load(state: AppState) {
-    let Some(store) = storage() else { return };
-    let Ok(Some(text)) = store.get_item(STORAGE_KEY) else { return };
-    match serde_json::from_str::<Vec<Run>>(&text) {
-        Ok(runs) => state.runs.set(runs),
-        Err(e) => state.error.set(Some(format!("saved run history is unreadable and was ignored: {e}"))),
-    }
-}
-
-fn save(state: AppState) {
-    let Some(store) = storage() else {
-        state.error.set(Some("run history cannot be saved: this browser gives the page no local storage".into()));
-        return;
-    };
-    let text = serde_json::to_string(&state.runs.get_untracked()).unwrap_or_default();
-    if let Err(e) = store.set_item(STORAGE_KEY, &text) {
-        // Quota exceeded or storage disabled (private mode): say so.
-        state.error.set(Some(format!("run history could not be saved: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))));
-    }
 }
 
 /// Copies the current curves into the history (once per run; there must be some).
@@ -60,15 +37,16 @@ pub fn archive(state: AppState) {
     }
     state.curve_archived.set(true);
     let evals = state.evals.get_untracked();
+    let validations = state.validations.get_untracked();
     state.runs.update(|runs| {
         let id = runs.last().map_or(1, |r| r.id + 1);
         // The run being archived trained the spec as it was when it started.
         let spec = state.run_spec.get_untracked().unwrap_or_else(|| state.spec.get_untracked());
-        runs.push(Run { id, spec, curve, evals, shown: true });
+        runs.push(Run { id, spec, curve, evals, validations, shown: true });
         let excess = runs.len().saturating_sub(KEEP);
         runs.drain(..excess);
     });
-    save(state);
+    super::persist::save(state);
 }
 
 /// The history list.
@@ -80,11 +58,11 @@ pub fn RunHistory(state: AppState) -> impl IntoView {
                 r.shown = !r.shown;
             }
         });
-        save(state);
+        super::persist::save(state);
     };
     let clear = move |_| {
         state.runs.set(Vec::new());
-        save(state);
+        super::persist::save(state);
     };
     view! {
         <Show when=move || !state.runs.get().is_empty()

@@ -107,16 +107,16 @@ pub fn Settings(state: AppState) -> impl IntoView {
                         apply_spec(state, Spec { seed, ..state.spec.get_untracked() });
                     }
                 } /></label>
-                <label>"Validation split "<input type="text" size="4" data-testid="validation-split" prop:value=move || training().validation_split.to_string() on:change=number("validation_split") /></label>
+                <label>"Validation split "<input type="number" min="0" max="0.5" step="0.05" data-testid="validation-split" prop:value=move || training().validation_split.to_string() on:change=number("validation_split") /></label>
                 <label>"Loss "
                     <select data-testid="loss" on:change=move |ev| { let v = Value::String(event_target_value(&ev)); set_training(state, |t| { t.insert("loss".into(), v); }) }>
                         <option value="cross_entropy" selected=move || training().loss == crate::engine::spec::LossKind::CrossEntropy>"cross-entropy"</option>
                         <option value="mse" selected=move || training().loss == crate::engine::spec::LossKind::Mse>"MSE"</option>
                     </select>
                 </label>
-                <label>"Label smoothing "<input type="text" size="4" data-testid="label-smoothing" prop:value=move || training().label_smoothing.to_string() on:change=number("label_smoothing") /></label>
-                <label>"L1 "<input type="text" size="5" data-testid="l1" prop:value=move || training().l1.to_string() on:change=number("l1") /></label>
-                <label>"L2 "<input type="text" size="5" data-testid="l2" prop:value=move || training().l2.to_string() on:change=number("l2") /></label>
+                <label>"Label smoothing "<input type="number" min="0" max="1" step="0.05" data-testid="label-smoothing" prop:value=move || training().label_smoothing.to_string() on:change=number("label_smoothing") /></label>
+                <label>"L1 "<input type="number" min="0" max="1" step="any" data-testid="l1" prop:value=move || training().l1.to_string() on:change=number("l1") /></label>
+                <label>"L2 "<input type="number" min="0" max="1" step="any" data-testid="l2" prop:value=move || training().l2.to_string() on:change=number("l2") /></label>
                 <label>"Early stopping "
                     <input type="checkbox" data-testid="early-stopping" prop:checked=move || training().early_stopping.is_some() on:change=move |ev| {
                         let on = event_target_checked(&ev);
@@ -171,7 +171,7 @@ pub fn Settings(state: AppState) -> impl IntoView {
         </fieldset>
         <div class="settings live">
             <label>"Learning rate now "
-                <input type="text" size="8" data-testid="live-lr" placeholder=move || state.progress.get().map_or_else(|| training().optimizer.lr().to_string(), |p| p.lr.to_string())
+                <input type="number" min="0" max="10" step="any" data-testid="live-lr" placeholder=move || state.progress.get().map_or_else(|| training().optimizer.lr().to_string(), |p| p.lr.to_string())
                     prop:value=move || live_lr.get() on:input=move |ev| live_lr.set(event_target_value(&ev)) />
             </label>
             <button class="secondary" data-testid="set-lr" on:click=send_lr>"Apply"</button>

@@ -40,6 +40,8 @@ pub struct AppState {
     pub progress: RwSignal<Option<Progress>>,
     /// Test-set results per finished epoch.
     pub evals: RwSignal<Vec<(usize, EvalReport)>>,
+    /// Validation-split results per finished epoch (empty when the spec holds none out).
+    pub validations: RwSignal<Vec<(usize, EvalReport)>>,
     /// Training state.
     pub run: RwSignal<RunState>,
     /// Latest class probabilities for the drawing.
@@ -64,7 +66,7 @@ pub struct AppState {
     pub augment_preview: RwSignal<Option<(Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<u8>)>>,
     /// Counts preview updates (lets tests wait for a fresh one).
     pub augment_version: RwSignal<u64>,
-    /// Earlier runs (persisted in localStorage).
+    /// Earlier runs (persisted in IndexedDB).
     pub runs: RwSignal<Vec<super::runs::Run>>,
     /// The spec the current curves were trained with.
     pub run_spec: RwSignal<Option<Spec>>,
@@ -72,6 +74,8 @@ pub struct AppState {
     pub curve_archived: RwSignal<bool>,
     /// Set when training continued from a saved checkpoint.
     pub restored: RwSignal<Option<String>>,
+    /// Why the page state could not be saved or read, while that is so.
+    pub storage_error: RwSignal<Option<String>>,
 }
 
 impl AppState {
@@ -86,6 +90,7 @@ impl AppState {
             model: RwSignal::new(None),
             progress: RwSignal::new(None),
             evals: RwSignal::new(Vec::new()),
+            validations: RwSignal::new(Vec::new()),
             run: RwSignal::new(RunState::Idle),
             prediction: RwSignal::new(None),
             error: RwSignal::new(None),
@@ -102,6 +107,7 @@ impl AppState {
             run_spec: RwSignal::new(None),
             curve_archived: RwSignal::new(false),
             restored: RwSignal::new(None),
+            storage_error: RwSignal::new(None),
         }
     }
 
@@ -170,6 +176,7 @@ impl AppState {
                     "Continued from the checkpoint saved in this browser: epoch {} of {}, step {} of {}.",
                     p.epoch + 1, p.epochs, p.step_in_epoch, p.steps_per_epoch
                 )));
+                super::persist::resume_curves(*self, &p);
                 self.progress.set(Some(p));
             }
             Event::Progress(p) => {
@@ -179,12 +186,20 @@ impl AppState {
                         self.curve_archived.set(false);
                     }
                     self.curve.update(|c| c.push((p.global_step, p.report.loss, p.report.accuracy)));
+                    super::persist::save_soon(*self);
                 }
                 self.progress.set(Some(p));
             }
-            Event::Evaluated { epoch, report } => self.evals.update(|e| e.push((epoch, report))),
+            Event::Evaluated { epoch, report, validation } => {
+                self.evals.update(|e| e.push((epoch, report)));
+                if let Some(v) = validation {
+                    self.validations.update(|e| e.push((epoch, v)));
+                }
+                super::persist::save(*self);
+            }
             Event::Paused => {
                 self.run.set(RunState::Paused);
+                super::persist::save(*self);
                 // The next images to train on have moved on.
                 if self.data_ready.get_untracked().is_some() {
                     return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
