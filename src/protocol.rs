@@ -5,6 +5,7 @@
 
 use crate::engine::bench::{BenchConfig, BenchReport};
 use crate::engine::spec::{DatasetKind, LayerInfo, Spec};
+use crate::engine::inspect::Inspection;
 use crate::engine::train::{EvalReport, StepReport};
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,16 @@ pub enum Request {
     Predict {
         /// 784 pixel intensities, row-major.
         pixels: Vec<f32>,
+    },
+    /// The current weights as a safetensors file (PyTorch `state_dict` layout).
+    ExportWeights,
+    /// Replace the model's weights with a safetensors file's (training must be paused); a file
+    /// that does not fit leaves the model untouched.
+    ImportWeights {
+        /// The file's bytes.
+        bytes: Vec<u8>,
+        /// The file name, for messages.
+        name: String,
     },
 }
 
@@ -159,10 +170,20 @@ pub enum Event {
     Paused,
     /// Training ran all its epochs.
     Finished,
-    /// Class probabilities for a predicted image.
-    Prediction {
-        /// Ten probabilities.
-        probs: Vec<f32>,
+    /// What the model makes of a predicted image: probabilities, every layer's output, the
+    /// first filters and the saliency map.
+    Prediction(Inspection),
+    /// Answer to [`Request::ExportWeights`].
+    WeightsFile {
+        /// safetensors bytes, spec JSON in the metadata.
+        bytes: Vec<u8>,
+    },
+    /// [`Request::ImportWeights`] succeeded.
+    WeightsImported {
+        /// The file name.
+        name: String,
+        /// Tensors read.
+        tensors: usize,
     },
     /// Result of a [`Request::Bench`].
     BenchResult(BenchReport),

@@ -5,6 +5,7 @@ pub mod augment;
 pub mod bench;
 pub mod data;
 pub mod export;
+pub mod inspect;
 pub mod kernels;
 pub mod layers;
 pub mod loss;

@@ -214,6 +214,11 @@ impl Network {
         std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
     }
 
+    /// Output of layer `i` for the first `n` samples of the last forward pass on `ws`.
+    pub fn layer_output<'w>(&self, i: usize, n: usize, ws: &'w Workspace) -> &'w [f32] {
+        &ws.acts[i + 1][..n * self.layers[i].output_shape().len()]
+    }
+
     /// Class probabilities for one sample (evaluation mode).
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
         let mut ws = self.workspace(1);

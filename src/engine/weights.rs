@@ -130,6 +130,11 @@ pub fn stored_spec(bytes: &[u8]) -> Result<Option<Spec>, WeightsError> {
     }
 }
 
+/// Number of tensors in a safetensors file (0 if it is not one).
+pub fn tensor_count(bytes: &[u8]) -> usize {
+    SafeTensors::deserialize(bytes).map_or(0, |st| st.len())
+}
+
 /// A metadata entry of a safetensors file.
 pub fn metadata(bytes: &[u8], key: &str) -> Result<Option<String>, WeightsError> {
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;

@@ -236,6 +236,8 @@ fn handle(request: Request) {
         }
         Request::Evaluate => spawn_local(evaluate_now()),
         Request::Predict { pixels } => predict(pixels),
+        Request::ExportWeights => export_weights(),
+        Request::ImportWeights { bytes, name } => import_weights(&bytes, name),
         Request::AugmentPreview { count } => {
             let images = with_state(|s| s.trainer.as_ref().map(|t| t.preview(count.min(64))));
             match images {
@@ -467,5 +469,38 @@ fn predict(pixels: Vec<f32>) {
     if pixels.iter().any(|p| !p.is_finite()) {
         return post_error("predict: the image contains non-finite pixel values");
     }
-    post(Event::Prediction { probs: network.predict(&pixels) });
+    post(Event::Prediction(crate::engine::inspect::inspect(&network, &pixels)));
+}
+
+/// Posts the current weights as a safetensors file.
+fn export_weights() {
+    let file = with_state(|s| {
+        let network = s.snapshot.clone()?;
+        let spec = s.trainer.as_ref().map(|t| t.spec.clone()).or_else(|| s.spec.clone())?;
+        Some(crate::engine::weights::save(&network, &spec))
+    });
+    match file {
+        Some(bytes) => post(Event::WeightsFile { bytes }),
+        None => post_error("there are no weights to download yet: load the data and build a model first"),
+    }
+}
+
+/// Loads a safetensors file into the current model, all or nothing.
+fn import_weights(bytes: &[u8], name: String) {
+    if with_state(|s| s.running || s.busy) {
+        return post_error(format!("{name}: pause training before loading weights"));
+    }
+    let result: Result<usize, String> = with_state(|s| {
+        let trainer = s.trainer.as_mut().ok_or_else(|| "load the data and build a model before loading weights".to_string())?;
+        // Into a copy first: a file that does not fit leaves the model as it was.
+        let mut network = trainer.network.clone();
+        crate::engine::weights::load(&mut network, bytes).map_err(|e| e.to_string())?;
+        trainer.network = network.clone();
+        s.snapshot = Some(Arc::new(network));
+        Ok(crate::engine::weights::tensor_count(bytes))
+    });
+    match result {
+        Ok(tensors) => post(Event::WeightsImported { name, tensors }),
+        Err(e) => post_error(format!("{name} was not loaded, the model is unchanged: {e}")),
+    }
 }

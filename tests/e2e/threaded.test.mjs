@@ -1,8 +1,12 @@
 // The main user flow on the cross-origin isolated (threaded) page: the engine starts with a
 // thread pool, MNIST loads, one epoch trains to >= 97% test accuracy without blocking the UI,
-// pause/resume works, and a drawn digit is classified.
+// pause/resume works, a drawn digit is classified and shown layer by layer (feature maps, filters,
+// saliency), and the model is downloaded (spec, weights, PyTorch code) and opened again.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { drawStroke, launch, newPage, screenshot, serve, step, text, waitForData } from './helpers.mjs';
 
 describe('threaded page', { timeout: 300_000 }, () => {
@@ -112,6 +116,91 @@ describe('threaded page', { timeout: 300_000 }, () => {
     assert.deepEqual(page.errors, []);
   });
 
+  it('shows what each layer makes of the drawing, the filters and the saliency map', async () => {
+    // The "7" from the last test is still on the pad.
+    await page.waitForSelector('[data-testid=maps-0]');
+    const heads = await page.$$eval('[data-testid=maps-head]', (els) => els.map((e) => e.textContent));
+    assert.equal(heads.length, 8, 'one block per layer');
+    assert.match(heads[0], /^0 Conv2d → 8×28×28 · min -?\d+\.\d{3} · max \d+\.\d{3}$/);
+    assert.match(heads[7], /^7 Linear → 10×1×1/);
+    assert.equal(await page.$$eval('[data-testid=maps-0] canvas.map', (c) => c.length), 8);
+    assert.equal(await page.$$eval('[data-testid=maps-3] canvas.map', (c) => c.length), 16);
+    assert.equal(await page.$$eval('[data-testid=filters] canvas', (c) => c.length), 8);
+    // After ReLU nothing is negative; the maps differ from each other (trained filters).
+    assert.match(heads[1], /min 0\.000/);
+    const maps = await page.$$eval('[data-testid=maps-1] canvas.map', (cs) => cs.map((c) => c.toDataURL()));
+    assert.ok(new Set(maps).size >= 6, 'feature maps differ');
+    // Saliency: coloured (not grey) pixels where the gradient is large.
+    const tinted = await page.$eval('[data-testid=saliency]', (c) => {
+      const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - d[i + 2]) > 40) n++;
+      return n;
+    });
+    assert.ok(tinted > 20, `${tinted} tinted saliency pixels`);
+    assert.match(await page.getAttribute('[data-testid=saliency]', 'aria-label'), /class 7/);
+    // Click a map to enlarge it; Enter on a focused one does the same.
+    await page.click('[data-testid=maps-0] canvas.map[data-channel="3"]');
+    assert.match(await text(page, 'map-caption'), /^layer 0 Conv2d, channel 3: 28×28 · min/);
+    await page.focus('[data-testid=maps-3] canvas.map[data-channel="5"]');
+    await page.keyboard.press('Enter');
+    assert.match(await text(page, 'map-caption'), /^layer 3 Conv2d, channel 5: 14×14/);
+    await page.locator('[data-testid=saliency]').scrollIntoViewIfNeeded();
+    await screenshot(page, 'inside-the-network');
+    await page.click('[data-testid=map-close]');
+    assert.equal(await page.$('[data-testid=map-enlarged]'), null);
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('downloads spec, weights and PyTorch code; opening the weights again restores the predictions; bad files are refused', async () => {
+    const probsOf = () => page.$$eval('[data-testid^=prob-]', (els) => els.map((e) => e.dataset.prob).join(' '));
+    const trained = await probsOf();
+    const dir = mkdtempSync(join(tmpdir(), 'cnn-downloads-'));
+    const save = async (id) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${id}]`)]);
+      const path = join(dir, download.suggestedFilename());
+      await download.saveAs(path);
+      return path;
+    };
+    const spec = JSON.parse(readFileSync(await save('download-spec'), 'utf8'));
+    assert.equal(spec.layers.length, 8);
+    assert.equal(spec.layers[0].type, 'conv2d');
+    assert.match(readFileSync(await save('download-code'), 'utf8'), /nn\.Sequential\(/);
+    const weightsPath = await save('download-weights');
+    assert.match(weightsPath, /cnn-playground-weights\.safetensors$/);
+    const file = readFileSync(weightsPath);
+    const header = JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString());
+    assert.deepEqual(header['0.weight'].shape, [8, 1, 5, 5]);
+    assert.deepEqual(header['7.weight'].shape, [10, 784]);
+    assert.ok(header.__metadata__.spec.includes('conv2d'));
+
+    // Fresh weights change the prediction; opening the file brings the trained one back exactly.
+    await page.click('[data-testid=train-reset]');
+    await page.waitForFunction((t) => [...document.querySelectorAll('[data-testid^=prob-]')].map((e) => e.dataset.prob).join(' ') !== t, trained);
+    await page.setInputFiles('[data-testid=open-file]', weightsPath);
+    await page.waitForSelector('[data-testid=notice]:has-text("Loaded 6 tensors from cnn-playground-weights.safetensors")');
+    await page.waitForFunction((t) => [...document.querySelectorAll('[data-testid^=prob-]')].map((e) => e.dataset.prob).join(' ') === t, trained);
+    assert.equal(await text(page, 'prediction'), 'Prediction: 7');
+
+    // Truncated, not safetensors, wrong shape: each refused by name, the model kept.
+    const bad = [
+      ['truncated.safetensors', file.subarray(0, file.length - 100), /truncated\.safetensors was not opened, the model is unchanged: /],
+      ['noise.safetensors', Buffer.from('this is not a weights file at all'), /noise\.safetensors was not opened.*not a usable safetensors file/],
+      ['small.safetensors', safetensors({ '0.weight': [4, 1, 5, 5] }), /small\.safetensors was not opened.*0\.weight/],
+      ['broken.json', Buffer.from('{"version": 1, "layers": [{"type": "conv2d", "out_channels": 0'), /broken\.json was not opened/],
+    ];
+    for (const [name, buffer, message] of bad) {
+      await page.setInputFiles('[data-testid=open-file]', { name, mimeType: 'application/octet-stream', buffer });
+      await page.waitForFunction((n) => document.querySelector('[data-testid=error]')?.textContent.includes(n), name);
+      assert.match(await text(page, 'error'), message);
+      await page.click('[data-testid=error] button');
+    }
+    await page.waitForTimeout(300);
+    assert.equal(await probsOf(), trained, 'the model is unchanged');
+    assert.equal((await page.$$('[data-testid^=layer-] [data-testid=layer-name]')).length, 8);
+    assert.deepEqual(page.errors, []);
+  });
+
   it('benchmarks this device from the Benchmark card', async () => {
     await page.click('[data-testid=bench-run]');
     assert.equal(await page.isDisabled('[data-testid=train-reset]'), false);
@@ -129,3 +218,18 @@ describe('threaded page', { timeout: 300_000 }, () => {
     await screenshot(page, 'threaded-benchmark');
   });
 });
+
+/** A safetensors file of zero-filled f32 tensors with these shapes. */
+function safetensors(shapes) {
+  const header = {};
+  let offset = 0;
+  for (const [name, shape] of Object.entries(shapes)) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([size, json, Buffer.alloc(offset)]);
+}

@@ -45,6 +45,37 @@ impl BatchNorm {
     }
 
     /// Normalises with per-channel `mean` and `rstd` (stored in `scratch` for backward).
+    /// Backward of the evaluation-mode function y = γ·(x − running mean)·rstd + β, where the
+    /// statistics are constants: dx = γ·rstd·dy.
+    fn backward_eval(&self, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>, grads: &mut [f32], n: usize, scratch: &Scratch) {
+        let (c_n, hw) = (self.shape.c, self.plane());
+        let (mean, rstd) = scratch.f[..2 * c_n].split_at(c_n);
+        if self.affine {
+            for s in 0..n {
+                for c in 0..c_n {
+                    let o = (s * c_n + c) * hw;
+                    let (mut sd, mut sdx) = (0.0f32, 0.0f32);
+                    for (&xv, &g) in x[o..o + hw].iter().zip(&dy[o..o + hw]) {
+                        sd += g;
+                        sdx += g * (xv - mean[c]) * rstd[c];
+                    }
+                    grads[c] += sdx;
+                    grads[c_n + c] += sd;
+                }
+            }
+        }
+        let Some(dx) = dx else { return };
+        for s in 0..n {
+            for c in 0..c_n {
+                let o = (s * c_n + c) * hw;
+                let k = self.gamma(c) * rstd[c];
+                for (d, &g) in dx[o..o + hw].iter_mut().zip(&dy[o..o + hw]) {
+                    *d = k * g;
+                }
+            }
+        }
+    }
+
     fn normalise(&self, x: &[f32], y: &mut [f32], n: usize, mean: &[f32], rstd: &[f32]) {
         let (c_n, hw) = (self.shape.c, self.plane());
         for s in 0..n {
@@ -82,6 +113,7 @@ impl BatchCoupled for BatchNorm {
     }
 
     fn forward_apply(&self, x: &[f32], y: &mut [f32], n: usize, totals: &[f64], count: usize, scratch: &mut Scratch) {
+        scratch.eval_forward = false;
         let c_n = self.shape.c;
         let st = take(&mut scratch.f, 2 * c_n);
         for c in 0..c_n {
@@ -200,6 +232,7 @@ impl Layer for BatchNorm {
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, pass: &mut Pass) {
+        scratch.eval_forward = !pass.train;
         if pass.train {
             // This call alone sees the batch: its statistics are the chunk's.
             let mut acc = vec![0.0; self.stat_len()];
@@ -227,6 +260,9 @@ impl Layer for BatchNorm {
         n: usize,
         scratch: &mut Scratch,
     ) {
+        if scratch.eval_forward {
+            return self.backward_eval(x, dy, dx, grads, n, scratch);
+        }
         let mut acc = vec![0.0; self.stat_len()];
         self.backward_stats(x, dy, n, scratch, grads, &mut acc);
         if let Some(dx) = dx {

@@ -41,6 +41,9 @@ pub struct Scratch {
     pub h: Vec<f32>,
     /// Index workspace (e.g. max-pool argmax).
     pub idx: Vec<u32>,
+    /// The last forward ran in evaluation mode: layers whose two modes differ (BatchNorm)
+    /// differentiate that function instead (saliency maps of a trained model).
+    pub eval_forward: bool,
 }
 
 pub use super::kernels::take;

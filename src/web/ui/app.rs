@@ -8,6 +8,8 @@ use super::charts::Charts;
 use super::runs::RunHistory;
 use super::settings::Settings;
 use super::draw::DrawPad;
+use super::inside::Inside;
+use super::transfer::Transfer;
 use super::state::{AppState, RunState};
 use crate::engine::bench::flop_counts;
 use crate::protocol::Request;
@@ -36,12 +38,20 @@ pub fn App(state: AppState) -> impl IntoView {
                 <DrawPad state=state />
             </section>
             <section class="card wide">
+                <h2>"Inside the network"</h2>
+                <Inside state=state />
+            </section>
+            <section class="card wide">
                 <h2>"Model"</h2>
                 <Builder state=state />
                 <details>
                     <summary>"Summary table of the built model"</summary>
                     <ModelSummary state=state />
                 </details>
+            </section>
+            <section class="card wide">
+                <h2>"Download and open"</h2>
+                <Transfer state=state />
             </section>
             <section class="card wide">
                 <h2>"Training settings"</h2>

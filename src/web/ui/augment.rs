@@ -2,7 +2,7 @@
 //! engine will augment them (same seed, epoch and image index as training), updated as the
 //! sliders move.
 
-use super::draw::paint_grey;
+use super::paint::paint_grey;
 use super::edit::apply_spec;
 use super::state::{AppState, RunState};
 use crate::engine::augment::AugmentSpec;

@@ -8,8 +8,8 @@ use crate::protocol::Request;
 use crate::web::js::now_ms;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData, PointerEvent};
+use super::paint::context;
+use web_sys::{HtmlCanvasElement, PointerEvent};
 
 /// Drawing canvas side in pixels.
 const PAD: u32 = 280;
@@ -17,10 +17,6 @@ const PAD: u32 = 280;
 const BRUSH: f64 = 20.0;
 /// Minimum interval between predictions while drawing.
 const PREDICT_EVERY_MS: f64 = 150.0;
-
-fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    canvas.get_context("2d").ok()??.dyn_into().ok()
-}
 
 /// Canvas coordinates of a pointer event (the canvas may be scaled by CSS).
 fn position(canvas: &HtmlCanvasElement, ev: &PointerEvent) -> (f64, f64) {
@@ -48,6 +44,7 @@ fn classify(pad: &HtmlCanvasElement, preview: Option<HtmlCanvasElement>, state: 
     if let Some(preview) = preview {
         show_input(&preview, &pixels);
     }
+    state.last_input.set(Some(pixels.clone()));
     if state.model.get_untracked().is_some() {
         send(Request::Predict { pixels });
     }
@@ -56,25 +53,7 @@ fn classify(pad: &HtmlCanvasElement, preview: Option<HtmlCanvasElement>, state: 
 /// Draws the 28×28 input, one canvas pixel per input pixel (CSS scales it up, pixelated).
 fn show_input(preview: &HtmlCanvasElement, pixels: &[f32]) {
     let grey: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-    paint_grey(preview, &grey);
-}
-
-/// Paints a 28×28 greyscale image (bytes) onto `canvas`, one canvas pixel per image pixel.
-pub(super) fn paint_grey(preview: &HtmlCanvasElement, grey: &[u8]) {
-    let Some(ctx) = context(preview) else { return };
-    let mut rgba = vec![255u8; SIDE * SIDE * 4];
-    for (px, &g) in rgba.chunks_exact_mut(4).zip(grey) {
-        px[..3].fill(g);
-    }
-    // ImageData refuses views into shared memory (the threaded build's wasm memory): copy first.
-    let array = js_sys::Uint8ClampedArray::new_with_length(rgba.len() as u32);
-    array.copy_from(&rgba);
-    match ImageData::new_with_js_u8_clamped_array_and_sh(&array, SIDE as u32, SIDE as u32) {
-        Ok(data) => {
-            let _ = ctx.put_image_data(&data, 0.0, 0.0);
-        }
-        Err(e) => web_sys::console::error_2(&"cannot show the model input".into(), &e),
-    }
+    super::paint::paint_grey(preview, &grey);
 }
 
 /// The drawing pad with its input preview and probability bars.
@@ -141,6 +120,8 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
             show_input(&p, &[0.0; SIDE * SIDE]);
         }
         state.prediction.set(None);
+        state.inspection.set(None);
+        state.last_input.set(None);
     };
 
     let top = move || {

@@ -9,10 +9,13 @@ mod client;
 mod draw;
 mod edit;
 mod fields;
+mod inside;
+mod paint;
 mod persist;
 mod runs;
 mod settings;
 mod state;
+mod transfer;
 
 use leptos::prelude::*;
 

@@ -46,6 +46,12 @@ pub struct AppState {
     pub run: RwSignal<RunState>,
     /// Latest class probabilities for the drawing.
     pub prediction: RwSignal<Option<Vec<f32>>>,
+    /// The last drawing as the model sees it (28×28), to predict again when the weights change.
+    pub last_input: RwSignal<Option<Vec<f32>>>,
+    /// A passing confirmation (e.g. weights loaded).
+    pub notice: RwSignal<Option<String>>,
+    /// What the model makes of the drawing, layer by layer.
+    pub inspection: RwSignal<Option<crate::engine::inspect::Inspection>>,
     /// Latest error message from the engine or the page.
     pub error: RwSignal<Option<String>>,
     /// Finished benchmark runs, in order.
@@ -93,6 +99,9 @@ impl AppState {
             validations: RwSignal::new(Vec::new()),
             run: RwSignal::new(RunState::Idle),
             prediction: RwSignal::new(None),
+            inspection: RwSignal::new(None),
+            last_input: RwSignal::new(None),
+            notice: RwSignal::new(None),
             error: RwSignal::new(None),
             bench_results: RwSignal::new(Vec::new()),
             bench_queue: RwSignal::new(Vec::new()),
@@ -122,6 +131,11 @@ impl AppState {
         let preset = self.bench_queue.get_untracked().first()?.clone();
         self.bench_running.set(true);
         Some(Request::Bench { preset, config: self.bench_config.get_untracked() })
+    }
+
+    /// A fresh prediction of the last drawing (after the weights changed), if there is one.
+    fn repredict(&self) -> Option<Request> {
+        self.last_input.get_untracked().map(|pixels| Request::Predict { pixels })
     }
 
     /// Applies one engine event; returns requests the UI should send in response.
@@ -167,8 +181,15 @@ impl AppState {
                 self.model.set(Some((layers, params)));
                 self.error.set(None);
                 if self.data_ready.get_untracked().is_some() {
-                    return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
+                    // New weights: the drawing's prediction and layer views follow.
+                    return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), self.repredict()].into_iter().flatten().collect();
                 }
+            }
+            Event::WeightsFile { bytes } => super::transfer::download(self, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
+            Event::WeightsImported { name, tensors } => {
+                self.error.set(None);
+                self.notice.set(Some(format!("Loaded {tensors} tensors from {name}.")));
+                return self.repredict().into_iter().collect();
             }
             Event::Restored(p) => {
                 self.run.set(RunState::Paused);
@@ -178,6 +199,7 @@ impl AppState {
                 )));
                 super::persist::resume_curves(*self, &p);
                 self.progress.set(Some(p));
+                return self.repredict().into_iter().collect();
             }
             Event::Progress(p) => {
                 if p.report.steps > 0 {
@@ -209,7 +231,10 @@ impl AppState {
                 self.run.set(RunState::Finished);
                 super::runs::archive(*self);
             }
-            Event::Prediction { probs } => self.prediction.set(Some(probs)),
+            Event::Prediction(inspection) => {
+                self.prediction.set(Some(inspection.probs.clone()));
+                self.inspection.set(Some(inspection));
+            }
             Event::Error { message } => {
                 if self.run.get_untracked() == RunState::Pausing {
                     self.run.set(RunState::Paused);
