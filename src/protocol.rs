@@ -6,6 +6,10 @@
 use crate::engine::bench::{BenchConfig, BenchReport};
 use crate::engine::spec::{DatasetKind, LayerInfo, Spec};
 use crate::engine::inspect::Inspection;
+use crate::engine::metrics::{Confusion, Example};
+
+/// Images in a gallery (one confusion cell, or the most confidently wrong).
+pub const GALLERY_SIZE: usize = 24;
 use crate::engine::train::{EvalReport, StepReport};
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +70,15 @@ pub enum Request {
     Predict {
         /// 784 pixel intensities, row-major.
         pixels: Vec<f32>,
+    },
+    /// Confusion matrix of the test set and its most confidently wrong images.
+    Analyse,
+    /// Test images of one confusion-matrix cell from the last analysis, most confident first.
+    Gallery {
+        /// True class.
+        truth: u8,
+        /// Predicted class.
+        predicted: u8,
     },
     /// The current weights as a safetensors file (PyTorch `state_dict` layout).
     ExportWeights,
@@ -173,6 +186,22 @@ pub enum Event {
     /// What the model makes of a predicted image: probabilities, every layer's output, the
     /// first filters and the saliency map.
     Prediction(Inspection),
+    /// Answer to [`Request::Analyse`].
+    Analysis {
+        /// Counts of (true, predicted) classes over the test set.
+        confusion: Confusion,
+        /// The most confidently wrong test images.
+        wrong: Vec<Example>,
+    },
+    /// Answer to [`Request::Gallery`].
+    Gallery {
+        /// True class.
+        truth: u8,
+        /// Predicted class.
+        predicted: u8,
+        /// The cell's images (at most [`GALLERY_SIZE`]).
+        examples: Vec<Example>,
+    },
     /// Answer to [`Request::ExportWeights`].
     WeightsFile {
         /// safetensors bytes, spec JSON in the metadata.

@@ -42,11 +42,11 @@ impl Confusion {
     }
 }
 
-/// The confusion matrix of `network` (evaluation mode) on `set`.
-pub fn confusion(network: &Network, set: &Dataset, parallel: bool) -> Confusion {
+/// Class probabilities of `network` (evaluation mode) for every image of `set`, `len × classes`.
+pub fn probabilities(network: &Network, set: &Dataset, parallel: bool) -> Vec<f32> {
     const CHUNK: usize = 64;
     let (px, classes) = (set.pixels(), network.classes);
-    let chunk = |state: &mut (super::network::Workspace, Vec<f32>), start: usize| -> Vec<(u8, u8)> {
+    let chunk = |state: &mut (super::network::Workspace, Vec<f32>), start: usize| -> Vec<f32> {
         let (ws, x) = state;
         let end = (start + CHUNK).min(set.len());
         for i in start..end {
@@ -54,21 +54,76 @@ pub fn confusion(network: &Network, set: &Dataset, parallel: bool) -> Confusion 
         }
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let logits = network.forward(x, end - start, ws, &mut Pass { train: false, rng: &mut rng });
-        (start..end).map(|i| (set.labels[i], argmax(&logits[(i - start) * classes..(i - start + 1) * classes]) as u8)).collect()
+        let mut probs = vec![0.0; (end - start) * classes];
+        for (p, l) in probs.chunks_exact_mut(classes).zip(logits.chunks_exact(classes)) {
+            super::loss::softmax(l, p);
+        }
+        probs
     };
     let init = || (network.workspace(CHUNK), vec![0.0f32; CHUNK * px]);
     let starts: Vec<usize> = (0..set.len()).step_by(CHUNK).collect();
-    let pairs: Vec<Vec<(u8, u8)>> = if parallel {
+    let parts: Vec<Vec<f32>> = if parallel {
         starts.par_iter().map_init(init, |s, &i| chunk(s, i)).collect()
     } else {
         let mut s = init();
         starts.iter().map(|&i| chunk(&mut s, i)).collect()
     };
+    parts.concat()
+}
+
+/// The confusion matrix of class probabilities (`len × classes`) against `labels`.
+pub fn confusion_of(probs: &[f32], labels: &[u8], classes: usize) -> Confusion {
     let mut counts = vec![0u32; classes * classes];
-    for (t, p) in pairs.into_iter().flatten() {
-        counts[t as usize * classes + p as usize] += 1;
+    for (p, &t) in probs.chunks_exact(classes).zip(labels) {
+        counts[t as usize * classes + argmax(p)] += 1;
     }
     Confusion { classes, counts }
+}
+
+/// The confusion matrix of `network` (evaluation mode) on `set`.
+pub fn confusion(network: &Network, set: &Dataset, parallel: bool) -> Confusion {
+    confusion_of(&probabilities(network, set, parallel), &set.labels, network.classes)
+}
+
+/// One image of a dataset with what the model thought of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// Index in the dataset.
+    pub index: usize,
+    /// True class.
+    pub label: u8,
+    /// Predicted class (arg-max).
+    pub predicted: u8,
+    /// Class probabilities.
+    pub probs: Vec<f32>,
+    /// The image, 0–255, row-major.
+    pub pixels: Vec<u8>,
+}
+
+/// Up to `limit` images whose (true, predicted) classes pass `keep`, the most confident
+/// predictions first (ties by index, so the order is stable).
+pub fn examples(probs: &[f32], set: &Dataset, classes: usize, keep: impl Fn(u8, u8) -> bool, limit: usize) -> Vec<Example> {
+    let mut chosen: Vec<(usize, u8, f32)> = probs
+        .chunks_exact(classes)
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let predicted = argmax(p) as u8;
+            keep(set.labels[i], predicted).then_some((i, predicted, p[predicted as usize]))
+        })
+        .collect();
+    chosen.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    let px = set.pixels();
+    chosen
+        .into_iter()
+        .take(limit)
+        .map(|(i, predicted, _)| Example {
+            index: i,
+            label: set.labels[i],
+            predicted,
+            probs: probs[i * classes..(i + 1) * classes].to_vec(),
+            pixels: set.images[i * px..(i + 1) * px].to_vec(),
+        })
+        .collect()
 }
 
 /// Accuracy of an ensemble of saved runs: each network's class probabilities (evaluation mode)
@@ -98,6 +153,28 @@ pub fn ensemble_accuracy(networks: &[Network], set: &Dataset) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tiny_set() -> Dataset {
+        Dataset { images: (0..4 * 4).map(|v| v as u8).collect(), labels: vec![0, 1, 1, 2], rows: 2, cols: 2 }
+    }
+
+    #[test]
+    fn confusion_and_galleries_from_probabilities() {
+        let set = tiny_set();
+        // image 0: 0→0 (0.9); image 1: 1→2 (0.6); image 2: 1→1 (0.7); image 3: 2→0 (0.8).
+        let probs = [0.9, 0.05, 0.05, 0.1, 0.3, 0.6, 0.2, 0.7, 0.1, 0.8, 0.1, 0.1];
+        let c = confusion_of(&probs, &set.labels, 3);
+        assert_eq!(c.counts, vec![1, 0, 0, 0, 1, 1, 1, 0, 0]);
+        assert_eq!(c.per_class_accuracy(), vec![1.0, 0.5, 0.0]);
+        let wrong = examples(&probs, &set, 3, |t, p| t != p, 10);
+        assert_eq!(wrong.iter().map(|e| e.index).collect::<Vec<_>>(), vec![3, 1], "most confident mistake first");
+        assert_eq!((wrong[0].label, wrong[0].predicted), (2, 0));
+        assert_eq!(wrong[0].pixels, vec![12, 13, 14, 15]);
+        assert_eq!(wrong[0].probs, vec![0.8, 0.1, 0.1]);
+        let cell = examples(&probs, &set, 3, |t, p| (t, p) == (1, 1), 10);
+        assert_eq!(cell.iter().map(|e| e.index).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(examples(&probs, &set, 3, |_, _| true, 2).len(), 2, "limit");
+    }
     use crate::engine::data::synthetic;
     use crate::engine::spec::Spec;
 

@@ -6,11 +6,12 @@
 use super::fetch::fetch_all;
 use super::js::{now_ms, yield_to_event_loop};
 use crate::engine::data::{DataSplit, FILES};
+use crate::engine::metrics;
 use crate::engine::network::Network;
 use crate::engine::bench::{self, BenchConfig};
 use crate::engine::spec::{DatasetKind, Spec, PRESETS};
 use crate::engine::train::{evaluate, Trainer};
-use crate::protocol::{EngineMode, Envelope, Event, Progress, Request};
+use crate::protocol::{EngineMode, Envelope, Event, Progress, Request, GALLERY_SIZE};
 use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
@@ -42,6 +43,8 @@ struct State {
     single_step: bool,
     /// When the last checkpoint was saved (ms).
     last_save_ms: f64,
+    /// Test-set class probabilities of the last analysis (for its galleries).
+    analysis: Option<Arc<Vec<f32>>>,
 }
 
 /// IndexedDB key of the autosaved training checkpoint.
@@ -235,6 +238,8 @@ fn handle(request: Request) {
             });
         }
         Request::Evaluate => spawn_local(evaluate_now()),
+        Request::Analyse => spawn_local(analyse()),
+        Request::Gallery { truth, predicted } => gallery(truth, predicted),
         Request::Predict { pixels } => predict(pixels),
         Request::ExportWeights => export_weights(),
         Request::ImportWeights { bytes, name } => import_weights(&bytes, name),
@@ -300,6 +305,7 @@ fn build(spec: Spec) {
     };
     let data = with_state(|s| {
         s.spec = Some(spec.clone());
+        s.analysis = None;
         s.data.as_ref().filter(|(kind, _)| *kind == spec.dataset).map(|(_, d)| d.clone())
     });
     let Some(data) = data else {
@@ -436,6 +442,41 @@ async fn evaluate_now() {
     let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
     with_state(|s| s.busy = false);
     post(Event::Evaluated { epoch, report, validation: None });
+}
+
+/// Confusion matrix and most confidently wrong images of the test set (the model as it is now).
+async fn analyse() {
+    let Some((network, data)) = with_state(|s| Some((s.snapshot.clone()?, s.data.as_ref()?.1.clone()))) else {
+        return post_error("load a dataset and build a model before analysing the test set");
+    };
+    if !with_state(claim_busy) {
+        return post_error("a benchmark or evaluation is running: wait for it to finish");
+    }
+    let classes = network.classes;
+    let (probs, confusion, wrong) = run_job(move || {
+        let probs = metrics::probabilities(&network, &data.test, crate::engine::train::HAS_THREADS);
+        let confusion = metrics::confusion_of(&probs, &data.test.labels, classes);
+        let wrong = metrics::examples(&probs, &data.test, classes, |t, p| t != p, GALLERY_SIZE);
+        (probs, confusion, wrong)
+    })
+    .await;
+    with_state(|s| {
+        s.busy = false;
+        s.analysis = Some(Arc::new(probs));
+    });
+    post(Event::Analysis { confusion, wrong });
+}
+
+/// The images of one confusion cell from the last analysis.
+fn gallery(truth: u8, predicted: u8) {
+    let Some((probs, data, classes)) = with_state(|s| Some((s.analysis.clone()?, s.data.as_ref()?.1.clone(), s.snapshot.as_ref()?.classes))) else {
+        return post_error("analyse the test set first");
+    };
+    if truth as usize >= classes || predicted as usize >= classes {
+        return post_error(format!("gallery: classes are 0–{}, not {truth} and {predicted}", classes - 1));
+    }
+    let examples = metrics::examples(&probs, &data.test, classes, |t, p| (t, p) == (truth, predicted), GALLERY_SIZE);
+    post(Event::Gallery { truth, predicted, examples });
 }
 
 async fn bench(preset: String, config: BenchConfig) {

@@ -201,6 +201,40 @@ describe('threaded page', { timeout: 300_000 }, () => {
     assert.deepEqual(page.errors, []);
   });
 
+  it('analyses the test set: confusion matrix, per-class accuracy, cell and confidently-wrong galleries', async () => {
+    await page.click('[data-testid=analyse]');
+    await page.waitForSelector('[data-testid=analysis-summary]', { timeout: 60_000 });
+    const summary = await text(page, 'analysis-summary');
+    const m = summary.match(/^Test accuracy (\d+\.\d\d)% over 10000 images; most frequent mistakes: true (\d) predicted as (\d): (\d+) times/);
+    assert.ok(m, summary);
+    assert.ok(Number(m[1]) >= 97, 'the trained weights opened again');
+    const wrong = await page.$$eval('[data-testid=wrong-gallery] [data-testid=example]', (els) => els.map((e) => [e.dataset.label, e.dataset.predicted]));
+    assert.equal(wrong.length, 24);
+    assert.ok(wrong.every(([t, p]) => t !== p), 'only mistakes');
+    assert.match(await page.getAttribute('[data-testid=class-accuracy]', 'aria-label'), /^Accuracy per class: 0: \d+\.\d%, 1: /);
+    // Clicking a cell opens its images: the most frequent mistake, then a diagonal cell.
+    const clickCell = async (t, p) => {
+      await page.locator('[data-testid=confusion]').scrollIntoViewIfNeeded();
+      const [x0, x1, y0, y1] = (await page.getAttribute('[data-testid=confusion]', 'data-area')).split(' ').map(Number);
+      const width = await page.$eval('[data-testid=confusion]', (c) => c.width);
+      const box = await page.locator('[data-testid=confusion]').boundingBox();
+      const k = box.width / width;
+      await page.mouse.click(box.x + (x0 + (p + 0.5) * (x1 - x0) / 10) * k, box.y + (y0 + (t + 0.5) * (y1 - y0) / 10) * k);
+    };
+    const [t, p, n] = [Number(m[2]), Number(m[3]), Number(m[4])];
+    await clickCell(t, p);
+    await page.waitForSelector(`[data-testid=gallery-title]:has-text("True ${t}, predicted ${p}: ${n} test images")`);
+    const cell = await page.$$eval('[data-testid=cell-gallery] [data-testid=example]', (els) => els.map((e) => [Number(e.dataset.label), Number(e.dataset.predicted)]));
+    assert.equal(cell.length, Math.min(n, 24));
+    assert.ok(cell.every(([a, b]) => a === t && b === p));
+    await clickCell(3, 3);
+    await page.waitForSelector('[data-testid=gallery-title]:has-text("True 3, predicted 3:")');
+    assert.equal((await page.$$('[data-testid=cell-gallery] [data-testid=example]')).length, 24);
+    await page.locator('[data-testid=confusion]').scrollIntoViewIfNeeded();
+    await screenshot(page, 'evaluate');
+    assert.deepEqual(page.errors, []);
+  });
+
   it('benchmarks this device from the Benchmark card', async () => {
     await page.click('[data-testid=bench-run]');
     assert.equal(await page.isDisabled('[data-testid=train-reset]'), false);

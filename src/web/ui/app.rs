@@ -9,6 +9,7 @@ use super::runs::RunHistory;
 use super::settings::Settings;
 use super::draw::DrawPad;
 use super::inside::Inside;
+use super::evaluate::Evaluate;
 use super::transfer::Transfer;
 use super::state::{AppState, RunState};
 use crate::engine::bench::flop_counts;
@@ -66,6 +67,10 @@ pub fn App(state: AppState) -> impl IntoView {
                 <Charts state=state />
                 <h3>"Run history"</h3>
                 <RunHistory state=state />
+            </section>
+            <section class="card wide">
+                <h2>"Evaluate on the test set"</h2>
+                <Evaluate state=state />
             </section>
             <section class="card">
                 <h2>"Benchmark"</h2>

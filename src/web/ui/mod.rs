@@ -8,6 +8,7 @@ mod charts;
 mod client;
 mod draw;
 mod edit;
+mod evaluate;
 mod fields;
 mod inside;
 mod paint;

@@ -46,6 +46,10 @@ pub struct AppState {
     pub run: RwSignal<RunState>,
     /// Latest class probabilities for the drawing.
     pub prediction: RwSignal<Option<Vec<f32>>>,
+    /// Last test-set analysis: confusion matrix and most confidently wrong images.
+    pub analysis: RwSignal<Option<(crate::engine::metrics::Confusion, Vec<crate::engine::metrics::Example>)>>,
+    /// Images of the confusion cell clicked last: (true, predicted, images).
+    pub gallery: RwSignal<Option<(u8, u8, Vec<crate::engine::metrics::Example>)>>,
     /// The last drawing as the model sees it (28×28), to predict again when the weights change.
     pub last_input: RwSignal<Option<Vec<f32>>>,
     /// A passing confirmation (e.g. weights loaded).
@@ -101,6 +105,8 @@ impl AppState {
             prediction: RwSignal::new(None),
             inspection: RwSignal::new(None),
             last_input: RwSignal::new(None),
+            analysis: RwSignal::new(None),
+            gallery: RwSignal::new(None),
             notice: RwSignal::new(None),
             error: RwSignal::new(None),
             bench_results: RwSignal::new(Vec::new()),
@@ -177,8 +183,12 @@ impl AppState {
                 self.data_error.set(Some(message.clone()));
                 self.error.set(Some(message));
             }
+            Event::Analysis { confusion, wrong } => self.analysis.set(Some((confusion, wrong))),
+            Event::Gallery { truth, predicted, examples } => self.gallery.set(Some((truth, predicted, examples))),
             Event::Built { layers, params } => {
                 self.model.set(Some((layers, params)));
+                self.analysis.set(None);
+                self.gallery.set(None);
                 self.error.set(None);
                 if self.data_ready.get_untracked().is_some() {
                     // New weights: the drawing's prediction and layer views follow.
@@ -187,6 +197,8 @@ impl AppState {
             }
             Event::WeightsFile { bytes } => super::transfer::download(self, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
             Event::WeightsImported { name, tensors } => {
+                self.analysis.set(None);
+                self.gallery.set(None);
                 self.error.set(None);
                 self.notice.set(Some(format!("Loaded {tensors} tensors from {name}.")));
                 return self.repredict().into_iter().collect();

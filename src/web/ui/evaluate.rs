@@ -1,0 +1,202 @@
+//! Evaluate on the test set: the confusion matrix as a plotters heatmap (counts in the cells,
+//! colour = share of the true class, viridis), per-class accuracy bars, a gallery of the images
+//! of any clicked cell and a gallery of the most confidently wrong test images.
+
+use super::client::send;
+use super::paint::{paint_grey, sequential};
+use super::state::{AppState, RunState};
+use crate::engine::metrics::{Confusion, Example};
+use crate::protocol::Request;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use std::ops::Range;
+
+/// Pixel ranges of the heatmap's plotting area (x, y), for mapping clicks to cells.
+type Area = (Range<i32>, Range<i32>);
+
+fn rgb([r, g, b]: [u8; 3]) -> RGBColor {
+    RGBColor(r, g, b)
+}
+
+/// Draws the heatmap; returns its plotting area.
+fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion) -> Result<Area, String> {
+    let root = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let n = m.classes as i32;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0..n, n..0)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(m.classes)
+        .y_labels(m.classes)
+        .x_label_offset(16)
+        .y_label_offset(-16)
+        // With the axis reversed, the label at v sits on the lower edge of row v − 1 and the
+        // offset lifts it into that row.
+        .y_label_formatter(&|v| (v - 1).to_string())
+        .x_desc("predicted class")
+        .y_desc("true class")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for t in 0..m.classes {
+        let row: u32 = (0..m.classes).map(|p| m.get(t, p)).sum();
+        for p in 0..m.classes {
+            let count = m.get(t, p);
+            let rate = if row == 0 { 0.0 } else { count as f32 / row as f32 };
+            // A square root spreads the small off-diagonal shares over the scale.
+            let fill = rgb(sequential(rate.sqrt(), 0.0, 1.0));
+            let (x, y) = (p as i32, t as i32);
+            chart.draw_series(std::iter::once(Rectangle::new([(x, y), (x + 1, y + 1)], fill.filled()))).map_err(|e| e.to_string())?;
+            if count > 0 {
+                let ink = if rate.sqrt() > 0.6 { BLACK } else { WHITE };
+                let style = TextStyle::from(("sans-serif", 12).into_font()).color(&ink).pos(plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                ));
+                let centre = chart.backend_coord(&(x, y));
+                let (w, h) = (chart.backend_coord(&(x + 1, y + 1)).0 - centre.0, chart.backend_coord(&(x + 1, y + 1)).1 - centre.1);
+                root.draw_text(&count.to_string(), &style, (centre.0 + w / 2, centre.1 + h / 2)).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    let area = chart.plotting_area().get_pixel_range();
+    root.present().map_err(|e| e.to_string())?;
+    Ok(area)
+}
+
+/// Per-class accuracy bars.
+fn draw_bars(canvas: &web_sys::HtmlCanvasElement, m: &Confusion) -> Result<(), String> {
+    let root = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let acc = m.per_class_accuracy();
+    let lo = acc.iter().cloned().fold(1.0f64, f64::min).min(0.9) * 100.0;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d((0..m.classes as i32 - 1).into_segmented(), (lo - 2.0).max(0.0)..100.0)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("class")
+        .y_desc("accuracy %")
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(acc.iter().enumerate().map(|(c, a)| {
+            let x = SegmentValue::Exact(c as i32);
+            let mut bar = Rectangle::new([(x, (lo - 2.0).max(0.0)), (SegmentValue::Exact(c as i32 + 1), a * 100.0)], RGBColor(0, 114, 178).filled());
+            bar.set_margin(0, 0, 4, 4);
+            bar
+        }))
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The cell under a click, from the plotting area of the last draw.
+fn cell_at(canvas: &web_sys::HtmlCanvasElement, ev: &web_sys::MouseEvent, area: &Area, classes: usize) -> Option<(u8, u8)> {
+    let rect = canvas.get_bounding_client_rect();
+    let x = (ev.client_x() as f64 - rect.left()) * canvas.width() as f64 / rect.width().max(1.0);
+    let y = (ev.client_y() as f64 - rect.top()) * canvas.height() as f64 / rect.height().max(1.0);
+    let (xs, ys) = area;
+    let fx = (x - xs.start as f64) / (xs.end - xs.start) as f64;
+    let fy = (y - ys.start as f64) / (ys.end - ys.start) as f64;
+    if !(0.0..1.0).contains(&fx) || !(0.0..1.0).contains(&fy) {
+        return None;
+    }
+    Some(((fy * classes as f64) as u8, (fx * classes as f64) as u8))
+}
+
+/// A row of test images with what the model predicted.
+#[component]
+fn Gallery(examples: Vec<Example>, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="gallery" data-testid=testid>
+            {examples.into_iter().map(|e| {
+                let canvas = NodeRef::<Canvas>::new();
+                let pixels = e.pixels.clone();
+                Effect::new(move |_| if let Some(c) = canvas.get() { paint_grey(&c, &pixels) });
+                let confidence = e.probs[e.predicted as usize] * 100.0;
+                let mut ranked: Vec<(usize, f32)> = e.probs.iter().copied().enumerate().collect();
+                ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let top3 = ranked.iter().take(3).map(|(c, p)| format!("{c}: {:.1}%", p * 100.0)).collect::<Vec<_>>().join(", ");
+                let label = format!("test image {}: true {}, predicted {} ({confidence:.1}%); {top3}", e.index, e.label, e.predicted);
+                let title = label.clone();
+                view! {
+                    <figure class="example" data-testid="example" data-label=e.label data-predicted=e.predicted title=title>
+                        <canvas node_ref=canvas width="28" height="28" role="img" aria-label=label></canvas>
+                        <figcaption>{format!("{} → {} · {confidence:.0}%", e.label, e.predicted)}</figcaption>
+                    </figure>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// The Evaluate card body.
+#[component]
+pub fn Evaluate(state: AppState) -> impl IntoView {
+    let matrix = NodeRef::<Canvas>::new();
+    let bars = NodeRef::<Canvas>::new();
+    let area = RwSignal::new(None::<Area>);
+    Effect::new(move |_| {
+        let analysis = state.analysis.get();
+        let (Some(m), Some(b), Some((confusion, _))) = (matrix.get(), bars.get(), analysis) else { return };
+        area.set(draw_matrix(&m, &confusion).ok());
+        let _ = draw_bars(&b, &confusion);
+    });
+    let click = move |ev: web_sys::MouseEvent| {
+        let (Some(c), Some(a), Some((confusion, _))) = (matrix.get(), area.get_untracked(), state.analysis.get_untracked()) else { return };
+        if let Some((truth, predicted)) = cell_at(&c, &ev, &a, confusion.classes) {
+            send(Request::Gallery { truth, predicted });
+        }
+    };
+    let busy = move || state.model.get().is_none() || state.data_ready.get().is_none() || matches!(state.run.get(), RunState::Running | RunState::Pausing);
+    let summary = move || {
+        let (m, _) = state.analysis.get()?;
+        let mut off: Vec<(u32, usize, usize)> = (0..m.classes).flat_map(|t| (0..m.classes).map(move |p| (t, p))).filter(|(t, p)| t != p)
+            .map(|(t, p)| (m.get(t, p), t, p)).filter(|c| c.0 > 0).collect();
+        off.sort_by(|a, b| b.0.cmp(&a.0));
+        let top = off.iter().take(3).map(|(n, t, p)| format!("true {t} predicted as {p}: {n} times")).collect::<Vec<_>>().join(", ");
+        let total: u32 = m.counts.iter().sum();
+        Some(format!("Test accuracy {:.2}% over {total} images; most frequent mistakes: {}.", m.accuracy() * 100.0, if top.is_empty() { "none".into() } else { top }))
+    };
+    view! {
+        <div class="row buttons">
+            <button data-testid="analyse" prop:disabled=busy on:click=move |_| { state.gallery.set(None); send(Request::Analyse) }>"Analyse the test set"</button>
+            <span class="hint">"Uses the model as it is now; pause training first."</span>
+        </div>
+        <Show when=move || state.analysis.get().is_some()>
+            <p data-testid="analysis-summary">{summary}</p>
+        </Show>
+        <div class="evaluate" class:hidden=move || state.analysis.get().is_none()>
+            <canvas node_ref=matrix width="440" height="440" data-testid="confusion" class="confusion" role="img" on:click=click
+                    data-area=move || area.get().map(|(x, y)| format!("{} {} {} {}", x.start, x.end, y.start, y.end))
+                    aria-label=move || format!("Confusion matrix, rows true class, columns predicted class; click a cell for its images. {}", summary().unwrap_or_default())></canvas>
+            <canvas node_ref=bars width="440" height="240" data-testid="class-accuracy" role="img"
+                    aria-label=move || state.analysis.get().map_or(String::new(), |(m, _)| format!("Accuracy per class: {}",
+                        m.per_class_accuracy().iter().enumerate().map(|(c, a)| format!("{c}: {:.1}%", a * 100.0)).collect::<Vec<_>>().join(", ")))></canvas>
+        </div>
+        {move || state.gallery.get().map(|(truth, predicted, examples)| {
+            let count = state.analysis.get_untracked().map_or(0, |(m, _)| m.get(truth as usize, predicted as usize));
+            view! {
+                <h3 data-testid="gallery-title">{format!("True {truth}, predicted {predicted}: {count} test images{}", if count as usize > examples.len() { format!(", the {} most confident", examples.len()) } else { String::new() })}</h3>
+                <Gallery examples=examples testid="cell-gallery" />
+            }
+        })}
+        {move || state.analysis.get().map(|(_, wrong)| view! {
+            <h3>"Most confidently wrong"</h3>
+            <Gallery examples=wrong testid="wrong-gallery" />
+        })}
+    }
+}
