@@ -80,6 +80,13 @@ pub enum Request {
         /// Predicted class.
         predicted: u8,
     },
+    /// The current weights packed for a link (`engine::weights_link`).
+    WeightsLink,
+    /// Replace the model's weights with those of a link (all or nothing).
+    ImportWeightsLink {
+        /// The `w=` value.
+        text: String,
+    },
     /// The current weights as a safetensors file (PyTorch `state_dict` layout).
     ExportWeights,
     /// Replace the model's weights with a safetensors file's (training must be paused); a file
@@ -201,6 +208,11 @@ pub enum Event {
         predicted: u8,
         /// The cell's images (at most [`GALLERY_SIZE`]).
         examples: Vec<Example>,
+    },
+    /// Answer to [`Request::WeightsLink`].
+    WeightsLink {
+        /// The `w=` value, or why the model is too large for a link.
+        text: Result<String, String>,
     },
     /// Answer to [`Request::ExportWeights`].
     WeightsFile {

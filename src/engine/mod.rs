@@ -18,3 +18,4 @@ pub mod shape;
 pub mod spec;
 pub mod train;
 pub mod weights;
+pub mod weights_link;

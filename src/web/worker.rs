@@ -242,6 +242,11 @@ fn handle(request: Request) {
         Request::Gallery { truth, predicted } => gallery(truth, predicted),
         Request::Predict { pixels } => predict(pixels),
         Request::ExportWeights => export_weights(),
+        Request::WeightsLink => match with_state(|s| s.snapshot.clone()) {
+            Some(network) => post(Event::WeightsLink { text: crate::engine::weights_link::encode(&network) }),
+            None => post_error("there are no weights to share yet: load the data and build a model first"),
+        },
+        Request::ImportWeightsLink { text } => import_into_model("the link", |network| crate::engine::weights_link::decode(network, &text)),
         Request::ImportWeights { bytes, name } => import_weights(&bytes, name),
         Request::AugmentPreview { count } => {
             let images = with_state(|s| s.trainer.as_ref().map(|t| t.preview(count.min(64))));
@@ -528,20 +533,29 @@ fn export_weights() {
 
 /// Loads a safetensors file into the current model, all or nothing.
 fn import_weights(bytes: &[u8], name: String) {
+    import_into_model(&name, |network| {
+        crate::engine::weights::load(network, bytes).map_err(|e| e.to_string())?;
+        Ok(crate::engine::weights::tensor_count(bytes))
+    });
+}
+
+/// Replaces the current model's weights by `load` (which returns the tensors read), all or
+/// nothing; `name` says where they came from.
+fn import_into_model(name: &str, load: impl FnOnce(&mut Network) -> Result<usize, String>) {
     if with_state(|s| s.running || s.busy) {
         return post_error(format!("{name}: pause training before loading weights"));
     }
     let result: Result<usize, String> = with_state(|s| {
         let trainer = s.trainer.as_mut().ok_or_else(|| "load the data and build a model before loading weights".to_string())?;
-        // Into a copy first: a file that does not fit leaves the model as it was.
+        // Into a copy first: weights that do not fit leave the model as it was.
         let mut network = trainer.network.clone();
-        crate::engine::weights::load(&mut network, bytes).map_err(|e| e.to_string())?;
+        let tensors = load(&mut network)?;
         trainer.network = network.clone();
         s.snapshot = Some(Arc::new(network));
-        Ok(crate::engine::weights::tensor_count(bytes))
+        Ok(tensors)
     });
     match result {
-        Ok(tensors) => post(Event::WeightsImported { name, tensors }),
-        Err(e) => post_error(format!("{name} was not loaded, the model is unchanged: {e}")),
+        Ok(tensors) => post(Event::WeightsImported { name: name.to_string(), tensors }),
+        Err(e) => post_error(format!("{name}: weights not loaded, the model is unchanged: {e}")),
     }
 }

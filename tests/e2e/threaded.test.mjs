@@ -235,6 +235,44 @@ describe('threaded page', { timeout: 300_000 }, () => {
     assert.deepEqual(page.errors, []);
   });
 
+  it('shares the trained model as a link with weights; a fresh page predicts the same', async () => {
+    await page.click('[data-testid=copy-link-weights]');
+    await page.waitForSelector('[data-testid=share-url-weights]');
+    const link = await page.inputValue('[data-testid=share-url-weights]');
+    assert.match(link, /#v=1&.*&w=[A-Za-z0-9_-]{1000,}$/);
+    assert.ok(link.length < 50_000, `${link.length} characters`);
+    console.log(`# link with weights: ${link.length} characters`);
+    const vertical = [[0.5, 0.15], [0.5, 0.85]];
+    await page.click('[data-testid=draw-clear]');
+    await drawStroke(page, vertical);
+    await page.waitForSelector('[data-testid=prediction]:has-text("Prediction:")');
+    const probs = (p) => p.$$eval('[data-testid^=prob-]', (els) => els.map((e) => Number(e.dataset.prob)));
+    const full = await probs(page);
+
+    const fresh = await newPage(browser);
+    try {
+      await fresh.goto(link);
+      await waitForData(fresh);
+      await fresh.waitForSelector('[data-testid=notice]:has-text("Loaded 6 tensors from the link")');
+      assert.doesNotMatch(fresh.url(), /&w=/, 'the address bar keeps the short link');
+      await drawStroke(fresh, vertical);
+      await fresh.waitForSelector('[data-testid=prediction]:has-text("Prediction:")');
+      assert.equal(await text(fresh, 'prediction'), await text(page, 'prediction'));
+      const linked = await probs(fresh);
+      const worst = Math.max(...linked.map((p, i) => Math.abs(p - full[i])));
+      assert.ok(worst < 0.05, `8-bit weights change a probability by ${worst}`);
+      // A model too large for a link says why.
+      await fresh.selectOption('[data-testid=preset-select]', 'pytorch-mnist-cnn');
+      await fresh.waitForSelector('[data-testid=train-start]:not([disabled])');
+      await fresh.click('[data-testid=copy-link-weights]');
+      await fresh.waitForSelector('[data-testid=weights-link-error]');
+      assert.match(await text(fresh, 'weights-link-error'), /cannot travel in a link: its \d+ weights take \d+ KB in a link/);
+      assert.deepEqual(fresh.errors, []);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('benchmarks this device from the Benchmark card', async () => {
     await page.click('[data-testid=bench-run]');
     assert.equal(await page.isDisabled('[data-testid=train-reset]'), false);

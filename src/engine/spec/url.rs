@@ -27,6 +27,8 @@ pub struct Decoded {
     pub spec: Spec,
     /// One line per ignored part, naming it and saying why.
     pub notices: Vec<String>,
+    /// Weights carried by the link (`w=`, see `engine::weights_link`), still encoded.
+    pub weights: Option<String>,
 }
 
 // ---------- encoding ----------
@@ -254,6 +256,7 @@ pub fn decode(fragment: &str) -> Decoded {
     let fragment = percent_decode(fragment.trim_start_matches('#'));
     let mut spec = Spec::default();
     let mut notices = Vec::new();
+    let mut weights = None;
     let mut current = json(&spec);
     for part in fragment.split('&').filter(|p| !p.is_empty()) {
         let Some((key, text)) = part.split_once('=') else {
@@ -261,6 +264,7 @@ pub fn decode(fragment: &str) -> Decoded {
             continue;
         };
         match key {
+            "w" => weights = Some(text.to_string()),
             "v" => {
                 if text != SPEC_VERSION.to_string() {
                     notices.push(format!("link version `{}` is not {SPEC_VERSION}: read as version {SPEC_VERSION}", short(text)));
@@ -316,7 +320,7 @@ pub fn decode(fragment: &str) -> Decoded {
             }
         }
     }
-    Decoded { spec, notices }
+    Decoded { spec, notices, weights }
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 use super::edit::{apply_spec, redo, undo, Live};
 use super::fields::{field_inputs, to_map};
 use super::state::{AppState, RunState};
-use crate::engine::spec::{palette, url, LayerSpec, Spec, PRESETS};
+use super::client::send;
+use crate::engine::spec::{palette, LayerSpec, Spec, PRESETS};
+use crate::protocol::Request;
 use leptos::prelude::*;
 use serde_json::Value;
 use std::sync::Arc;
@@ -83,11 +85,7 @@ pub fn Builder(state: AppState) -> impl IntoView {
             apply_spec(state, spec);
         }
     };
-    let share_url = move || {
-        let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
-        let base = base.split('#').next().unwrap_or_default().to_string();
-        format!("{base}#{}", url::encode(&state.spec.get()))
-    };
+    let share_url = move || super::edit::share_url(&state.spec.get());
     let copied = RwSignal::new(false);
     let copy_link = move |_| {
         let text = share_url();
@@ -216,6 +214,19 @@ pub fn Builder(state: AppState) -> impl IntoView {
             <button class="secondary" data-testid="copy-link" on:click=copy_link>"Copy link"</button>
             <input type="text" readonly class="share-url" data-testid="share-url" aria-label="Link to this configuration" prop:value=share_url />
             <Show when=move || copied.get()><span class="hint">"Copied."</span></Show>
+        </div>
+        <div class="row share">
+            <button class="secondary" data-testid="copy-link-weights" prop:disabled=move || state.model.get().is_none()
+                    title="The link also carries the trained weights (8-bit, compressed) when they fit"
+                    on:click=move |_| send(Request::WeightsLink)>"Copy link with weights"</button>
+            {move || match state.weights_link.get() {
+                Some(Ok(link)) => view! {
+                    <input type="text" readonly class="share-url" data-testid="share-url-weights" aria-label="Link with the trained weights" prop:value=link.clone() />
+                    <span class="hint" data-testid="weights-link-size">{format!("{} characters", link.len())}</span>
+                }.into_any(),
+                Some(Err(why)) => view! { <p class="hint" role="status" data-testid="weights-link-error">{format!("This model cannot travel in a link: {why}.")}</p> }.into_any(),
+                None => ().into_any(),
+            }}
         </div>
     }
 }

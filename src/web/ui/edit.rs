@@ -54,6 +54,13 @@ impl Live {
     }
 }
 
+/// The page's address with `spec` as its fragment.
+pub fn share_url(spec: &Spec) -> String {
+    let base = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+    let base = base.split('#').next().unwrap_or_default().to_string();
+    format!("{base}#{}", url::encode(spec))
+}
+
 /// Writes the spec into the address bar's fragment without adding a history entry.
 fn write_fragment(spec: &Spec) {
     let Some(window) = web_sys::window() else { return };
@@ -139,14 +146,16 @@ pub fn redo(state: AppState) {
 }
 
 /// The spec a page load starts from: the fragment's if there is one (with notices for what was
-/// ignored), else the one saved in this browser, else the default.
-pub fn initial_spec(saved: Option<Spec>) -> (Spec, Vec<String>) {
+/// ignored, and the weights it carries), else the one saved in this browser, else the default.
+pub fn initial_spec(saved: Option<Spec>) -> url::Decoded {
     let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
     if hash.len() <= 1 {
         let spec = saved.unwrap_or_default();
         write_fragment(&spec);
-        return (spec, Vec::new());
+        return url::Decoded { spec, notices: Vec::new(), weights: None };
     }
     let decoded = url::decode(&hash);
-    (decoded.spec, decoded.notices)
+    // The weights are taken once; the address bar keeps the (short) spec link.
+    write_fragment(&decoded.spec);
+    decoded
 }

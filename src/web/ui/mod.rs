@@ -28,9 +28,10 @@ pub fn start() {
             Ok(saved) => (saved.unwrap_or_default(), None),
             Err(e) => (persist::Saved::default(), Some(format!("Nothing saved in this browser could be read ({e}); the page starts fresh."))),
         };
-        let (spec, notices) = edit::initial_spec(saved.spec.clone());
-        let state = state::AppState::new(spec);
-        state.link_notices.set(notices);
+        let opened = edit::initial_spec(saved.spec.clone());
+        let state = state::AppState::new(opened.spec);
+        state.link_notices.set(opened.notices);
+        state.link_weights.set(opened.weights);
         state.storage_error.set(storage_error);
         persist::adopt(state, saved);
         if state.storage_error.get_untracked().is_none() {

@@ -52,6 +52,10 @@ pub struct AppState {
     pub gallery: RwSignal<Option<(u8, u8, Vec<crate::engine::metrics::Example>)>>,
     /// The last drawing as the model sees it (28×28), to predict again when the weights change.
     pub last_input: RwSignal<Option<Vec<f32>>>,
+    /// Weights carried by the opening link, until the model they go into is built.
+    pub link_weights: RwSignal<Option<String>>,
+    /// The last "link with weights": the URL, or why the model cannot travel in one.
+    pub weights_link: RwSignal<Option<Result<String, String>>>,
     /// A passing confirmation (e.g. weights loaded).
     pub notice: RwSignal<Option<String>>,
     /// What the model makes of the drawing, layer by layer.
@@ -108,6 +112,8 @@ impl AppState {
             analysis: RwSignal::new(None),
             gallery: RwSignal::new(None),
             notice: RwSignal::new(None),
+            link_weights: RwSignal::new(None),
+            weights_link: RwSignal::new(None),
             error: RwSignal::new(None),
             bench_results: RwSignal::new(Vec::new()),
             bench_queue: RwSignal::new(Vec::new()),
@@ -154,8 +160,12 @@ impl AppState {
                     return self.next_bench().into_iter().collect();
                 }
                 let spec = self.spec.get_untracked();
-                // Restore first: it tells the worker the coming Build is the page load's.
-                let mut requests = vec![Request::Restore, self.load_data_request(data_url)];
+                // Restore first: it tells the worker the coming Build is the page load's. A
+                // link with weights brings its own, so no checkpoint competes with them.
+                let mut requests = vec![self.load_data_request(data_url)];
+                if self.link_weights.with_untracked(Option::is_none) {
+                    requests.insert(0, Request::Restore);
+                }
                 // An invalid spec (e.g. from a link) is shown for fixing, not built.
                 if spec.infer().is_ok() {
                     requests.push(Request::Build { spec });
@@ -187,13 +197,26 @@ impl AppState {
             Event::Gallery { truth, predicted, examples } => self.gallery.set(Some((truth, predicted, examples))),
             Event::Built { layers, params } => {
                 self.model.set(Some((layers, params)));
+                self.weights_link.set(None);
                 self.analysis.set(None);
                 self.gallery.set(None);
                 self.error.set(None);
                 if self.data_ready.get_untracked().is_some() {
+                    // The opening link's weights go into the first model built with the data.
+                    if let Some(text) = self.link_weights.try_update(Option::take).flatten() {
+                        return vec![Request::ImportWeightsLink { text }];
+                    }
                     // New weights: the drawing's prediction and layer views follow.
                     return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), self.repredict()].into_iter().flatten().collect();
                 }
+            }
+            Event::WeightsLink { text } => {
+                let link = text.map(|w| format!("{}&w={w}", super::edit::share_url(&self.spec.get_untracked())));
+                if let (Ok(url), Some(window)) = (&link, web_sys::window()) {
+                    // May be refused outside a click; the link is shown either way.
+                    let _ = window.navigator().clipboard().write_text(url);
+                }
+                self.weights_link.set(Some(link));
             }
             Event::WeightsFile { bytes } => super::transfer::download(self, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
             Event::WeightsImported { name, tensors } => {
