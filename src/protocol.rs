@@ -80,6 +80,15 @@ pub enum Request {
         /// Predicted class.
         predicted: u8,
     },
+    /// Fine-tune the current model on the user's own labelled drawings (training paused).
+    FineTune {
+        /// 784 bytes per image, row-major, 0–255.
+        images: Vec<u8>,
+        /// One class per image.
+        labels: Vec<u8>,
+        /// Optimizer steps.
+        steps: usize,
+    },
     /// The current weights packed for a link (`engine::weights_link`).
     WeightsLink,
     /// Replace the model's weights with those of a link (all or nothing).
@@ -208,6 +217,13 @@ pub enum Event {
         predicted: u8,
         /// The cell's images (at most [`GALLERY_SIZE`]).
         examples: Vec<Example>,
+    },
+    /// Answer to [`Request::FineTune`].
+    FineTuned {
+        /// Steps run.
+        steps: usize,
+        /// Accuracy on the user's images afterwards.
+        accuracy: f64,
     },
     /// Answer to [`Request::WeightsLink`].
     WeightsLink {

@@ -243,3 +243,31 @@ fn checkpoint_resumes_bit_identically() {
     let plain = cnn_playground::engine::weights::save(&Trainer::new(small_spec(), data.clone()).unwrap().network, &small_spec());
     assert_eq!(Trainer::restore(&plain, data).err().unwrap(), "the file is weights, not a training checkpoint");
 }
+
+/// Fine-tuning on the user's own images: a few mislabelled images (class 0 images labelled 1)
+/// are learned, the epoch position and step count do not move, and it is reproducible.
+#[test]
+fn fine_tuning_learns_the_users_images_without_moving_the_epoch() {
+    let data = data();
+    let mut t = Trainer::new(small_spec(), data.clone()).unwrap();
+    t.train_steps(1000);
+    let zeros: Vec<usize> = (0..data.test.len()).filter(|&i| data.test.labels[i] == 0).take(4).collect();
+    let px = data.test.pixels();
+    let user = cnn_playground::engine::data::Dataset {
+        images: zeros.iter().flat_map(|&i| data.test.images[i * px..(i + 1) * px].to_vec()).collect(),
+        labels: vec![1; zeros.len()],
+        rows: data.test.rows,
+        cols: data.test.cols,
+    };
+    let before = t.evaluate(&user).accuracy;
+    let (step, epoch) = (t.step, t.epoch);
+    let run = |mut t: Trainer| {
+        let acc = t.fine_tune(&user, 30);
+        (acc, weights(&t), t.step, t.epoch)
+    };
+    let copy = Trainer::restore(&t.checkpoint(), data.clone()).unwrap();
+    let (after, w, s, e) = run(t);
+    assert!(before < 0.5 && after == 1.0, "accuracy on the user's images {before} -> {after}");
+    assert_eq!((s, e), (step, epoch));
+    assert_eq!(run(copy).1, w, "reproducible");
+}

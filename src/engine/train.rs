@@ -12,7 +12,7 @@ use super::augment::image_rng;
 use super::optim::{lr_at, Optimizer, Plateau};
 use super::spec::{Spec, SpecError};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -247,9 +247,56 @@ impl Trainer {
             self.batch_y[k] = self.data.train.labels[idx as usize];
         }
         self.position += batch;
+        let sum = self.step_on_batch(batch, self.step);
+        if self.stop_reason.is_none() {
+            self.step += 1;
+            report.steps += 1;
+            report.images += batch;
+        }
+        sum
+    }
+
+    /// Fine-tuning on the user's own images: `steps` optimizer steps, each on a batch of the
+    /// user's images (cycled, at most half the batch, augmented like training) filled up with
+    /// training images drawn from the seed. The position in the epoch and the step count stay
+    /// as they were. Returns the accuracy on the user's images afterwards.
+    pub fn fine_tune(&mut self, user: &Dataset, steps: usize) -> f64 {
+        let batch = self.spec.training.batch_size;
+        let px = self.network.input.len();
+        let (w, h) = (self.data.train.cols, self.data.train.rows);
+        let own = (batch / 2).max(1).min(batch);
+        for s in 0..steps {
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(self.spec.seed, 7, self.step * 1000 + s as u64));
+            for k in 0..batch {
+                let img = &mut self.batch_x[k * px..(k + 1) * px];
+                let (set, idx) = if k < own && !user.is_empty() {
+                    (user, (s * own + k) % user.len())
+                } else {
+                    let train = &self.data.train;
+                    (train, self.train_idx[rng.random_range(0..self.train_idx.len())] as usize)
+                };
+                set.image_f32(idx, img);
+                if self.spec.training.augment.enabled() {
+                    crate::engine::augment::augment(&self.spec.training.augment, img, w, h, &mut rng);
+                }
+                self.batch_y[k] = set.labels[idx];
+            }
+            // A step number far from training's keeps the dropout streams apart.
+            self.step_on_batch(batch, u64::MAX / 2 + self.step + s as u64);
+            if self.stop_reason.is_some() {
+                break;
+            }
+        }
+        self.evaluate(user).accuracy
+    }
+
+    /// One optimizer step on the first `batch` images of `batch_x` / `batch_y`; `step` seeds
+    /// this step's random streams (dropout).
+    fn step_on_batch(&mut self, batch: usize, step: u64) -> LossSum {
+        let px = self.network.input.len();
         let chunks = batch.div_ceil(CHUNK);
         let scale = 1.0 / batch as f32;
-        let (net, seed, step, loss) = (&self.network, self.spec.seed, self.step, &self.loss);
+        let (net, seed, loss) = (&self.network, self.spec.seed, &self.loss);
         let (xs, ys) = (&self.batch_x[..batch * px], &self.batch_y[..batch]);
         let run = |(c, ws): (usize, &mut Workspace)| {
             for g in ws.grads.iter_mut() {
@@ -263,7 +310,7 @@ impl Trainer {
         };
         // Results stay in the workspaces: the step allocates nothing.
         if self.network.has_coupled() {
-            self.run_layer_by_layer(batch, chunks, scale);
+            self.run_layer_by_layer(batch, chunks, scale, step);
         } else {
             let workspaces = &mut self.workspaces[..chunks];
             if self.parallel {
@@ -311,9 +358,6 @@ impl Trainer {
             }
             self.optimizer.update(i, layer.params_mut(), grads);
         }
-        self.step += 1;
-        report.steps += 1;
-        report.images += batch;
         let mut total = LossSum::default();
         for ws in &self.workspaces[..chunks] {
             total.add(ws.last);
@@ -325,9 +369,9 @@ impl Trainer {
     /// One training step for nets with batch-coupled layers (BatchNorm): every chunk runs one
     /// layer at a time; at a coupled layer the chunks' partial sums are added in chunk order (so
     /// results stay bit-identical across thread counts) and applied by every chunk.
-    fn run_layer_by_layer(&mut self, batch: usize, chunks: usize, scale: f32) {
+    fn run_layer_by_layer(&mut self, batch: usize, chunks: usize, scale: f32, step: u64) {
         let px = self.network.input.len();
-        let (seed, step, parallel) = (self.spec.seed, self.step, self.parallel);
+        let (seed, parallel) = (self.spec.seed, self.parallel);
         let count_of = |per_sample: usize| batch * per_sample;
         // Per-chunk random streams (dropout), seeded as in the chunk-by-chunk path.
         let mut rngs: Vec<ChaCha8Rng> = (0..chunks).map(|c| ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64))).collect();

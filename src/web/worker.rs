@@ -241,6 +241,7 @@ fn handle(request: Request) {
         Request::Analyse => spawn_local(analyse()),
         Request::Gallery { truth, predicted } => gallery(truth, predicted),
         Request::Predict { pixels } => predict(pixels),
+        Request::FineTune { images, labels, steps } => spawn_local(fine_tune(images, labels, steps)),
         Request::ExportWeights => export_weights(),
         Request::WeightsLink => match with_state(|s| s.snapshot.clone()) {
             Some(network) => post(Event::WeightsLink { text: crate::engine::weights_link::encode(&network) }),
@@ -470,6 +471,42 @@ async fn analyse() {
         s.analysis = Some(Arc::new(probs));
     });
     post(Event::Analysis { confusion, wrong });
+}
+
+/// Fine-tunes the paused model on the user's drawings, then checkpoints it.
+async fn fine_tune(images: Vec<u8>, labels: Vec<u8>, steps: usize) {
+    let side = 28;
+    if labels.is_empty() || images.len() != labels.len() * side * side || labels.iter().any(|&l| l > 9) {
+        return post_error(format!("fine-tune: {} images of 28×28 with labels 0–9 expected, got {} bytes and {} labels", labels.len(), images.len(), labels.len()));
+    }
+    let taken = with_state(|s| {
+        if s.running || s.busy {
+            return Err("pause training (and wait for a benchmark) before fine-tuning");
+        }
+        let trainer = s.trainer.take().ok_or("load the data and build a model before fine-tuning")?;
+        s.busy = true;
+        Ok(trainer)
+    });
+    let mut trainer = match taken {
+        Ok(t) => t,
+        Err(e) => return post_error(e),
+    };
+    let user = crate::engine::data::Dataset { images, labels, rows: side, cols: side };
+    let (t, accuracy) = run_job(move || {
+        let accuracy = trainer.fine_tune(&user, steps);
+        (trainer, accuracy)
+    })
+    .await;
+    trainer = t;
+    let bytes = trainer.checkpoint();
+    with_state(|s| {
+        s.snapshot = Some(Arc::new(trainer.network.clone()));
+        s.trainer = Some(trainer);
+        s.busy = false;
+        s.analysis = None;
+    });
+    post(Event::FineTuned { steps, accuracy });
+    save_checkpoint(bytes).await;
 }
 
 /// The images of one confusion cell from the last analysis.

@@ -97,6 +97,29 @@ describe('threaded page', { timeout: 300_000 }, () => {
     assert.ok(ink > 10 && ink < 200, `preprocessed input has ${ink} lit pixels`);
     await screenshot(page, 'threaded-drawing');
 
+    // A second stroke changes the input; "Undo stroke" takes it back exactly.
+    const input = () => page.$eval('[data-testid=input-preview]', (c) => c.toDataURL());
+    const one = await input();
+    await drawStroke(page, [[0.2, 0.2], [0.8, 0.2]]);
+    await page.waitForFunction((before) => document.querySelector('[data-testid=input-preview]').toDataURL() !== before, one);
+    await page.click('[data-testid=draw-undo]');
+    await page.waitForFunction((before) => document.querySelector('[data-testid=input-preview]').toDataURL() === before, one);
+    assert.equal(await text(page, 'prediction'), 'Prediction: 1');
+    // A wider brush leaves more ink on the pad.
+    const padInk = () => page.$eval('[data-testid=draw-canvas]', (c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] > 0) lit++;
+      return lit;
+    });
+    const thin = await padInk();
+    await page.$eval('[data-testid=brush]', (el) => { el.value = '40'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+    await page.click('[data-testid=draw-clear]');
+    await drawStroke(page, [[0.5, 0.15], [0.5, 0.85]]);
+    const thick = await padInk();
+    assert.ok(thick > 1.5 * thin, `brush 40 px: ${thick} lit pad pixels, 20 px: ${thin}`);
+    await page.$eval('[data-testid=brush]', (el) => { el.value = '20'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+
     // Touch and pen go through the same pointer-event path: draw a "7" with touch events.
     await page.click('[data-testid=draw-clear]');
     assert.match(await text(page, 'prediction'), /Draw a digit/);
@@ -271,6 +294,27 @@ describe('threaded page', { timeout: 300_000 }, () => {
     } finally {
       await fresh.close();
     }
+  });
+
+  it('keeps my labelled digits, fine-tunes on them, and remembers them after a reload', async () => {
+    // The vertical stroke from the last test is a "1"; teach the model that it is a 7.
+    assert.equal(await text(page, 'prediction'), 'Prediction: 1');
+    assert.equal(await page.inputValue('[data-testid=my-label]'), '1', 'the label follows the prediction');
+    await page.selectOption('[data-testid=my-label]', '7');
+    for (let i = 0; i < 3; i++) await page.click('[data-testid=add-mine]');
+    assert.equal(await text(page, 'mine-count'), 'Kept in this browser: 3 (7: 3)');
+    await page.click('[data-testid=fine-tune]');
+    await page.waitForSelector('[data-testid=fine-tuned]', { timeout: 60_000 });
+    assert.equal(await text(page, 'fine-tuned'), 'Fine-tuned for 30 steps: 100% of your digits now recognised.');
+    await page.waitForSelector('[data-testid=prediction]:has-text("Prediction: 7")');
+    await page.waitForTimeout(500); // the page state is written
+    await page.reload();
+    await page.waitForSelector('[data-testid=data-status]:has-text("MNIST ready")', { timeout: 60_000 });
+    assert.equal(await text(page, 'mine-count'), 'Kept in this browser: 3 (7: 3)');
+    await page.click('[data-testid=forget-mine]');
+    assert.equal(await text(page, 'mine-count'), 'Kept in this browser: none yet');
+    await page.waitForSelector('[data-testid=train-reset]:not([disabled])');
+    assert.deepEqual(page.errors, []);
   });
 
   it('benchmarks this device from the Benchmark card', async () => {

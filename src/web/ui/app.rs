@@ -9,6 +9,7 @@ use super::runs::RunHistory;
 use super::settings::Settings;
 use super::draw::DrawPad;
 use super::inside::Inside;
+use super::mine::MyDigits;
 use super::evaluate::Evaluate;
 use super::transfer::Transfer;
 use super::state::{AppState, RunState};
@@ -37,6 +38,7 @@ pub fn App(state: AppState) -> impl IntoView {
             <section class="card">
                 <h2>"Draw a digit"</h2>
                 <DrawPad state=state />
+                <MyDigits state=state />
             </section>
             <section class="card wide">
                 <h2>"Inside the network"</h2>

@@ -13,8 +13,42 @@ use web_sys::{HtmlCanvasElement, PointerEvent};
 
 /// Drawing canvas side in pixels.
 const PAD: u32 = 280;
-/// Brush width in canvas pixels (≈2 MNIST pixels after scaling).
+/// Default brush width in canvas pixels (≈2 MNIST pixels after scaling).
 const BRUSH: f64 = 20.0;
+
+/// One pointer-down-to-up line, kept so strokes can be undone.
+#[derive(Clone)]
+struct Stroke {
+    width: f64,
+    points: Vec<(f64, f64)>,
+}
+
+/// Draws a stroke from point `from` on: a dot at its start (so a tap leaves ink) and one
+/// round-capped segment per pair of points — the same canvas operations whether drawn live or
+/// replayed after an undo, so a replay gives identical pixels.
+fn paint_stroke(canvas: &HtmlCanvasElement, stroke: &Stroke, from: usize) {
+    let Some(ctx) = context(canvas) else { return };
+    let pts = &stroke.points;
+    if from == 0 {
+        if let Some(&(x, y)) = pts.first() {
+            ctx.set_fill_style_str("#fff");
+            ctx.begin_path();
+            let _ = ctx.arc(x, y, stroke.width / 2.0, 0.0, std::f64::consts::TAU);
+            ctx.fill();
+        }
+    }
+    ctx.set_stroke_style_str("#fff");
+    ctx.set_line_width(stroke.width);
+    ctx.set_line_cap("round");
+    ctx.set_line_join("round");
+    for i in from.max(1)..pts.len() {
+        ctx.begin_path();
+        ctx.move_to(pts[i - 1].0, pts[i - 1].1);
+        ctx.line_to(pts[i].0, pts[i].1);
+        ctx.stroke();
+    }
+}
+
 /// Minimum interval between predictions while drawing.
 const PREDICT_EVERY_MS: f64 = 150.0;
 
@@ -61,7 +95,9 @@ fn show_input(preview: &HtmlCanvasElement, pixels: &[f32]) {
 pub fn DrawPad(state: AppState) -> impl IntoView {
     let pad = NodeRef::<Canvas>::new();
     let preview = NodeRef::<Canvas>::new();
-    let drawing = StoredValue::new(None::<(f64, f64)>);
+    let strokes = StoredValue::new(Vec::<Stroke>::new());
+    let drawing = StoredValue::new(false);
+    let brush = RwSignal::new(BRUSH);
     let last_predict = StoredValue::new(0.0f64);
 
     Effect::new(move |_| {
@@ -74,45 +110,38 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
         let Some(c) = pad.get() else { return };
         ev.prevent_default();
         let _ = c.set_pointer_capture(ev.pointer_id());
-        let p = position(&c, &ev);
-        if let Some(ctx) = context(&c) {
-            // A dot, so a tap leaves ink too.
-            ctx.set_fill_style_str("#fff");
-            ctx.begin_path();
-            let _ = ctx.arc(p.0, p.1, BRUSH / 2.0, 0.0, std::f64::consts::TAU);
-            ctx.fill();
-        }
-        drawing.set_value(Some(p));
+        let stroke = Stroke { width: brush.get_untracked(), points: vec![position(&c, &ev)] };
+        paint_stroke(&c, &stroke, 0);
+        strokes.update_value(|s| s.push(stroke));
+        drawing.set_value(true);
     };
     let moved = move |ev: PointerEvent| {
-        let (Some(c), Some(from)) = (pad.get(), drawing.get_value()) else { return };
+        let Some(c) = pad.get() else { return };
+        if !drawing.get_value() {
+            return;
+        }
         ev.prevent_default();
         let to = position(&c, &ev);
-        if let Some(ctx) = context(&c) {
-            ctx.set_stroke_style_str("#fff");
-            ctx.set_line_width(BRUSH);
-            ctx.set_line_cap("round");
-            ctx.set_line_join("round");
-            ctx.begin_path();
-            ctx.move_to(from.0, from.1);
-            ctx.line_to(to.0, to.1);
-            ctx.stroke();
-        }
-        drawing.set_value(Some(to));
+        strokes.update_value(|s| {
+            if let Some(stroke) = s.last_mut() {
+                stroke.points.push(to);
+                paint_stroke(&c, stroke, stroke.points.len() - 1);
+            }
+        });
         if now_ms() - last_predict.get_value() > PREDICT_EVERY_MS {
             last_predict.set_value(now_ms());
             classify(&c, preview.get(), state);
         }
     };
     let up = move |_ev: PointerEvent| {
-        if drawing.get_value().is_some() {
-            drawing.set_value(None);
+        if drawing.get_value() {
+            drawing.set_value(false);
             if let Some(c) = pad.get() {
                 classify(&c, preview.get(), state);
             }
         }
     };
-    let clear_all = move |_| {
+    let clear_all = move |_: ()| {
         if let Some(c) = pad.get() {
             clear(&c);
         }
@@ -122,6 +151,24 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
         state.prediction.set(None);
         state.inspection.set(None);
         state.last_input.set(None);
+        strokes.set_value(Vec::new());
+    };
+    // Takes the last stroke back: the pad is redrawn from the strokes left.
+    let undo_stroke = move |_| {
+        let Some(c) = pad.get() else { return };
+        strokes.update_value(|s| {
+            s.pop();
+        });
+        let left = strokes.get_value();
+        if left.is_empty() {
+            clear_all(());
+            return;
+        }
+        clear(&c);
+        for stroke in &left {
+            paint_stroke(&c, stroke, 0);
+        }
+        classify(&c, preview.get(), state);
     };
 
     let top = move || {
@@ -136,7 +183,16 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
                 <p class="hint">"Model input (28×28)"</p>
                 <canvas class="preview" node_ref=preview width=SIDE as u32 height=SIDE as u32
                         data-testid="input-preview" aria-label="The 28 by 28 image given to the model"></canvas>
-                <button data-testid="draw-clear" on:click=clear_all>"Clear"</button>
+                <div class="row buttons">
+                    <button data-testid="draw-clear" on:click=move |_| clear_all(())>"Clear"</button>
+                    <button class="secondary" data-testid="draw-undo" on:click=undo_stroke>"Undo stroke"</button>
+                </div>
+                <label class="brush">"Brush "
+                    <input type="range" min="8" max="40" step="2" data-testid="brush" aria-label="Brush width"
+                           prop:value=move || brush.get().to_string()
+                           on:input=move |ev| if let Ok(w) = event_target_value(&ev).parse() { brush.set(w) } />
+                    <span>{move || format!("{:.0} px", brush.get())}</span>
+                </label>
             </div>
         </div>
         <p class="prediction" data-testid="prediction">

@@ -11,6 +11,7 @@ mod edit;
 mod evaluate;
 mod fields;
 mod inside;
+mod mine;
 mod paint;
 mod persist;
 mod runs;

@@ -27,6 +27,9 @@ pub struct Saved {
     /// Curves of the run whose checkpoint the worker keeps.
     #[serde(default)]
     pub current: Option<CurrentRun>,
+    /// The user's own labelled drawings.
+    #[serde(default)]
+    pub my_digits: Vec<(Vec<u8>, u8)>,
 }
 
 /// The figures of the run in progress.
@@ -62,6 +65,7 @@ pub async fn load() -> Result<Option<Saved>, String> {
 /// restores their checkpoint ([`resume_curves`]).
 pub fn adopt(state: AppState, saved: Saved) {
     state.runs.set(saved.runs);
+    state.my_digits.set(saved.my_digits);
     PENDING.with(|p| *p.borrow_mut() = saved.current);
 }
 
@@ -94,7 +98,7 @@ fn snapshot(state: AppState) -> Saved {
             validations: state.validations.get_untracked(),
         })
     };
-    Saved { spec: Some(state.spec.get_untracked()), runs: state.runs.get_untracked(), current }
+    Saved { spec: Some(state.spec.get_untracked()), runs: state.runs.get_untracked(), current, my_digits: state.my_digits.get_untracked() }
 }
 
 /// Writes the page state now (after the save in flight, if any); failures are shown.

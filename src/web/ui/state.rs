@@ -56,6 +56,12 @@ pub struct AppState {
     pub link_weights: RwSignal<Option<String>>,
     /// The last "link with weights": the URL, or why the model cannot travel in one.
     pub weights_link: RwSignal<Option<Result<String, String>>>,
+    /// The user's own labelled drawings (28×28 bytes, class), for fine-tuning; persisted.
+    pub my_digits: RwSignal<Vec<(Vec<u8>, u8)>>,
+    /// A fine-tuning run is under way.
+    pub fine_tuning: RwSignal<bool>,
+    /// What the last fine-tuning achieved.
+    pub fine_tuned: RwSignal<Option<String>>,
     /// A passing confirmation (e.g. weights loaded).
     pub notice: RwSignal<Option<String>>,
     /// What the model makes of the drawing, layer by layer.
@@ -113,6 +119,9 @@ impl AppState {
             gallery: RwSignal::new(None),
             notice: RwSignal::new(None),
             link_weights: RwSignal::new(None),
+            my_digits: RwSignal::new(Vec::new()),
+            fine_tuning: RwSignal::new(false),
+            fine_tuned: RwSignal::new(None),
             weights_link: RwSignal::new(None),
             error: RwSignal::new(None),
             bench_results: RwSignal::new(Vec::new()),
@@ -218,6 +227,12 @@ impl AppState {
                 }
                 self.weights_link.set(Some(link));
             }
+            Event::FineTuned { steps, accuracy } => {
+                self.fine_tuning.set(false);
+                self.analysis.set(None);
+                self.fine_tuned.set(Some(format!("Fine-tuned for {steps} steps: {:.0}% of your digits now recognised.", accuracy * 100.0)));
+                return self.repredict().into_iter().collect();
+            }
             Event::WeightsFile { bytes } => super::transfer::download(self, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
             Event::WeightsImported { name, tensors } => {
                 self.analysis.set(None);
@@ -271,6 +286,7 @@ impl AppState {
                 self.inspection.set(Some(inspection));
             }
             Event::Error { message } => {
+                self.fine_tuning.set(false);
                 if self.run.get_untracked() == RunState::Pausing {
                     self.run.set(RunState::Paused);
                 }
