@@ -1,7 +1,7 @@
 //! A sequential network: layers plus per-chunk workspaces for forward and backward passes.
 
 use super::layers::{self, Layer, Pass, Scratch};
-use super::loss::{softmax, Loss, LossSum};
+use super::loss::{Loss, LossSum};
 use super::profile::{NoProfiler, Phase, Profiler};
 use super::shape::Shape;
 use super::spec::{Spec, SpecError};
@@ -219,13 +219,4 @@ impl Network {
         &ws.acts[i + 1][..n * self.layers[i].output_shape().len()]
     }
 
-    /// Class probabilities for one sample (evaluation mode).
-    pub fn predict(&self, x: &[f32]) -> Vec<f32> {
-        let mut ws = self.workspace(1);
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let logits = self.forward(x, 1, &mut ws, &mut Pass { train: false, rng: &mut rng });
-        let mut probs = vec![0.0; self.classes];
-        softmax(logits, &mut probs);
-        probs
-    }
 }

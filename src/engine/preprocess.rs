@@ -9,6 +9,11 @@ const BOX: usize = 20;
 /// Intensity below which a canvas pixel does not count as ink.
 const INK: f32 = 0.05;
 
+/// Pixel intensities in [0, 1] as bytes 0–255 (how images are stored and painted).
+pub fn to_bytes(pixels: &[f32]) -> Vec<u8> {
+    pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect()
+}
+
 /// Converts `intensity` (`width × height`, row-major, 0 = background, 1 = ink) into a 28×28
 /// image in [0, 1]. Returns `None` for an empty drawing.
 pub fn drawing_to_mnist(intensity: &[f32], width: usize, height: usize) -> Option<Vec<f32>> {

@@ -253,7 +253,7 @@ fn handle(request: Request) {
             let images = with_state(|s| s.trainer.as_ref().map(|t| t.preview(count.min(64))));
             match images {
                 Some(images) => {
-                    let bytes = |v: &[f32]| v.iter().map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8).collect::<Vec<u8>>();
+                    let bytes = crate::engine::preprocess::to_bytes;
                     post(Event::AugmentPreview {
                         originals: images.iter().map(|(o, _, _)| bytes(o)).collect(),
                         augmented: images.iter().map(|(_, a, _)| bytes(a)).collect(),

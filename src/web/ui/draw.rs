@@ -86,8 +86,7 @@ fn classify(pad: &HtmlCanvasElement, preview: Option<HtmlCanvasElement>, state: 
 
 /// Draws the 28×28 input, one canvas pixel per input pixel (CSS scales it up, pixelated).
 fn show_input(preview: &HtmlCanvasElement, pixels: &[f32]) {
-    let grey: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-    super::paint::paint_grey(preview, &grey);
+    super::paint::paint_grey(preview, &crate::engine::preprocess::to_bytes(pixels));
 }
 
 /// The drawing pad with its input preview and probability bars.

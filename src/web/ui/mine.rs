@@ -23,7 +23,7 @@ pub fn MyDigits(state: AppState) -> impl IntoView {
     });
     let add = move |_| {
         let Some(pixels) = state.last_input.get_untracked() else { return };
-        let bytes: Vec<u8> = pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
+        let bytes = crate::engine::preprocess::to_bytes(&pixels);
         state.my_digits.update(|d| {
             d.push((bytes, label.get_untracked()));
             let excess = d.len().saturating_sub(KEEP);

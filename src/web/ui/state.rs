@@ -154,8 +154,11 @@ impl AppState {
         Some(Request::Bench { preset, config: self.bench_config.get_untracked() })
     }
 
-    /// A fresh prediction of the last drawing (after the weights changed), if there is one.
-    fn repredict(&self) -> Option<Request> {
+    /// The model's weights changed (built, restored, loaded, fine-tuned): the test-set analysis
+    /// no longer describes them, and the drawing is predicted again if there is one.
+    fn weights_changed(&self) -> Option<Request> {
+        self.analysis.set(None);
+        self.gallery.set(None);
         self.last_input.get_untracked().map(|pixels| Request::Predict { pixels })
     }
 
@@ -207,16 +210,15 @@ impl AppState {
             Event::Built { layers, params } => {
                 self.model.set(Some((layers, params)));
                 self.weights_link.set(None);
-                self.analysis.set(None);
-                self.gallery.set(None);
                 self.error.set(None);
+                let repredict = self.weights_changed();
                 if self.data_ready.get_untracked().is_some() {
                     // The opening link's weights go into the first model built with the data.
                     if let Some(text) = self.link_weights.try_update(Option::take).flatten() {
                         return vec![Request::ImportWeightsLink { text }];
                     }
                     // New weights: the drawing's prediction and layer views follow.
-                    return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), self.repredict()].into_iter().flatten().collect();
+                    return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), repredict].into_iter().flatten().collect();
                 }
             }
             Event::WeightsLink { text } => {
@@ -229,17 +231,14 @@ impl AppState {
             }
             Event::FineTuned { steps, accuracy } => {
                 self.fine_tuning.set(false);
-                self.analysis.set(None);
                 self.fine_tuned.set(Some(format!("Fine-tuned for {steps} steps: {:.0}% of your digits now recognised.", accuracy * 100.0)));
-                return self.repredict().into_iter().collect();
+                return self.weights_changed().into_iter().collect();
             }
             Event::WeightsFile { bytes } => super::transfer::download(self, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
             Event::WeightsImported { name, tensors } => {
-                self.analysis.set(None);
-                self.gallery.set(None);
                 self.error.set(None);
                 self.notice.set(Some(format!("Loaded {tensors} tensors from {name}.")));
-                return self.repredict().into_iter().collect();
+                return self.weights_changed().into_iter().collect();
             }
             Event::Restored(p) => {
                 self.run.set(RunState::Paused);
@@ -249,7 +248,7 @@ impl AppState {
                 )));
                 super::persist::resume_curves(*self, &p);
                 self.progress.set(Some(p));
-                return self.repredict().into_iter().collect();
+                return self.weights_changed().into_iter().collect();
             }
             Event::Progress(p) => {
                 if p.report.steps > 0 {
