@@ -82,7 +82,7 @@ describe('threaded page', { timeout: 300_000 }, () => {
   it('classifies a drawn digit and shows the 28x28 input', async () => {
     // A vertical stroke: a "1".
     await drawStroke(page, [[0.5, 0.15], [0.5, 0.85]]);
-    await page.waitForSelector('[data-testid=prediction]:has-text("Prediction:")');
+    await page.waitForSelector('[data-testid=prediction][aria-busy=false]:has-text("Prediction:")');
     const probs = await page.$$eval('[data-testid^=prob-]', (els) => els.map((e) => Number(e.dataset.prob)));
     assert.equal(probs.length, 10);
     const sum = probs.reduce((a, b) => a + b, 0);
@@ -134,7 +134,7 @@ describe('threaded page', { timeout: 300_000 }, () => {
       for (const p of pts.slice(1)) fire('pointermove', p);
       fire('pointerup', pts.at(-1));
     });
-    await page.waitForSelector('[data-testid=prediction]:has-text("Prediction:")');
+    await page.waitForSelector('[data-testid=prediction][aria-busy=false]:has-text("Prediction:")');
     assert.equal(await text(page, 'prediction'), 'Prediction: 7');
     assert.deepEqual(page.errors, []);
   });
@@ -268,7 +268,7 @@ describe('threaded page', { timeout: 300_000 }, () => {
     const vertical = [[0.5, 0.15], [0.5, 0.85]];
     await page.click('[data-testid=draw-clear]');
     await drawStroke(page, vertical);
-    await page.waitForSelector('[data-testid=prediction]:has-text("Prediction:")');
+    await page.waitForSelector('[data-testid=prediction][aria-busy=false]:has-text("Prediction:")');
     const probs = (p) => p.$$eval('[data-testid^=prob-]', (els) => els.map((e) => Number(e.dataset.prob)));
     const full = await probs(page);
 
@@ -279,7 +279,7 @@ describe('threaded page', { timeout: 300_000 }, () => {
       await fresh.waitForSelector('[data-testid=notice]:has-text("Loaded 6 tensors from the link")');
       assert.doesNotMatch(fresh.url(), /&w=/, 'the address bar keeps the short link');
       await drawStroke(fresh, vertical);
-      await fresh.waitForSelector('[data-testid=prediction]:has-text("Prediction:")');
+      await fresh.waitForSelector('[data-testid=prediction][aria-busy=false]:has-text("Prediction:")');
       assert.equal(await text(fresh, 'prediction'), await text(page, 'prediction'));
       const linked = await probs(fresh);
       const worst = Math.max(...linked.map((p, i) => Math.abs(p - full[i])));
@@ -306,7 +306,7 @@ describe('threaded page', { timeout: 300_000 }, () => {
     await page.click('[data-testid=fine-tune]');
     await page.waitForSelector('[data-testid=fine-tuned]', { timeout: 60_000 });
     assert.equal(await text(page, 'fine-tuned'), 'Fine-tuned for 30 steps: 100% of your digits now recognised.');
-    await page.waitForSelector('[data-testid=prediction]:has-text("Prediction: 7")');
+    await page.waitForSelector('[data-testid=prediction][aria-busy=false]:has-text("Prediction: 7")');
     await page.waitForTimeout(500); // the page state is written
     await page.reload();
     await page.waitForSelector('[data-testid=data-status]:has-text("MNIST ready")', { timeout: 60_000 });

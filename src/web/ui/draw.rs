@@ -170,6 +170,12 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
         classify(&c, preview.get(), state);
     };
 
+    let waiting = move || {
+        state.model.with(Option::is_some)
+            && state.last_input.with(|last| {
+                last.as_ref().is_some_and(|x| state.inspection.with(|i| i.as_ref().map(|i| &i.input) != Some(x)))
+            })
+    };
     let top = move || {
         state.prediction.get().map(|p| crate::engine::loss::argmax(&p))
     };
@@ -194,7 +200,8 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
                 </label>
             </div>
         </div>
-        <p class="prediction" data-testid="prediction">
+        // Busy while the engine has not yet answered for the latest drawing (mid-stroke answers are older).
+        <p class="prediction" data-testid="prediction" aria-live="polite" aria-busy=move || waiting().to_string()>
             {move || match top() {
                 Some(c) => format!("Prediction: {c}"),
                 None => "Draw a digit to see what the model thinks.".to_string(),
