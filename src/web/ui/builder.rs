@@ -4,6 +4,7 @@
 
 use super::edit::{apply_spec, redo, undo, Live};
 use super::fields::{field_inputs, to_map};
+use super::lang::{t, tf, tr};
 use super::state::{AppState, RunState};
 use super::client::send;
 use crate::engine::spec::{palette, LayerSpec, Spec, PRESETS};
@@ -36,7 +37,7 @@ fn set_field(state: AppState, field_errors: RwSignal<Vec<(usize, String)>>, i: u
         }
         Err(e) => field_errors.update(|errs| {
             errs.retain(|(j, _)| *j != i);
-            errs.push((i, format!("field `{key}`: {e}")));
+            errs.push((i, super::lang::msg("msg.field_error", &[&key, &e])));
         }),
     }
 }
@@ -55,6 +56,16 @@ fn move_layer(state: AppState, from: usize, to: usize) {
             layers.insert(to, l);
         }
     });
+}
+
+/// The table key of a layer's name in words.
+fn layer_key(name: &str) -> &'static str {
+    crate::i18n::key_for("layer.", name)
+}
+
+/// The table key of a palette group.
+fn group_key(group: &str) -> &'static str {
+    crate::i18n::key_for("group.", group)
 }
 
 fn fmt_count(n: u64) -> String {
@@ -101,40 +112,40 @@ pub fn Builder(state: AppState) -> impl IntoView {
         .map(|(group, layer)| {
             let name = layer.kind_name();
             let testid = format!("add-{}", layer_json(&layer).get("type").and_then(Value::as_str).unwrap_or_default());
-            let title = format!("Add {name} ({group}) after the selected layer");
+            let title = move || tf("builder.add_title", &[&name, &t(layer_key(name)), &t(group_key(group))]);
             view! { <button class="chip" data-testid=testid title=title on:click=move |_| add(layer.clone())>{format!("+ {name}")}</button> }
         })
         .collect_view();
     view! {
         <div class="row toolbar">
-            <label>"Preset "
+            <label>{move || t("builder.preset")}" "
                 <select data-testid="preset-select" on:change=load_preset>
-                    <option value="" selected>"choose…"</option>
+                    <option value="" selected>{move || t("builder.choose")}</option>
                     {PRESETS.iter().map(|p| view! { <option value=*p>{*p}</option> }).collect_view()}
                 </select>
             </label>
-            <button class="secondary" data-testid="undo" prop:disabled=move || state.history.with(|h| h.0.is_empty()) on:click=move |_| undo(state)>"Undo"</button>
-            <button class="secondary" data-testid="redo" prop:disabled=move || state.history.with(|h| h.1.is_empty()) on:click=move |_| redo(state)>"Redo"</button>
-            <button class="secondary" data-testid="model-reset" on:click=move |_| { field_errors.set(Vec::new()); apply_spec(state, Spec::default()) }>"Reset model"</button>
+            <button class="secondary" data-testid="undo" prop:disabled=move || state.history.with(|h| h.0.is_empty()) on:click=move |_| undo(state)>{move || t("builder.undo")}</button>
+            <button class="secondary" data-testid="redo" prop:disabled=move || state.history.with(|h| h.1.is_empty()) on:click=move |_| redo(state)>{move || t("builder.redo")}</button>
+            <button class="secondary" data-testid="model-reset" on:click=move |_| { field_errors.set(Vec::new()); apply_spec(state, Spec::default()) }>{move || t("builder.reset_model")}</button>
         </div>
         <Show when=move || !state.link_notices.get().is_empty()>
             <div class="notice" role="status" data-testid="link-notice">
-                <strong>"Parts of the link were ignored:"</strong>
-                <ul>{move || state.link_notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
-                <button class="secondary" on:click=move |_| state.link_notices.set(Vec::new())>"Dismiss"</button>
+                <strong>{move || t("builder.link_ignored")}</strong>
+                <ul>{move || state.link_notices.get().into_iter().map(|n| view! { <li>{move || tr(&n)}</li> }).collect_view()}</ul>
+                <button class="secondary" on:click=move |_| state.link_notices.set(Vec::new())>{move || t("common.dismiss")}</button>
             </div>
         </Show>
         <fieldset class="plain" prop:disabled=move || matches!(state.run.get(), RunState::Running | RunState::Pausing)>
-        <div class="palette" data-testid="palette" aria-label="Layer palette">{palette_view}</div>
-        <p class="hint">"Click a layer to select it (new layers go after it). Keyboard: Alt+↑/↓ moves, Delete removes, D duplicates."</p>
+        <div class="palette" data-testid="palette" aria-label=move || t("builder.palette")>{palette_view}</div>
+        <p class="hint">{move || t("builder.hint")}</p>
         <ol class="layers" data-testid="layers">
             {move || {
                 let spec = state.spec.get();
                 let lv = live.get();
                 spec.layers.iter().enumerate().map(|(i, layer)| {
                     let info = lv.infos.get(i).cloned();
-                    let error = lv.error.as_ref().filter(|(j, _)| *j == i).map(|(_, m)| m.clone())
-                        .or_else(|| field_errors.get().into_iter().find(|(j, _)| *j == i).map(|(_, m)| m));
+                    let error = lv.error.as_ref().filter(|(j, _)| *j == i).map(|(_, m)| tr(m))
+                        .or_else(|| field_errors.get().into_iter().find(|(j, _)| *j == i).map(|(_, m)| tr(&m)));
                     let invalid = error.is_some();
                     let fields = field_inputs(layer_json(layer), "field-",
                         Arc::new(move |key: String, value: Value| set_field(state, field_errors, i, &key, value)));
@@ -142,8 +153,8 @@ pub fn Builder(state: AppState) -> impl IntoView {
                     let (shape, detail, title) = match &info {
                         Some(inf) => (
                             format!("→ {}", inf.output),
-                            format!("{} params · {} FLOPs", fmt_count(inf.params as u64), fmt_count(inf.flops)),
-                            format!("output: {}\nparameters: {}\nactivation: {} bytes per image", inf.output_formula, inf.params_formula, inf.activation_bytes),
+                            tf("builder.detail", &[&fmt_count(inf.params as u64), &fmt_count(inf.flops)]),
+                            tf("builder.formula", &[&inf.output_formula, &inf.params_formula, &inf.activation_bytes]),
                         ),
                         None => ("→ ?".into(), String::new(), String::new()),
                     };
@@ -172,7 +183,7 @@ pub fn Builder(state: AppState) -> impl IntoView {
                     view! {
                         <li class="layer" class:invalid=invalid class:selected=move || selected.get() == Some(i)
                             data-testid=format!("layer-{i}") tabindex="0" draggable="true"
-                            aria-label=format!("Layer {i}: {name}")
+                            aria-label=tf("builder.layer_label", &[&i, &name, &t(layer_key(name))])
                             on:click=move |_| selected.set(Some(i))
                             on:keydown=on_key
                             on:dragstart=move |_| dragging.set(Some(i))
@@ -180,17 +191,17 @@ pub fn Builder(state: AppState) -> impl IntoView {
                             on:drop=move |ev| { ev.prevent_default(); if let Some(from) = dragging.get_untracked() { move_layer(state, from, i); selected.set(Some(i)); } dragging.set(None); }>
                             <div class="layer-head">
                                 <span class="idx">{i}</span>
-                                <strong data-testid="layer-name">{name}</strong>
+                                <strong data-testid="layer-name" title=t(layer_key(name))>{name}</strong>
                                 <span class="shape" data-testid="layer-shape" title=title.clone() tabindex="0" aria-label=title>{shape}</span>
                                 <span class="detail" data-testid="layer-detail">{detail}</span>
                                 <span class="tools">
-                                    <button class="icon" title="Move up" aria-label="Move up" data-testid="layer-up" prop:disabled=i == 0
+                                    <button class="icon" title=t("builder.move_up") aria-label=t("builder.move_up") data-testid="layer-up" prop:disabled=i == 0
                                         on:click=move |ev| { ev.stop_propagation(); move_layer(state, i, i - 1); }>"↑"</button>
-                                    <button class="icon" title="Move down" aria-label="Move down" data-testid="layer-down" prop:disabled=i + 1 == count
+                                    <button class="icon" title=t("builder.move_down") aria-label=t("builder.move_down") data-testid="layer-down" prop:disabled=i + 1 == count
                                         on:click=move |ev| { ev.stop_propagation(); move_layer(state, i, i + 1); }>"↓"</button>
-                                    <button class="icon" title="Duplicate" aria-label="Duplicate" data-testid="layer-duplicate"
-                                        on:click=move |ev| { ev.stop_propagation(); let d = dup.clone(); edit_layers(state, |l| l.insert(i + 1, d)); }>"Dup"</button>
-                                    <button class="icon" title="Remove" aria-label="Remove" data-testid="layer-remove"
+                                    <button class="icon" title=t("builder.duplicate") aria-label=t("builder.duplicate") data-testid="layer-duplicate"
+                                        on:click=move |ev| { ev.stop_propagation(); let d = dup.clone(); edit_layers(state, |l| l.insert(i + 1, d)); }>"⧉"</button>
+                                    <button class="icon" title=t("builder.remove") aria-label=t("builder.remove") data-testid="layer-remove"
                                         on:click=move |ev| { ev.stop_propagation(); edit_layers(state, |l| { l.remove(i); }); selected.set(None); }>"✕"</button>
                                 </span>
                             </div>
@@ -205,26 +216,25 @@ pub fn Builder(state: AppState) -> impl IntoView {
         <p class="totals" data-testid="model-totals">{move || {
             let lv = live.get();
             match &lv.error {
-                None => format!("{} trainable parameters · {} FLOPs forward per image · {:.1} KB activations",
-                    lv.params, fmt_count(lv.flops), lv.activation_bytes as f64 / 1024.0),
-                Some((i, _)) => format!("Layer {i} needs fixing before training."),
+                None => tf("builder.totals", &[&lv.params, &fmt_count(lv.flops), &format!("{:.1}", lv.activation_bytes as f64 / 1024.0)]),
+                Some((i, _)) => tf("builder.needs_fixing", &[i]),
             }
         }}</p>
         <div class="row share">
-            <button class="secondary" data-testid="copy-link" on:click=copy_link>"Copy link"</button>
-            <input type="text" readonly class="share-url" data-testid="share-url" aria-label="Link to this configuration" prop:value=share_url />
-            <Show when=move || copied.get()><span class="hint">"Copied."</span></Show>
+            <button class="secondary" data-testid="copy-link" on:click=copy_link>{move || t("builder.copy_link")}</button>
+            <input type="text" readonly class="share-url" data-testid="share-url" aria-label=move || t("builder.link_label") prop:value=share_url />
+            <Show when=move || copied.get()><span class="hint">{move || t("builder.copied")}</span></Show>
         </div>
         <div class="row share">
             <button class="secondary" data-testid="copy-link-weights" prop:disabled=move || state.model.get().is_none()
-                    title="The link also carries the trained weights (8-bit, compressed) when they fit"
-                    on:click=move |_| send(Request::WeightsLink)>"Copy link with weights"</button>
+                    title=move || t("builder.copy_weights_title")
+                    on:click=move |_| send(Request::WeightsLink)>{move || t("builder.copy_weights")}</button>
             {move || match state.weights_link.get() {
                 Some(Ok(link)) => view! {
-                    <input type="text" readonly class="share-url" data-testid="share-url-weights" aria-label="Link with the trained weights" prop:value=link.clone() />
-                    <span class="hint" data-testid="weights-link-size">{format!("{} characters", link.len())}</span>
+                    <input type="text" readonly class="share-url" data-testid="share-url-weights" aria-label=t("builder.weights_link_label") prop:value=link.clone() />
+                    <span class="hint" data-testid="weights-link-size">{tf("builder.characters", &[&link.len()])}</span>
                 }.into_any(),
-                Some(Err(why)) => view! { <p class="hint" role="status" data-testid="weights-link-error">{format!("This model cannot travel in a link: {why}.")}</p> }.into_any(),
+                Some(Err(why)) => view! { <p class="hint" role="status" data-testid="weights-link-error">{tf("builder.cannot_link", &[&tr(&why)])}</p> }.into_any(),
                 None => ().into_any(),
             }}
         </div>

@@ -2,6 +2,7 @@
 //! smoothed) with the test/validation figures per epoch, and the learning-rate schedule with
 //! the current step. Redraws are coalesced to one per animation frame.
 
+use super::lang::{lang, t, tf};
 use super::state::AppState;
 use crate::engine::optim::lr_at;
 use leptos::html::Canvas;
@@ -75,7 +76,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .x_desc("optimizer step")
+        .x_desc(t("chart.step"))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| match tick_decimals(y_hi - y_lo) {
             _ if *y == 0.0 => "0".into(),
@@ -154,6 +155,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
         let validations = state.validations.get();
         let spec = state.spec.get();
         let progress = state.progress.get();
+        lang(); // the axis and legend texts follow a language switch
         // A finished run is both current and in the history: drawn once.
         let runs: Vec<(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)> = state.runs.get().into_iter().filter(|r| r.shown && r.curve != curve)
             .map(|r| (r.id, r.curve.iter().map(|c| (c.0 as f64, c.1)).collect(), r.curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect()))
@@ -171,7 +173,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
             let acc: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect();
             let overlay = |pick: fn(&(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)) -> &Vec<(f64, f64)>| -> Vec<Series> {
                 runs.iter().enumerate().map(|(k, r)| Series {
-                    name: format!("run {} (smoothed)", r.0),
+                    name: tf("chart.run", &[&r.0]),
                     color: RUN_COLORS[k % RUN_COLORS.len()],
                     points: smooth(pick(r)),
                     dots: false,
@@ -180,51 +182,57 @@ pub fn Charts(state: AppState) -> impl IntoView {
             };
             let mut loss_series = overlay(|r| &r.1);
             loss_series.extend([
-                Series { name: "training (raw)".into(), color: GREY, points: loss.clone(), dots: false, width: 1 },
-                Series { name: "training (smoothed)".into(), color: BLUE, points: smooth(&loss), dots: false, width: 2 },
-                Series { name: "test".into(), color: ORANGE, points: eval_at(|r| r.loss), dots: true, width: 2 },
+                Series { name: t("chart.raw").into(), color: GREY, points: loss.clone(), dots: false, width: 1 },
+                Series { name: t("chart.smoothed").into(), color: BLUE, points: smooth(&loss), dots: false, width: 2 },
+                Series { name: t("chart.test").into(), color: ORANGE, points: eval_at(|r| r.loss), dots: true, width: 2 },
             ]);
             if !validations.is_empty() {
-                loss_series.push(Series { name: "validation".into(), color: VERMILLION, points: validation_at(|r| r.loss), dots: true, width: 2 });
+                loss_series.push(Series { name: t("chart.validation").into(), color: VERMILLION, points: validation_at(|r| r.loss), dots: true, width: 2 });
             }
-            let _ = draw(&loss_c, "loss", &loss_series, Some(0.0), Legend::UpperRight);
+            let _ = draw(&loss_c, t("chart.loss"), &loss_series, Some(0.0), Legend::UpperRight);
             let mut acc_series = overlay(|r| &r.2);
             acc_series.extend([
-                Series { name: "training (raw)".into(), color: GREY, points: acc.clone(), dots: false, width: 1 },
-                Series { name: "training (smoothed)".into(), color: BLUE, points: smooth(&acc), dots: false, width: 2 },
-                Series { name: "test".into(), color: ORANGE, points: eval_at(|r| r.accuracy * 100.0), dots: true, width: 2 },
+                Series { name: t("chart.raw").into(), color: GREY, points: acc.clone(), dots: false, width: 1 },
+                Series { name: t("chart.smoothed").into(), color: BLUE, points: smooth(&acc), dots: false, width: 2 },
+                Series { name: t("chart.test").into(), color: ORANGE, points: eval_at(|r| r.accuracy * 100.0), dots: true, width: 2 },
             ]);
             if !validations.is_empty() {
-                acc_series.push(Series { name: "validation".into(), color: VERMILLION, points: validation_at(|r| r.accuracy * 100.0), dots: true, width: 2 });
+                acc_series.push(Series { name: t("chart.validation").into(), color: VERMILLION, points: validation_at(|r| r.accuracy * 100.0), dots: true, width: 2 });
             }
-            let _ = draw(&acc_c, "accuracy %", &acc_series, None, Legend::LowerRight);
+            let _ = draw(&acc_c, t("chart.accuracy"), &acc_series, None, Legend::LowerRight);
             let steps_per_epoch = progress.as_ref().map_or_else(|| 60_000usize.div_ceil(spec.training.batch_size), |p| p.steps_per_epoch);
             let total = (steps_per_epoch * spec.training.epochs).max(1);
             let stride = total.div_ceil(300).max(1);
             let schedule: Vec<(f64, f64)> = (0..=total).step_by(stride).map(|s| (s as f64, lr_at(&spec.training, s as u64, steps_per_epoch) as f64)).collect();
             let now: Vec<(f64, f64)> = progress.iter().map(|p| (p.global_step as f64, p.lr as f64)).collect();
-            let _ = draw(&lr_c, "learning rate", &[
-                Series { name: "schedule".into(), color: GREEN, points: schedule, dots: false, width: 2 },
-                Series { name: "now".into(), color: ORANGE, points: now, dots: true, width: 2 },
+            let _ = draw(&lr_c, t("chart.lr"), &[
+                Series { name: t("chart.schedule").into(), color: GREEN, points: schedule, dots: false, width: 2 },
+                Series { name: t("chart.now").into(), color: ORANGE, points: now, dots: true, width: 2 },
             ], Some(0.0), Legend::LowerLeft);
             redraws.update(|r| *r += 1);
         });
     });
     let latest = move || {
         let c = state.curve.get();
-        let last = c.last().map_or("no training yet".to_string(), |p| format!("step {}: training loss {:.4}, accuracy {:.2}%", p.0, p.1, p.2 * 100.0));
-        let test = state.evals.get().last().map_or(String::new(), |(e, r)| format!("; after epoch {e}: test loss {:.4}, accuracy {:.2}%", r.loss, r.accuracy * 100.0));
-        let validation = state.validations.get().last().map_or(String::new(), |(_, r)| format!("; validation loss {:.4}, accuracy {:.2}%", r.loss, r.accuracy * 100.0));
+        let last = c.last().map_or(t("chart.none").to_string(), |p| {
+            tf("chart.latest", &[&p.0, &format!("{:.4}", p.1), &format!("{:.2}", p.2 * 100.0)])
+        });
+        let test = state.evals.get().last().map_or(String::new(), |(e, r)| {
+            tf("chart.latest_test", &[e, &format!("{:.4}", r.loss), &format!("{:.2}", r.accuracy * 100.0)])
+        });
+        let validation = state.validations.get().last().map_or(String::new(), |(_, r)| {
+            tf("chart.latest_validation", &[&format!("{:.4}", r.loss), &format!("{:.2}", r.accuracy * 100.0)])
+        });
         format!("{last}{test}{validation}")
     };
     view! {
         <div class="charts">
             <canvas node_ref=loss_ref width="560" height="240" data-testid="chart-loss" role="img"
-                    aria-label=move || format!("Loss chart. {}", latest())></canvas>
+                    aria-label=move || tf("chart.loss_label", &[&latest()])></canvas>
             <canvas node_ref=acc_ref width="560" height="240" data-testid="chart-accuracy" role="img"
-                    aria-label=move || format!("Accuracy chart. {}", latest())></canvas>
+                    aria-label=move || tf("chart.accuracy_label", &[&latest()])></canvas>
             <canvas node_ref=lr_ref width="560" height="200" data-testid="chart-lr" role="img"
-                    aria-label=move || format!("Learning-rate schedule; now {}", state.progress.get().map_or("–".into(), |p| p.lr.to_string()))></canvas>
+                    aria-label=move || tf("chart.lr_label", &[&state.progress.get().map_or("–".into(), |p| p.lr.to_string())])></canvas>
             <p class="hint" data-testid="chart-text" data-redraws=move || redraws.get().to_string()>{latest}</p>
         </div>
     }

@@ -43,7 +43,7 @@ pub fn start_engine(state: AppState) {
     let worker = match Worker::new_with_options("./engine_worker_loader.js", &options) {
         Ok(w) => w,
         Err(e) => {
-            state.error.set(Some(format!("could not start the engine worker: {e:?}")));
+            state.error.set(Some(super::lang::msg("msg.worker_start", &[&format!("{e:?}")])));
             return;
         }
     };
@@ -56,14 +56,14 @@ pub fn start_engine(state: AppState) {
                     send(request);
                 }
             }
-            Err(e) => state.error.set(Some(format!("unreadable message from the engine: {e}"))),
+            Err(e) => state.error.set(Some(super::lang::msg("msg.worker_message", &[&e]))),
         }
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
         event.prevent_default();
-        state.error.set(Some(format!("the engine worker failed: {}", event.message())));
+        state.error.set(Some(super::lang::msg("msg.worker_failed", &[&event.message()])));
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();

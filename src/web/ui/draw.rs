@@ -7,6 +7,7 @@ use crate::engine::preprocess::{drawing_to_mnist, SIDE};
 use crate::protocol::Request;
 use crate::web::js::now_ms;
 use leptos::html::Canvas;
+use super::lang::{t, tf};
 use leptos::prelude::*;
 use super::paint::context;
 use web_sys::{HtmlCanvasElement, PointerEvent};
@@ -98,6 +99,8 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
     let drawing = StoredValue::new(false);
     let brush = RwSignal::new(BRUSH);
     let last_predict = StoredValue::new(0.0f64);
+    // Strokes finished so far: lets a test (or assistive code) know the pad has taken a stroke in.
+    let finished = RwSignal::new(0u32);
 
     Effect::new(move |_| {
         if let Some(c) = pad.get() {
@@ -135,6 +138,7 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
     let up = move |_ev: PointerEvent| {
         if drawing.get_value() {
             drawing.set_value(false);
+            finished.update(|n| *n += 1);
             if let Some(c) = pad.get() {
                 classify(&c, preview.get(), state);
             }
@@ -181,44 +185,32 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
     };
     view! {
         <div class="draw">
-            <canvas class="pad" node_ref=pad width=PAD height=PAD data-testid="draw-canvas"
-                    aria-label="Drawing area: draw a digit with the mouse, a finger or a pen"
+            <canvas class="pad" node_ref=pad width=PAD height=PAD data-testid="draw-canvas" role="img" data-strokes=move || finished.get()
+                    aria-label=move || t("draw.pad_label")
                     on:pointerdown=down on:pointermove=moved on:pointerup=up on:pointercancel=up></canvas>
             <div class="side">
-                <p class="hint">"Model input (28×28)"</p>
+                <p class="hint">{move || t("draw.input")}</p>
                 <canvas class="preview" node_ref=preview width=SIDE as u32 height=SIDE as u32
-                        data-testid="input-preview" aria-label="The 28 by 28 image given to the model"></canvas>
+                        data-testid="input-preview" role="img" aria-label=move || t("draw.input_label")></canvas>
                 <div class="row buttons">
-                    <button data-testid="draw-clear" on:click=move |_| clear_all(())>"Clear"</button>
-                    <button class="secondary" data-testid="draw-undo" on:click=undo_stroke>"Undo stroke"</button>
+                    <button data-testid="draw-clear" on:click=move |_| clear_all(())>{move || t("draw.clear")}</button>
+                    <button class="secondary" data-testid="draw-undo" on:click=undo_stroke>{move || t("draw.undo")}</button>
                 </div>
-                <label class="brush">"Brush "
-                    <input type="range" min="8" max="40" step="2" data-testid="brush" aria-label="Brush width"
+                <label class="brush">{move || t("draw.brush")}" "
+                    <input type="range" min="8" max="40" step="2" data-testid="brush" aria-label=move || t("draw.brush_label")
                            prop:value=move || brush.get().to_string()
                            on:input=move |ev| if let Ok(w) = event_target_value(&ev).parse() { brush.set(w) } />
-                    <span>{move || format!("{:.0} px", brush.get())}</span>
+                    <span>{move || tf("draw.px", &[&format!("{:.0}", brush.get())])}</span>
                 </label>
             </div>
         </div>
         // Busy while the engine has not yet answered for the latest drawing (mid-stroke answers are older).
         <p class="prediction" data-testid="prediction" aria-live="polite" aria-busy=move || waiting().to_string()>
             {move || match top() {
-                Some(c) => format!("Prediction: {c}"),
-                None => "Draw a digit to see what the model thinks.".to_string(),
+                Some(c) => tf("draw.prediction", &[&c]),
+                None => t("draw.empty").to_string(),
             }}
         </p>
-        <ol class="probs" start="0" data-testid="probabilities">
-            {(0..10).map(|d| {
-                let p = move || state.prediction.get().map_or(0.0, |p| p[d]);
-                view! {
-                    <li class:top=move || top() == Some(d) data-testid=format!("prob-{d}")
-                        data-prob=move || format!("{:.4}", p())>
-                        <span class="digit">{d}</span>
-                        <span class="pbar"><span class="pfill" style:width=move || format!("{:.1}%", p() * 100.0)></span></span>
-                        <span class="pval">{move || format!("{:.1}%", p() * 100.0)}</span>
-                    </li>
-                }
-            }).collect_view()}
-        </ol>
+        <super::probs::ProbabilityBars state=state />
     }
 }

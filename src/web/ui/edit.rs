@@ -36,7 +36,7 @@ impl Live {
                     infos.push(info);
                 }
                 Err(e) => {
-                    error = Some((i, format!("field `{}`: {}", e.field, e.message)));
+                    error = Some((i, super::lang::msg("msg.field_error", &[&e.field, &e.message])));
                     break;
                 }
             }
@@ -110,7 +110,7 @@ pub fn apply_spec(state: AppState, spec: Spec) {
         return;
     }
     if locked(state) {
-        state.error.set(Some("Pause training before changing the model.".into()));
+        state.error.set(Some(super::lang::msg("msg.pause_before_change", &[])));
         return;
     }
     state.history.update(|(past, future)| {

@@ -8,6 +8,7 @@ use super::state::{AppState, RunState};
 use crate::engine::metrics::{Confusion, Example};
 use crate::protocol::Request;
 use leptos::html::Canvas;
+use super::lang::{lang, t, tf};
 use leptos::prelude::*;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
@@ -20,8 +21,8 @@ fn rgb([r, g, b]: [u8; 3]) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Draws the heatmap; returns its plotting area.
-fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion) -> Result<Area, String> {
+/// Draws the heatmap, outlining the keyboard's cell; returns its plotting area.
+fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion, cursor: Option<(u8, u8)>) -> Result<Area, String> {
     let root = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let n = m.classes as i32;
@@ -41,8 +42,8 @@ fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion) -> Result<Are
         // With the axis reversed, the label at v sits on the lower edge of row v − 1 and the
         // offset lifts it into that row.
         .y_label_formatter(&|v| (v - 1).to_string())
-        .x_desc("predicted class")
-        .y_desc("true class")
+        .x_desc(t("eval.predicted_class"))
+        .y_desc(t("eval.true_class"))
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -67,6 +68,11 @@ fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion) -> Result<Are
             }
         }
     }
+    if let Some((t, p)) = cursor {
+        let (x, y) = (p as i32, t as i32);
+        let ring = ShapeStyle { color: RGBColor(245, 165, 36).to_rgba(), filled: false, stroke_width: 3 };
+        chart.draw_series(std::iter::once(Rectangle::new([(x, y), (x + 1, y + 1)], ring))).map_err(|e| e.to_string())?;
+    }
     let area = chart.plotting_area().get_pixel_range();
     root.present().map_err(|e| e.to_string())?;
     Ok(area)
@@ -87,8 +93,8 @@ fn draw_bars(canvas: &web_sys::HtmlCanvasElement, m: &Confusion) -> Result<(), S
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_desc("class")
-        .y_desc("accuracy %")
+        .x_desc(t("eval.class"))
+        .y_desc(t("eval.accuracy"))
         .label_style(("sans-serif", 12))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -130,7 +136,7 @@ fn Gallery(examples: Vec<Example>, testid: &'static str) -> impl IntoView {
                 let mut ranked: Vec<(usize, f32)> = e.probs.iter().copied().enumerate().collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let top3 = ranked.iter().take(3).map(|(c, p)| format!("{c}: {:.1}%", p * 100.0)).collect::<Vec<_>>().join(", ");
-                let label = format!("test image {}: true {}, predicted {} ({confidence:.1}%); {top3}", e.index, e.label, e.predicted);
+                let label = tf("eval.example", &[&e.index, &e.label, &e.predicted, &format!("{confidence:.1}"), &top3]);
                 let title = label.clone();
                 view! {
                     <figure class="example" data-testid="example" data-label=e.label data-predicted=e.predicted title=title>
@@ -149,10 +155,13 @@ pub fn Evaluate(state: AppState) -> impl IntoView {
     let matrix = NodeRef::<Canvas>::new();
     let bars = NodeRef::<Canvas>::new();
     let area = RwSignal::new(None::<Area>);
+    // The cell chosen with the arrow keys: (true, predicted).
+    let cursor = RwSignal::new(None::<(u8, u8)>);
     Effect::new(move |_| {
         let analysis = state.analysis.get();
+        lang(); // axis titles follow a language switch
         let (Some(m), Some(b), Some((confusion, _))) = (matrix.get(), bars.get(), analysis) else { return };
-        area.set(draw_matrix(&m, &confusion).ok());
+        area.set(draw_matrix(&m, &confusion, cursor.get()).ok());
         let _ = draw_bars(&b, &confusion);
     });
     let click = move |ev: web_sys::MouseEvent| {
@@ -161,41 +170,71 @@ pub fn Evaluate(state: AppState) -> impl IntoView {
             send(Request::Gallery { truth, predicted });
         }
     };
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        let Some((confusion, _)) = state.analysis.get_untracked() else { return };
+        let last = confusion.classes.saturating_sub(1) as u8;
+        let (t, p) = cursor.get_untracked().unwrap_or((0, 0));
+        let next = match ev.key().as_str() {
+            "ArrowUp" => (t.saturating_sub(1), p),
+            "ArrowDown" => ((t + 1).min(last), p),
+            "ArrowLeft" => (t, p.saturating_sub(1)),
+            "ArrowRight" => (t, (p + 1).min(last)),
+            "Enter" | " " => {
+                ev.prevent_default();
+                send(Request::Gallery { truth: t, predicted: p });
+                return;
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        cursor.set(Some(next));
+    };
+    let cursor_text = move || {
+        let (t, p) = cursor.get()?;
+        let (m, _) = state.analysis.get()?;
+        Some(tf("eval.cursor", &[&t, &p, &m.get(t as usize, p as usize)]))
+    };
     let busy = move || state.model.get().is_none() || state.data_ready.get().is_none() || matches!(state.run.get(), RunState::Running | RunState::Pausing);
     let summary = move || {
         let (m, _) = state.analysis.get()?;
         let mut off: Vec<(u32, usize, usize)> = (0..m.classes).flat_map(|t| (0..m.classes).map(move |p| (t, p))).filter(|(t, p)| t != p)
             .map(|(t, p)| (m.get(t, p), t, p)).filter(|c| c.0 > 0).collect();
         off.sort_by(|a, b| b.0.cmp(&a.0));
-        let top = off.iter().take(3).map(|(n, t, p)| format!("true {t} predicted as {p}: {n} times")).collect::<Vec<_>>().join(", ");
+        let top = off.iter().take(3).map(|(n, truth, p)| tf("eval.mistake", &[truth, p, n])).collect::<Vec<_>>().join(", ");
         let total: u32 = m.counts.iter().sum();
-        Some(format!("Test accuracy {:.2}% over {total} images; most frequent mistakes: {}.", m.accuracy() * 100.0, if top.is_empty() { "none".into() } else { top }))
+        let mistakes = if top.is_empty() { t("eval.none").to_string() } else { top };
+        Some(tf("eval.summary", &[&format!("{:.2}", m.accuracy() * 100.0), &total, &mistakes]))
     };
     view! {
         <div class="row buttons">
-            <button data-testid="analyse" prop:disabled=busy on:click=move |_| { state.gallery.set(None); send(Request::Analyse) }>"Analyse the test set"</button>
-            <span class="hint">"Uses the model as it is now; pause training first."</span>
+            <button data-testid="analyse" prop:disabled=busy on:click=move |_| { state.gallery.set(None); send(Request::Analyse) }>{move || t("eval.analyse")}</button>
+            <span class="hint">{move || t("eval.hint")}</span>
         </div>
         <Show when=move || state.analysis.get().is_some()>
             <p data-testid="analysis-summary">{summary}</p>
         </Show>
         <div class="evaluate" class:hidden=move || state.analysis.get().is_none()>
             <canvas node_ref=matrix width="440" height="440" data-testid="confusion" class="confusion" role="img" on:click=click
+                    tabindex="0" on:keydown=on_key on:focus=move |_| if cursor.get_untracked().is_none() { cursor.set(Some((0, 0))) }
                     data-area=move || area.get().map(|(x, y)| format!("{} {} {} {}", x.start, x.end, y.start, y.end))
-                    aria-label=move || format!("Confusion matrix, rows true class, columns predicted class; click a cell for its images. {}", summary().unwrap_or_default())></canvas>
+                    aria-label=move || tf("eval.matrix_label", &[&summary().unwrap_or_default()])></canvas>
             <canvas node_ref=bars width="440" height="240" data-testid="class-accuracy" role="img"
-                    aria-label=move || state.analysis.get().map_or(String::new(), |(m, _)| format!("Accuracy per class: {}",
-                        m.per_class_accuracy().iter().enumerate().map(|(c, a)| format!("{c}: {:.1}%", a * 100.0)).collect::<Vec<_>>().join(", ")))></canvas>
+                    aria-label=move || state.analysis.get().map_or(String::new(), |(m, _)| tf("eval.per_class", &[
+                        &m.per_class_accuracy().iter().enumerate().map(|(c, a)| format!("{c}: {:.1}%", a * 100.0)).collect::<Vec<_>>().join(", ")]))></canvas>
         </div>
+        <p class="hint" aria-live="polite" data-testid="cell-cursor">{cursor_text}</p>
         {move || state.gallery.get().map(|(truth, predicted, examples)| {
             let count = state.analysis.get_untracked().map_or(0, |(m, _)| m.get(truth as usize, predicted as usize));
             view! {
-                <h3 data-testid="gallery-title">{format!("True {truth}, predicted {predicted}: {count} test images{}", if count as usize > examples.len() { format!(", the {} most confident", examples.len()) } else { String::new() })}</h3>
+                <h3 data-testid="gallery-title">{
+                    let more = if count as usize > examples.len() { tf("eval.most_confident", &[&examples.len()]) } else { String::new() };
+                    format!("{}{more}", tf("eval.gallery", &[&truth, &predicted, &count]))
+                }</h3>
                 <Gallery examples=examples testid="cell-gallery" />
             }
         })}
         {move || state.analysis.get().map(|(_, wrong)| view! {
-            <h3>"Most confidently wrong"</h3>
+            <h3>{move || t("eval.wrong")}</h3>
             <Gallery examples=wrong testid="wrong-gallery" />
         })}
     }

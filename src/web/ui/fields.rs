@@ -97,12 +97,15 @@ pub fn field_inputs(map: Map<String, Value>, prefix: &'static str, on_set: Arc<d
                 .into_any()
             } else {
                 // Pairs (`3x5`), lists (`1,2,4`) and words (`same`) are typed in the link syntax.
-                view! { <input type="text" inputmode="decimal" size="6" placeholder="default" data-testid=testid prop:value=show(&value)
-                    title="a number, or two as HxW (e.g. 3x5); padding also takes same / valid"
+                view! { <input type="text" inputmode="decimal" size="6" placeholder=move || super::lang::t("fields.default") data-testid=testid prop:value=show(&value)
+                    title=move || super::lang::t("fields.pair_title")
                     on:change=move |ev| set(k.clone(), read(&event_target_value(&ev))) /> }
                 .into_any()
             };
-            view! { <label class="field">{key}" "{input}</label> }
+            // The field keeps its PyTorch name; the tooltip says what it does.
+            let name = key.clone();
+            let help = move || super::lang::t(crate::i18n::key_for("field.", &name));
+            view! { <label class="field" title=help>{key}" "{input}</label> }
         })
         .collect_view()
 }

@@ -3,6 +3,7 @@
 //! map over the drawing. Clicking (or Enter on) a map enlarges it.
 
 use super::paint::{diverging, paint_rgb, sequential};
+use super::lang::{t, tf};
 use super::state::AppState;
 use crate::engine::inspect::Inspection;
 use leptos::html::{Canvas, Div};
@@ -42,14 +43,13 @@ fn build(root: &Element, inspection: &Inspection, names: &[&'static str]) -> Opt
         let [count, kh, kw] = f.shape;
         let bound = f.values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let head = element(&doc, "p", "maps-head")?;
-        head.set_text_content(Some(&format!(
-            "Filters of layer {} ({}): {count} kernels of {kh}×{kw}, first input channel · blue −{bound:.3} · white 0 · orange +{bound:.3}",
-            f.layer, names.get(f.layer).copied().unwrap_or("?"))));
+        let name = names.get(f.layer).copied().unwrap_or("?");
+        head.set_text_content(Some(&tf("inside.filters", &[&f.layer, &name, &count, &kh, &kw, &format!("{bound:.3}")])));
         block.append_child(&head).ok()?;
         let grid = element(&doc, "div", "maps filters")?;
         for k in 0..count {
             let c = canvas(&doc, "filter")?;
-            c.set_attribute("aria-label", &format!("filter {k}")).ok()?;
+            c.set_attribute("aria-label", &tf("inside.filter", &[&k])).ok()?;
             paint_rgb(&c, kw, kh, f.values[k * kh * kw..(k + 1) * kh * kw].iter().map(|&v| diverging(v, bound)));
             grid.append_child(&c).ok()?;
         }
@@ -63,21 +63,22 @@ fn build(root: &Element, inspection: &Inspection, names: &[&'static str]) -> Opt
         block.set_attribute("data-testid", &format!("maps-{i}")).ok()?;
         let head = element(&doc, "p", "maps-head")?;
         let shown = out.values.len() / (h * w).max(1);
-        let more = if shown < c_n { format!(" (first {shown} shown)") } else { String::new() };
-        head.set_text_content(Some(&format!("{i} {name} → {c_n}×{h}×{w}{more} · min {:.3} · max {:.3}", out.range[0], out.range[1])));
+        let more = if shown < c_n { tf("inside.first_shown", &[&shown]) } else { String::new() };
+        let (lo, hi) = (format!("{:.3}", out.range[0]), format!("{:.3}", out.range[1]));
+        head.set_text_content(Some(&tf("inside.head", &[&i, &name, &c_n, &h, &w, &more, &lo, &hi])));
         head.set_attribute("data-testid", "maps-head").ok()?;
         block.append_child(&head).ok()?;
         let grid = element(&doc, "div", "maps")?;
         if h * w == 1 {
             // A flat output: one strip, a cell per feature.
             let c = canvas(&doc, "strip")?;
-            c.set_attribute("aria-label", &format!("layer {i} {name}: {c_n} values")).ok()?;
+            c.set_attribute("aria-label", &tf("inside.strip", &[&i, &name, &c_n])).ok()?;
             paint_rgb(&c, c_n, 1, out.values.iter().map(|&v| sequential(v, out.range[0], out.range[1])));
             grid.append_child(&c).ok()?;
         } else {
             for ch in 0..shown {
                 let c = canvas(&doc, "map")?;
-                let label = format!("layer {i} {name}, channel {ch}: enlarge");
+                let label = tf("inside.map", &[&i, &name, &ch]);
                 for (k, v) in [("data-layer", i.to_string().as_str()), ("data-channel", &ch.to_string()), ("tabindex", "0"), ("role", "button"), ("aria-label", &label)] {
                     c.set_attribute(k, v).ok()?;
                 }
@@ -149,29 +150,27 @@ pub fn Inside(state: AppState) -> impl IntoView {
         let plane = out.values.get(ch * out.shape[1] * out.shape[2]..(ch + 1) * out.shape[1] * out.shape[2])?;
         let (lo, hi) = plane.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
         let name = state.spec.get_untracked().layers.get(layer).map_or("?", |l| l.kind_name());
-        Some(format!("layer {layer} {name}, channel {ch}: {}×{} · min {lo:.3} · max {hi:.3} (colours on the layer's scale)", out.shape[1], out.shape[2]))
+        Some(tf("inside.caption", &[&layer, &name, &ch, &out.shape[1], &out.shape[2], &format!("{lo:.3}"), &format!("{hi:.3}")]))
     };
     view! {
         <Show when=move || state.inspection.get().is_some()
-              fallback=|| view! { <p class="hint" data-testid="inside-empty">"Draw a digit to see every layer's output, the first layer's filters and which pixels the prediction depends on."</p> }>
+              fallback=|| view! { <p class="hint" data-testid="inside-empty">{move || t("inside.empty")}</p> }>
             <div class="inside-top">
                 <figure>
                     <canvas class="saliency" node_ref=saliency width="28" height="28" data-testid="saliency" role="img"
-                            aria-label=move || format!("Saliency map for class {}", state.inspection.get().map_or(0, |i| i.top))></canvas>
-                    <figcaption class="hint">{move || format!(
-                        "Saliency for class {}: the gradient of its score over the drawing — orange pixels raise it, blue ones lower it.",
-                        state.inspection.get().map_or(0, |i| i.top))}</figcaption>
+                            aria-label=move || tf("inside.saliency_label", &[&state.inspection.get().map_or(0, |i| i.top)])></canvas>
+                    <figcaption class="hint">{move || tf("inside.saliency", &[&state.inspection.get().map_or(0, |i| i.top)])}</figcaption>
                 </figure>
                 <Show when=move || focus.get().is_some()>
                     <figure>
                         <canvas class="enlarged" node_ref=big width="28" height="28" data-testid="map-enlarged" role="img"
                                 aria-label=move || caption().unwrap_or_default()></canvas>
                         <figcaption class="hint" data-testid="map-caption">{move || caption().unwrap_or_default()}</figcaption>
-                        <button class="secondary" data-testid="map-close" on:click=move |_| focus.set(None)>"Close"</button>
+                        <button class="secondary" data-testid="map-close" on:click=move |_| focus.set(None)>{move || t("common.close")}</button>
                     </figure>
                 </Show>
             </div>
-            <p class="hint">"Feature maps: dark purple = the layer's minimum, yellow = its maximum. Click a map (or focus it and press Enter) to enlarge it."</p>
+            <p class="hint">{move || t("inside.hint")}</p>
         </Show>
         <div class="grids" node_ref=grids data-testid="inside-grids"
              on:click=move |ev| pick(ev.target())

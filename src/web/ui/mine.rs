@@ -4,6 +4,7 @@
 use super::client::send;
 use super::state::{AppState, RunState};
 use crate::protocol::Request;
+use super::lang::{t, tf, tr};
 use leptos::prelude::*;
 
 /// Optimizer steps of one fine-tuning run.
@@ -52,30 +53,30 @@ pub fn MyDigits(state: AppState) -> impl IntoView {
             per[*l as usize % 10] += 1;
         }
         let detail = per.iter().enumerate().filter(|(_, n)| **n > 0).map(|(c, n)| format!("{c}: {n}")).collect::<Vec<_>>().join(", ");
-        if digits.is_empty() { "none yet".to_string() } else { format!("{} ({detail})", digits.len()) }
+        if digits.is_empty() { t("mine.none").to_string() } else { format!("{} ({detail})", digits.len()) }
     };
     let idle = move || !matches!(state.run.get(), RunState::Running | RunState::Pausing) && state.model.get().is_some() && state.data_ready.get().is_some();
     view! {
-        <div class="mine" role="group" aria-label="My digits">
-            <h3>"My digits"</h3>
+        <div class="mine" role="group" aria-label=move || t("mine.title")>
+            <h3>{move || t("mine.title")}</h3>
             <div class="row buttons">
-                <label>"This is a "
+                <label>{move || t("mine.this_is")}" "
                     <select data-testid="my-label" prop:value=move || label.get().to_string() on:change=move |ev| if let Ok(v) = event_target_value(&ev).parse() { label.set(v) }>
                         {(0..10u8).map(|d| view! { <option value=d selected=move || label.get() == d>{d}</option> }).collect_view()}
                     </select>
                 </label>
-                <button class="secondary" data-testid="add-mine" prop:disabled=move || state.last_input.get().is_none() on:click=add>"Add to my digits"</button>
+                <button class="secondary" data-testid="add-mine" prop:disabled=move || state.last_input.get().is_none() on:click=add>{move || t("mine.add")}</button>
             </div>
-            <p class="hint" data-testid="mine-count">{move || format!("Kept in this browser: {}", counts())}</p>
+            <p class="hint" data-testid="mine-count">{move || tf("mine.count", &[&counts()])}</p>
             <div class="row buttons">
                 <button data-testid="fine-tune" prop:disabled=move || state.my_digits.get().is_empty() || !idle() || state.fine_tuning.get()
-                        title="A few optimizer steps on your digits mixed with training images" on:click=tune>
-                    {move || if state.fine_tuning.get() { "Fine-tuning…".to_string() } else { format!("Fine-tune on them ({STEPS} steps)") }}
+                        title=move || t("mine.tune_title") on:click=tune>
+                    {move || if state.fine_tuning.get() { t("mine.tuning").to_string() } else { tf("mine.tune", &[&STEPS]) }}
                 </button>
-                <button class="secondary" data-testid="forget-mine" prop:disabled=move || state.my_digits.get().is_empty() on:click=forget>"Forget them"</button>
+                <button class="secondary" data-testid="forget-mine" prop:disabled=move || state.my_digits.get().is_empty() on:click=forget>{move || t("mine.forget")}</button>
             </div>
             <Show when=move || state.fine_tuned.get().is_some()>
-                <p class="notice" role="status" data-testid="fine-tuned">{move || state.fine_tuned.get().unwrap_or_default()}</p>
+                <p class="notice" role="status" data-testid="fine-tuned">{move || state.fine_tuned.get().map(|m| tr(&m)).unwrap_or_default()}</p>
             </Show>
         </div>
     }

@@ -11,9 +11,11 @@ mod edit;
 mod evaluate;
 mod fields;
 mod inside;
+mod lang;
 mod mine;
 mod paint;
 mod persist;
+mod probs;
 mod runs;
 mod settings;
 mod state;
@@ -24,10 +26,11 @@ use leptos::prelude::*;
 /// Reads what this browser saved, then mounts the app and starts the engine worker.
 pub fn start() {
     console_error_panic_hook::set_once();
+    lang::init();
     wasm_bindgen_futures::spawn_local(async {
         let (saved, storage_error) = match persist::load().await {
             Ok(saved) => (saved.unwrap_or_default(), None),
-            Err(e) => (persist::Saved::default(), Some(format!("Nothing saved in this browser could be read ({e}); the page starts fresh."))),
+            Err(e) => (persist::Saved::default(), Some(lang::msg("msg.storage_unreadable", &[&e]))),
         };
         let opened = edit::initial_spec(saved.spec.clone());
         let state = state::AppState::new(opened.spec);

@@ -58,7 +58,7 @@ thread_local! {
 /// Reads the saved state (`Ok(None)` when there is none yet).
 pub async fn load() -> Result<Option<Saved>, String> {
     let Some(bytes) = crate::web::store::get(KEY).await? else { return Ok(None) };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("the saved page state is unreadable and was ignored: {e}"))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| super::lang::msg("msg.saved_state_unreadable", &[&e]))
 }
 
 /// Applies what was read at load: the run history now, the running curves once the worker
@@ -111,7 +111,7 @@ pub fn save(state: AppState) {
     let bytes = serde_json::to_vec(&snapshot(state)).unwrap_or_default();
     wasm_bindgen_futures::spawn_local(async move {
         let result = crate::web::store::put(KEY, &bytes).await;
-        state.storage_error.set(result.err().map(|e| format!("The model, curves and run history could not be saved in this browser ({e}); they will be lost on reload.")));
+        state.storage_error.set(result.err().map(|e| super::lang::msg("msg.storage_unsaved", &[&e])));
         SAVING.with(|s| s.set(false));
         if DIRTY.with(|d| d.replace(false)) {
             save(state);

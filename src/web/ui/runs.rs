@@ -2,6 +2,7 @@
 //! (see `persist`), overlaid on the charts, with what differs between a run's spec and the
 //! current one.
 
+use super::lang::{t, tf};
 use super::state::AppState;
 use crate::engine::spec::{diff::spec_diff, Spec};
 use crate::engine::train::EvalReport;
@@ -66,25 +67,25 @@ pub fn RunHistory(state: AppState) -> impl IntoView {
     };
     view! {
         <Show when=move || !state.runs.get().is_empty()
-              fallback=|| view! { <p class="hint" data-testid="runs-empty">"Finished runs appear here, to compare with the next ones."</p> }>
+              fallback=|| view! { <p class="hint" data-testid="runs-empty">{move || t("runs.empty")}</p> }>
             <ul class="runs" data-testid="runs">
                 {move || state.runs.get().into_iter().rev().map(|r| {
                     let id = r.id;
                     let last = r.evals.last().map_or_else(
-                        || r.curve.last().map_or("no figures".into(), |c| format!("training loss {:.4} at step {}", c.1, c.0)),
-                        |(e, ev)| format!("test accuracy {:.2}% after epoch {e}", ev.accuracy * 100.0));
+                        || r.curve.last().map_or(t("runs.no_figures").to_string(), |c| tf("runs.train_loss", &[&format!("{:.4}", c.1), &c.0])),
+                        |(e, ev)| tf("runs.test_accuracy", &[&format!("{:.2}", ev.accuracy * 100.0), e]));
                     let diff = spec_diff(&r.spec, &state.spec.get());
-                    let diff_text = if diff.is_empty() { "same spec as now".to_string() } else { format!("differs from now: {}", diff.join("; ")) };
+                    let diff_text = if diff.is_empty() { t("runs.same").to_string() } else { tf("runs.differs", &[&diff.join("; ")]) };
                     view! {
                         <li data-testid=format!("run-{id}")>
                             <label><input type="checkbox" data-testid="run-shown" prop:checked=r.shown on:change=move |_| toggle(id) />
-                                {format!(" run {id}: {last}")}</label>
+                                {tf("runs.line", &[&id, &last])}</label>
                             <div class="hint" data-testid="run-diff">{diff_text}</div>
                         </li>
                     }
                 }).collect_view()}
             </ul>
-            <button class="secondary" data-testid="runs-clear" on:click=clear>"Clear history"</button>
+            <button class="secondary" data-testid="runs-clear" on:click=clear>{move || t("runs.clear")}</button>
         </Show>
     }
 }

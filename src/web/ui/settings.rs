@@ -5,6 +5,7 @@
 use super::client::send;
 use super::edit::apply_spec;
 use super::fields::{field_inputs, read, to_map};
+use super::lang::{msg, t};
 use super::state::{AppState, RunState};
 use crate::engine::spec::{DatasetKind, Spec, TrainingSpec};
 use crate::protocol::Request;
@@ -25,7 +26,7 @@ fn set_training(state: AppState, edit: impl FnOnce(&mut Map<String, Value>)) {
             Ok(()) => return apply_spec(state, Spec { training: t, ..spec }),
             Err(e) => e.to_string(),
         },
-        Err(e) => format!("training settings: {e}"),
+        Err(e) => msg("msg.training_settings", &[&e]),
     };
     state.error.set(Some(refused));
     // The inputs show the spec again, not the refused text.
@@ -86,12 +87,12 @@ pub fn Settings(state: AppState) -> impl IntoView {
                 return;
             }
         }
-        state.error.set(Some("The learning rate must be a number in (0, 10].".into()));
+        state.error.set(Some(msg("msg.lr_range", &[])));
     };
     view! {
         <fieldset class="plain" prop:disabled=locked>
             <div class="settings">
-                <label>"Dataset "
+                <label>{move || t("set.dataset")}" "
                     <select data-testid="dataset" on:change=move |ev| {
                         let kind = if event_target_value(&ev) == "fashion-mnist" { DatasetKind::FashionMnist } else { DatasetKind::Mnist };
                         apply_spec(state, Spec { dataset: kind, ..state.spec.get_untracked() });
@@ -100,38 +101,38 @@ pub fn Settings(state: AppState) -> impl IntoView {
                         <option value="fashion-mnist" selected=move || state.spec.get().dataset == DatasetKind::FashionMnist>"Fashion-MNIST"</option>
                     </select>
                 </label>
-                <label>"Epochs "<input type="number" min="1" max="1000" data-testid="epochs" prop:value=move || training().epochs on:change=number("epochs") /></label>
-                <label>"Batch size "<input type="number" min="1" max="4096" data-testid="batch-size" prop:value=move || training().batch_size on:change=number("batch_size") /></label>
-                <label>"Seed "<input type="number" min="0" data-testid="seed" prop:value=move || state.spec.get().seed on:change=move |ev| {
+                <label>{move || t("set.epochs")}" "<input type="number" min="1" max="1000" data-testid="epochs" prop:value=move || training().epochs on:change=number("epochs") /></label>
+                <label>{move || t("set.batch_size")}" "<input type="number" min="1" max="4096" data-testid="batch-size" prop:value=move || training().batch_size on:change=number("batch_size") /></label>
+                <label>{move || t("set.seed")}" "<input type="number" min="0" data-testid="seed" prop:value=move || state.spec.get().seed on:change=move |ev| {
                     if let Ok(seed) = event_target_value(&ev).trim().parse::<u64>() {
                         apply_spec(state, Spec { seed, ..state.spec.get_untracked() });
                     }
                 } /></label>
-                <label>"Validation split "<input type="number" min="0" max="0.5" step="0.05" data-testid="validation-split" prop:value=move || training().validation_split.to_string() on:change=number("validation_split") /></label>
-                <label>"Loss "
+                <label>{move || t("set.validation_split")}" "<input type="number" min="0" max="0.5" step="0.05" data-testid="validation-split" prop:value=move || training().validation_split.to_string() on:change=number("validation_split") /></label>
+                <label>{move || t("set.loss")}" "
                     <select data-testid="loss" on:change=move |ev| { let v = Value::String(event_target_value(&ev)); set_training(state, |t| { t.insert("loss".into(), v); }) }>
-                        <option value="cross_entropy" selected=move || training().loss == crate::engine::spec::LossKind::CrossEntropy>"cross-entropy"</option>
-                        <option value="mse" selected=move || training().loss == crate::engine::spec::LossKind::Mse>"MSE"</option>
+                        <option value="cross_entropy" selected=move || training().loss == crate::engine::spec::LossKind::CrossEntropy>{move || t("set.cross_entropy")}</option>
+                        <option value="mse" selected=move || training().loss == crate::engine::spec::LossKind::Mse>{move || t("set.mse")}</option>
                     </select>
                 </label>
-                <label>"Label smoothing "<input type="number" min="0" max="1" step="0.05" data-testid="label-smoothing" prop:value=move || training().label_smoothing.to_string() on:change=number("label_smoothing") /></label>
-                <label>"L1 "<input type="number" min="0" max="1" step="any" data-testid="l1" prop:value=move || training().l1.to_string() on:change=number("l1") /></label>
-                <label>"L2 "<input type="number" min="0" max="1" step="any" data-testid="l2" prop:value=move || training().l2.to_string() on:change=number("l2") /></label>
-                <label>"Early stopping "
+                <label>{move || t("set.label_smoothing")}" "<input type="number" min="0" max="1" step="0.05" data-testid="label-smoothing" prop:value=move || training().label_smoothing.to_string() on:change=number("label_smoothing") /></label>
+                <label>{move || t("set.l1")}" "<input type="number" min="0" max="1" step="any" data-testid="l1" prop:value=move || training().l1.to_string() on:change=number("l1") /></label>
+                <label>{move || t("set.l2")}" "<input type="number" min="0" max="1" step="any" data-testid="l2" prop:value=move || training().l2.to_string() on:change=number("l2") /></label>
+                <label>{move || t("set.early_stopping")}" "
                     <input type="checkbox" data-testid="early-stopping" prop:checked=move || training().early_stopping.is_some() on:change=move |ev| {
                         let on = event_target_checked(&ev);
                         set_training(state, |t| { t.insert("early_stopping".into(), if on { serde_json::json!({"patience": 3}) } else { Value::Null }); })
                     } />
                 </label>
                 <Show when=move || training().early_stopping.is_some()>
-                    <label>"patience "<input type="number" min="1" data-testid="patience" prop:value=move || training().early_stopping.map_or(3, |e| e.patience)
+                    <label>{move || t("set.patience")}" "<input type="number" min="1" data-testid="patience" prop:value=move || training().early_stopping.map_or(3, |e| e.patience)
                         on:change=move |ev| { let v = read(&event_target_value(&ev)); set_training(state, |t| {
                             if let Some(Value::Object(e)) = t.get_mut("early_stopping") { e.insert("patience".into(), v); }
                         }) } /></label>
                 </Show>
             </div>
             <div class="settings">
-                <label>"Optimizer "
+                <label>{move || t("set.optimizer")}" "
                     <select data-testid="optimizer" on:change=move |ev| {
                         let kind = event_target_value(&ev);
                         set_training(state, |t| {
@@ -145,7 +146,7 @@ pub fn Settings(state: AppState) -> impl IntoView {
                 {optimizer_fields}
             </div>
             <div class="settings">
-                <label>"Schedule "
+                <label>{move || t("set.schedule")}" "
                     <select data-testid="schedule" on:change=move |ev| {
                         let kind = event_target_value(&ev);
                         let fresh = match kind.as_str() { "step" => r#"{"step_size":1}"#, "exponential" => r#"{"gamma":0.9}"#, "cosine" => r#"{"t_max":10}"#, _ => "{}" };
@@ -155,27 +156,27 @@ pub fn Settings(state: AppState) -> impl IntoView {
                             }
                         })
                     }>
-                        {SCHEDULES.iter().map(|o| view! { <option value=*o selected=move || to_map(&state.spec.get().training.schedule.kind).get("type").and_then(Value::as_str) == Some(*o)>{*o}</option> }).collect_view()}
+                        {SCHEDULES.iter().map(|o| view! { <option value=*o selected=move || to_map(&state.spec.get().training.schedule.kind).get("type").and_then(Value::as_str) == Some(*o)>{move || t(crate::i18n::key_for("sched.", o))}</option> }).collect_view()}
                     </select>
                 </label>
                 {schedule_fields}
-                <label>"warm-up steps "<input type="number" min="0" data-testid="warmup" prop:value=move || training().schedule.warmup_steps
+                <label>{move || t("set.warmup")}" "<input type="number" min="0" data-testid="warmup" prop:value=move || training().schedule.warmup_steps
                     on:change=move |ev| { let v = read(&event_target_value(&ev)); set_training(state, |t| {
                         if let Some(Value::Object(s)) = t.get_mut("schedule") { s.insert("warmup_steps".into(), if v.is_null() { Value::from(0) } else { v }); }
                     }) } /></label>
-                <label>"per step "<input type="checkbox" data-testid="per-step" prop:checked=move || training().schedule.per_step
+                <label>{move || t("set.per_step")}" "<input type="checkbox" data-testid="per-step" prop:checked=move || training().schedule.per_step
                     on:change=move |ev| { let on = event_target_checked(&ev); set_training(state, |t| {
                         if let Some(Value::Object(s)) = t.get_mut("schedule") { s.insert("per_step".into(), Value::Bool(on)); }
                     }) } /></label>
             </div>
         </fieldset>
         <div class="settings live">
-            <label>"Learning rate now "
+            <label>{move || t("set.lr_now")}" "
                 <input type="number" min="0" max="10" step="any" data-testid="live-lr" placeholder=move || state.progress.get().map_or_else(|| training().optimizer.lr().to_string(), |p| p.lr.to_string())
                     prop:value=move || live_lr.get() on:input=move |ev| live_lr.set(event_target_value(&ev)) />
             </label>
-            <button class="secondary" data-testid="set-lr" on:click=send_lr>"Apply"</button>
-            <span class="hint">"Changes the rate from the next step, even while training."</span>
+            <button class="secondary" data-testid="set-lr" on:click=send_lr>{move || t("set.apply")}</button>
+            <span class="hint">{move || t("set.lr_hint")}</span>
         </div>
     }
 }

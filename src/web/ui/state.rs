@@ -231,21 +231,18 @@ impl AppState {
             }
             Event::FineTuned { steps, accuracy } => {
                 self.fine_tuning.set(false);
-                self.fine_tuned.set(Some(format!("Fine-tuned for {steps} steps: {:.0}% of your digits now recognised.", accuracy * 100.0)));
+                self.fine_tuned.set(Some(super::lang::msg("msg.fine_tuned", &[&steps, &format!("{:.0}", accuracy * 100.0)])));
                 return self.weights_changed().into_iter().collect();
             }
             Event::WeightsFile { bytes } => super::transfer::download(self, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
             Event::WeightsImported { name, tensors } => {
                 self.error.set(None);
-                self.notice.set(Some(format!("Loaded {tensors} tensors from {name}.")));
+                self.notice.set(Some(super::lang::msg("msg.loaded", &[&tensors, &name])));
                 return self.weights_changed().into_iter().collect();
             }
             Event::Restored(p) => {
                 self.run.set(RunState::Paused);
-                self.restored.set(Some(format!(
-                    "Continued from the checkpoint saved in this browser: epoch {} of {}, step {} of {}.",
-                    p.epoch + 1, p.epochs, p.step_in_epoch, p.steps_per_epoch
-                )));
+                self.restored.set(Some(super::lang::msg("msg.restored", &[&(p.epoch + 1), &p.epochs, &p.step_in_epoch, &p.steps_per_epoch])));
                 super::persist::resume_curves(*self, &p);
                 self.progress.set(Some(p));
                 return self.weights_changed().into_iter().collect();

@@ -5,6 +5,7 @@
 
 use super::client::send;
 use super::edit::{apply_spec, locked};
+use super::lang::{msg, t, tr};
 use super::state::AppState;
 use crate::engine::network::Network;
 use crate::engine::spec::Spec;
@@ -17,7 +18,7 @@ use wasm_bindgen_futures::JsFuture;
 /// Offers `bytes` to the user as a file download.
 pub fn download(state: &AppState, file_name: &str, mime: &str, bytes: &[u8]) {
     if let Err(e) = try_download(file_name, mime, bytes) {
-        state.error.set(Some(format!("{file_name} could not be offered for download: {e:?}")));
+        state.error.set(Some(msg("msg.download_failed", &[&file_name, &format!("{e:?}")])));
     }
 }
 
@@ -49,12 +50,12 @@ enum Opened {
 fn check(name: &str, bytes: &[u8], current: &Spec) -> Result<Opened, String> {
     let looks_like_json = name.ends_with(".json") || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if looks_like_json {
-        let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text, so not a spec JSON file".to_string())?;
+        let text = std::str::from_utf8(bytes).map_err(|_| msg("msg.not_utf8", &[]))?;
         return Spec::from_json(text).map(Opened::Spec);
     }
-    let stored = weights::stored_spec(bytes).map_err(|e| format!("not a usable safetensors file: {e}"))?;
+    let stored = weights::stored_spec(bytes).map_err(|e| msg("msg.not_safetensors", &[&e]))?;
     let target = stored.clone().unwrap_or_else(|| current.clone());
-    let mut network = Network::from_spec(&target).map_err(|e| format!("its model is invalid: {e}"))?;
+    let mut network = Network::from_spec(&target).map_err(|e| msg("msg.model_invalid", &[&e]))?;
     weights::load(&mut network, bytes).map_err(|e| e.to_string())?;
     Ok(Opened::Weights(stored.filter(|s| s != current)))
 }
@@ -63,15 +64,15 @@ async fn open_file(state: AppState, file: web_sys::File) {
     let name = file.name();
     let bytes = match JsFuture::from(file.array_buffer()).await {
         Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-        Err(e) => return state.error.set(Some(format!("{name} could not be read: {e:?}"))),
+        Err(e) => return state.error.set(Some(msg("msg.file_unreadable", &[&name, &format!("{e:?}")]))),
     };
     if locked(state) {
-        return state.error.set(Some("Pause training before opening a file.".into()));
+        return state.error.set(Some(msg("msg.pause_before_open", &[])));
     }
     match check(&name, &bytes, &state.spec.get_untracked()) {
         Ok(Opened::Spec(spec)) => {
             apply_spec(state, spec);
-            state.notice.set(Some(format!("Opened the spec in {name}.")));
+            state.notice.set(Some(msg("msg.opened_spec", &[&name])));
         }
         Ok(Opened::Weights(spec)) => {
             if let Some(spec) = spec {
@@ -79,7 +80,7 @@ async fn open_file(state: AppState, file: web_sys::File) {
             }
             send(Request::ImportWeights { bytes, name });
         }
-        Err(e) => state.error.set(Some(format!("{name} was not opened, the model is unchanged: {e}"))),
+        Err(e) => state.error.set(Some(msg("msg.not_opened", &[&name, &e]))),
     }
 }
 
@@ -93,7 +94,7 @@ pub fn Transfer(state: AppState) -> impl IntoView {
     };
     let code = move |_| match export::pytorch_code(&state.spec.get_untracked()) {
         Ok(code) => download(&state, "cnn_playground_model.py", "text/x-python", code.as_bytes()),
-        Err(e) => state.error.set(Some(format!("no PyTorch code for an invalid model: {e}"))),
+        Err(e) => state.error.set(Some(msg("msg.no_code", &[&e]))),
     };
     let on_file = move |ev: web_sys::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
@@ -109,18 +110,18 @@ pub fn Transfer(state: AppState) -> impl IntoView {
     };
     view! {
         <div class="row buttons">
-            <button class="secondary" data-testid="download-spec" on:click=spec_json>"Spec (JSON)"</button>
+            <button class="secondary" data-testid="download-spec" on:click=spec_json>{move || t("transfer.spec")}</button>
             <button class="secondary" data-testid="download-weights" prop:disabled=move || state.model.get().is_none()
-                    on:click=move |_| send(Request::ExportWeights)>"Weights (safetensors)"</button>
-            <button class="secondary" data-testid="download-code" on:click=code>"PyTorch code"</button>
-            <label class="file">"Open spec or weights… "
+                    on:click=move |_| send(Request::ExportWeights)>{move || t("transfer.weights")}</button>
+            <button class="secondary" data-testid="download-code" on:click=code>{move || t("transfer.code")}</button>
+            <label class="file">{move || t("transfer.open")}" "
                 <input type="file" multiple accept=".json,.safetensors,application/json" data-testid="open-file" on:change=on_file />
             </label>
         </div>
-        <p class="hint">"The weights use PyTorch's state_dict names and layouts: load them with "
-            <code>"model.load_state_dict(safetensors.torch.load_file(path))"</code>" into the model of the downloaded code. Weights trained in PyTorch for the same model open here too."</p>
+        <p class="hint">{move || t("transfer.hint_before")}" "
+            <code>"model.load_state_dict(safetensors.torch.load_file(path))"</code>" "{move || t("transfer.hint_after")}</p>
         <Show when=move || state.notice.get().is_some()>
-            <p class="notice" role="status" data-testid="notice">{move || state.notice.get().unwrap_or_default()}</p>
+            <p class="notice" role="status" data-testid="notice">{move || state.notice.get().map(|n| tr(&n)).unwrap_or_default()}</p>
         </Show>
     }
 }
