@@ -9,8 +9,10 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use crate::web::js::now_ms;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 /// One line (or set of dots) on a chart.
@@ -126,18 +128,59 @@ fn smooth(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Calls `f` once on the next animation frame, however often it is scheduled before then.
-fn on_next_frame(pending: Rc<Cell<bool>>, f: impl FnOnce() + 'static) {
-    if pending.replace(true) {
-        return;
+/// Least time between two redraws of the charts: while training, progress arrives ~8 times a
+/// second and redrawing three plotters charts each time took CPU from the engine's threads.
+const MIN_REDRAW_MS: f64 = 300.0;
+
+/// At most this many points of a line are drawn (two per pixel column of the 560 px canvas).
+const MAX_LINE_POINTS: usize = 1120;
+
+/// Runs the latest drawing scheduled, on an animation frame, at most every [`MIN_REDRAW_MS`].
+#[derive(Clone, Default)]
+struct Throttle {
+    latest: Rc<RefCell<Option<Box<dyn FnOnce()>>>>,
+    scheduled: Rc<Cell<bool>>,
+    last: Rc<Cell<f64>>,
+}
+
+impl Throttle {
+    fn run(&self, f: impl FnOnce() + 'static) {
+        *self.latest.borrow_mut() = Some(Box::new(f));
+        if self.scheduled.replace(true) {
+            return; // the scheduled frame will draw this newer state
+        }
+        let Some(window) = web_sys::window() else { return };
+        let this = self.clone();
+        let frame = Closure::once_into_js(move || {
+            this.scheduled.set(false);
+            this.last.set(now_ms());
+            let f = this.latest.borrow_mut().take();
+            if let Some(f) = f {
+                f();
+            }
+        });
+        let wait = (self.last.get() + MIN_REDRAW_MS - now_ms()).max(0.0);
+        let on_time = Closure::once_into_js(move || {
+            if let Some(w) = web_sys::window() {
+                let _ = w.request_animation_frame(frame.unchecked_ref());
+            }
+        });
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(on_time.unchecked_ref(), wait as i32);
     }
-    let cb = wasm_bindgen::closure::Closure::once_into_js(move || {
-        pending.set(false);
-        f();
-    });
-    if let Some(w) = web_sys::window() {
-        let _ = w.request_animation_frame(cb.unchecked_ref());
+}
+
+/// Every k-th point (and the last) so that at most [`MAX_LINE_POINTS`] remain.
+fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_LINE_POINTS {
+        return points;
     }
+    let k = points.len().div_ceil(MAX_LINE_POINTS);
+    let last = points.last().copied();
+    let mut out: Vec<(f64, f64)> = points.into_iter().step_by(k).collect();
+    if out.last().copied() != last {
+        out.extend(last);
+    }
+    out
 }
 
 /// The three charts with their text alternatives.
@@ -146,7 +189,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
     let loss_ref = NodeRef::<Canvas>::new();
     let acc_ref = NodeRef::<Canvas>::new();
     let lr_ref = NodeRef::<Canvas>::new();
-    let pending = Rc::new(Cell::new(false));
+    let throttle = Throttle::default();
     let redraws = RwSignal::new(0u64);
     Effect::new(move |_| {
         // Track everything the charts show.
@@ -161,7 +204,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
             .map(|r| (r.id, r.curve.iter().map(|c| (c.0 as f64, c.1)).collect(), r.curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect()))
             .collect();
         let (Some(loss_c), Some(acc_c), Some(lr_c)) = (loss_ref.get(), acc_ref.get(), lr_ref.get()) else { return };
-        on_next_frame(pending.clone(), move || {
+        throttle.run(move || {
             let spe = progress.as_ref().map_or(0, |p| p.steps_per_epoch) as f64;
             type Pick = fn(&crate::engine::train::EvalReport) -> f64;
             let at_epochs = |set: &[(usize, crate::engine::train::EvalReport)], f: Pick| -> Vec<(f64, f64)> {
@@ -175,15 +218,15 @@ pub fn Charts(state: AppState) -> impl IntoView {
                 runs.iter().enumerate().map(|(k, r)| Series {
                     name: tf("chart.run", &[&r.0]),
                     color: RUN_COLORS[k % RUN_COLORS.len()],
-                    points: smooth(pick(r)),
+                    points: thin(smooth(pick(r))),
                     dots: false,
                     width: 1,
                 }).collect()
             };
             let mut loss_series = overlay(|r| &r.1);
             loss_series.extend([
-                Series { name: t("chart.raw").into(), color: GREY, points: loss.clone(), dots: false, width: 1 },
-                Series { name: t("chart.smoothed").into(), color: BLUE, points: smooth(&loss), dots: false, width: 2 },
+                Series { name: t("chart.raw").into(), color: GREY, points: thin(loss.clone()), dots: false, width: 1 },
+                Series { name: t("chart.smoothed").into(), color: BLUE, points: thin(smooth(&loss)), dots: false, width: 2 },
                 Series { name: t("chart.test").into(), color: ORANGE, points: eval_at(|r| r.loss), dots: true, width: 2 },
             ]);
             if !validations.is_empty() {
@@ -192,8 +235,8 @@ pub fn Charts(state: AppState) -> impl IntoView {
             let _ = draw(&loss_c, t("chart.loss"), &loss_series, Some(0.0), Legend::UpperRight);
             let mut acc_series = overlay(|r| &r.2);
             acc_series.extend([
-                Series { name: t("chart.raw").into(), color: GREY, points: acc.clone(), dots: false, width: 1 },
-                Series { name: t("chart.smoothed").into(), color: BLUE, points: smooth(&acc), dots: false, width: 2 },
+                Series { name: t("chart.raw").into(), color: GREY, points: thin(acc.clone()), dots: false, width: 1 },
+                Series { name: t("chart.smoothed").into(), color: BLUE, points: thin(smooth(&acc)), dots: false, width: 2 },
                 Series { name: t("chart.test").into(), color: ORANGE, points: eval_at(|r| r.accuracy * 100.0), dots: true, width: 2 },
             ]);
             if !validations.is_empty() {
