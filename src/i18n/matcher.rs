@@ -65,8 +65,8 @@ fn literal_len(pieces: &[Piece<'_>]) -> usize {
 
 /// Translates `english` with the templates of the English table, the target text coming from
 /// `target(key)`; captures are translated too, up to `depth` levels.
-pub fn translate(english: &str, target: &dyn Fn(&str) -> &'static str, depth: usize) -> String {
-    let mut best: Option<(usize, &str, Vec<(usize, &str)>)> = None;
+pub fn translate(english: &str, target: &dyn Fn(&'static str) -> &'static str, depth: usize) -> String {
+    let mut best: Option<(usize, &'static str, Vec<(usize, &str)>)> = None;
     for (key, template) in en::TABLE.iter().filter(|(k, _)| is_message_key(k)) {
         let parts = pieces(template);
         let mut captures = Vec::new();
