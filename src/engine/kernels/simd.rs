@@ -11,6 +11,30 @@ mod imp {
     pub struct V4(v128);
 
     impl V4 {
+        /// Loads four lanes from `p` (no alignment needed).
+        ///
+        /// # Safety
+        /// `p..p+4` must be readable.
+        #[inline(always)]
+        pub unsafe fn load_at(p: *const f32) -> Self {
+            V4(v128_load(p as *const v128))
+        }
+        /// Loads `*p` into all lanes (`v128.load32_splat`: one load, no shuffle).
+        ///
+        /// # Safety
+        /// `p` must be readable.
+        #[inline(always)]
+        pub unsafe fn splat_at(p: *const f32) -> Self {
+            V4(v128_load32_splat(p as *const u32))
+        }
+        /// Stores four lanes at `p`.
+        ///
+        /// # Safety
+        /// `p..p+4` must be writable.
+        #[inline(always)]
+        pub unsafe fn store_at(self, p: *mut f32) {
+            v128_store(p as *mut v128, self.0)
+        }
         /// All lanes zero.
         #[inline(always)]
         pub fn zero() -> Self {
@@ -57,6 +81,30 @@ mod imp {
     pub struct V4(__m128);
 
     impl V4 {
+        /// Loads four lanes from `p` (no alignment needed).
+        ///
+        /// # Safety
+        /// `p..p+4` must be readable.
+        #[inline(always)]
+        pub unsafe fn load_at(p: *const f32) -> Self {
+            V4(_mm_loadu_ps(p))
+        }
+        /// Loads `*p` into all lanes.
+        ///
+        /// # Safety
+        /// `p` must be readable.
+        #[inline(always)]
+        pub unsafe fn splat_at(p: *const f32) -> Self {
+            V4(_mm_load1_ps(p))
+        }
+        /// Stores four lanes at `p`.
+        ///
+        /// # Safety
+        /// `p..p+4` must be writable.
+        #[inline(always)]
+        pub unsafe fn store_at(self, p: *mut f32) {
+            _mm_storeu_ps(p, self.0)
+        }
         /// All lanes zero.
         #[inline(always)]
         pub fn zero() -> Self {
@@ -105,6 +153,29 @@ mod imp {
     pub struct V4([f32; 4]);
 
     impl V4 {
+        /// Loads four lanes from `p`.
+        ///
+        /// # Safety
+        /// `p..p+4` must be readable.
+        pub unsafe fn load_at(p: *const f32) -> Self {
+            V4([*p, *p.add(1), *p.add(2), *p.add(3)])
+        }
+        /// Loads `*p` into all lanes.
+        ///
+        /// # Safety
+        /// `p` must be readable.
+        pub unsafe fn splat_at(p: *const f32) -> Self {
+            V4([*p; 4])
+        }
+        /// Stores four lanes at `p`.
+        ///
+        /// # Safety
+        /// `p..p+4` must be writable.
+        pub unsafe fn store_at(self, p: *mut f32) {
+            for (i, v) in self.0.into_iter().enumerate() {
+                *p.add(i) = v;
+            }
+        }
         /// All lanes zero.
         pub fn zero() -> Self {
             V4([0.0; 4])
