@@ -149,6 +149,14 @@ impl Layer for Activation {
         let Some(dx) = dx else { return };
         let len = n * self.shape.len();
         let act = self.act;
+        if act == Act::Relu {
+            // PyTorch's threshold_backward: the gradient where x > 0, zero elsewhere (a select
+            // the compiler vectorises, where the general loop below dispatches per element).
+            for ((d, &g), &xv) in dx[..len].iter_mut().zip(&dy[..len]).zip(&x[..len]) {
+                *d = if xv > 0.0 { g } else { 0.0 };
+            }
+            return;
+        }
         for (((d, &g), &xv), &yv) in dx[..len].iter_mut().zip(&dy[..len]).zip(&x[..len]).zip(&y[..len]) {
             *d = g * act.derivative(xv, yv);
         }

@@ -450,26 +450,32 @@ impl Layer for SpatialPyramidPool {
 }
 
 /// The common 2×2, stride-2 case without the general loop's bookkeeping. Same result: the first
-/// maximum in row-major window order wins, and a NaN wins over everything.
+/// maximum in row-major window order wins, and a NaN wins over everything. Branch-free (selects):
+/// which of four values is largest is a coin toss on real data, and mispredicted branches made
+/// this loop 12 ns per output.
 #[allow(clippy::too_many_arguments)]
 fn pool_2x2(x: &[f32], y: &mut [f32], argmax: &mut [u32], planes: usize, iw: usize, ih: usize, oh: usize, ow: usize) {
+    // `c` replaces `best` unless best is NaN or c ≤ best (false when c is NaN).
+    #[inline(always)]
+    fn wins(c: f32, best: f32) -> bool {
+        !best.is_nan() & !(c <= best)
+    }
     for p in 0..planes {
         let base = p * ih * iw;
         for oy in 0..oh {
             let top = base + 2 * oy * iw;
             let (r0, r1) = (&x[top..top + iw], &x[top + iw..top + 2 * iw]);
             let out = (p * oh + oy) * ow;
-            for ox in 0..ow {
-                let candidates = [(r0[2 * ox], top + 2 * ox), (r0[2 * ox + 1], top + 2 * ox + 1),
-                    (r1[2 * ox], top + iw + 2 * ox), (r1[2 * ox + 1], top + iw + 2 * ox + 1)];
-                let mut best = candidates[0];
-                for c in &candidates[1..] {
-                    if !best.0.is_nan() && (c.0 > best.0 || c.0.is_nan()) {
-                        best = *c;
-                    }
+            let (ys, idx) = (&mut y[out..out + ow], &mut argmax[out..out + ow]);
+            for (ox, ((yv, iv), (a, b))) in ys.iter_mut().zip(idx.iter_mut()).zip(r0.chunks_exact(2).zip(r1.chunks_exact(2))).enumerate() {
+                let (mut best, mut at) = (a[0], 0u32);
+                for (v, i) in [(a[1], 1u32), (b[0], 2), (b[1], 3)] {
+                    let w = wins(v, best);
+                    best = if w { v } else { best };
+                    at = if w { i } else { at };
                 }
-                y[out + ox] = best.0;
-                argmax[out + ox] = best.1 as u32;
+                *yv = best;
+                *iv = (top + 2 * ox) as u32 + (at & 1) + (at >> 1) * iw as u32;
             }
         }
     }
