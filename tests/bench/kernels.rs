@@ -4,6 +4,7 @@
 //! only guide kernel work (the product's benchmark is `make bench`), and it keeps the build lean.
 
 use cnn_playground::engine::kernels::gemm::{gemm, gemm_ref, Trans};
+use cnn_playground::engine::kernels::im2col::{col2im, im2col, Axis, ConvGeom};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -46,5 +47,21 @@ fn main() {
         let fast = gflops(flops, || gemm(t, m, n, k, black_box(&a), black_box(&b), black_box(&mut c)));
         let slow = gflops(flops, || gemm_ref(t, m, n, k, black_box(&a), black_box(&b), black_box(&mut c)));
         println!("{name:<20} {m:>6} {n:>6} {k:>6} {fast:>10.2} {slow:>10.2}");
+    }
+    println!();
+    println!("{:<34} {:>12} {:>12}", "im2col / col2im (5×5, pad 2)", "im2col µs", "col2im µs");
+    for (c, hw) in [(1usize, 28usize), (8, 14), (16, 7)] {
+        let axis = Axis::new(hw, 5, 1, 2, 2, 1).expect("fits");
+        let g = ConvGeom { c, y: axis, x: axis };
+        let x: Vec<f32> = (0..c * hw * hw).map(|i| i as f32).collect();
+        let mut cols = vec![0.0f32; g.col_rows() * g.col_cols()];
+        let mut dx = vec![0.0f32; x.len()];
+        // "GFLOPS" of one element per call, turned back into µs per call.
+        let per_call = |rate: f64| 1e-3 / rate;
+        let fwd = per_call(gflops(1.0, || im2col(&g, black_box(&x), black_box(&mut cols))));
+        let bwd = per_call(gflops(1.0, || col2im(&g, black_box(&cols), black_box(&mut dx))));
+        let floor = per_call(gflops(1.0, || black_box(&mut cols).fill(1.0)));
+        println!("  (filling the column matrix alone: {floor:.2} µs)");
+        println!("{:<34} {fwd:>12.2} {bwd:>12.2}", format!("{c}×{hw}×{hw} → {}×{}", g.col_rows(), g.col_cols()));
     }
 }

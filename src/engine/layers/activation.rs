@@ -119,6 +119,14 @@ impl Activation {
     }
 }
 
+/// `y[i] = f(x[i])`, monomorphised per function so each loop vectorises.
+#[inline(always)]
+fn map_into(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
 impl Layer for Activation {
     fn input_shape(&self) -> Shape {
         self.shape
@@ -130,9 +138,17 @@ impl Layer for Activation {
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, _scratch: &mut Scratch, _pass: &mut Pass) {
         let len = n * self.shape.len();
-        let act = self.act;
-        for (o, &v) in y[..len].iter_mut().zip(&x[..len]) {
-            *o = act.apply(v);
+        let (x, y) = (&x[..len], &mut y[..len]);
+        // One loop per function: dispatching on the enum per element kept the wasm build from
+        // vectorising (ReLU forward 14 µs per image instead of ~2).
+        match self.act {
+            Act::Relu => map_into(x, y, |v| Act::Relu.apply(v)),
+            Act::LeakyRelu(s) => map_into(x, y, |v| Act::LeakyRelu(s).apply(v)),
+            Act::Sigmoid => map_into(x, y, |v| Act::Sigmoid.apply(v)),
+            Act::Tanh => map_into(x, y, |v| Act::Tanh.apply(v)),
+            Act::Silu => map_into(x, y, |v| Act::Silu.apply(v)),
+            Act::Mish => map_into(x, y, |v| Act::Mish.apply(v)),
+            Act::Elu(a) => map_into(x, y, |v| Act::Elu(a).apply(v)),
         }
     }
 
