@@ -96,38 +96,66 @@ fn sample(img: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     top * (1.0 - fy) + bottom * fy
 }
 
-/// A smooth random displacement field: uniform noise blurred by a gaussian of σ, times α.
-fn elastic_field(w: usize, h: usize, alpha: f32, sigma: f32, rng: &mut ChaCha8Rng) -> Vec<f32> {
-    let radius = (3.0 * sigma).ceil() as isize;
-    let kernel: Vec<f32> = (-radius..=radius).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+/// Reusable buffers of [`augment`], one set per thread, so augmenting a batch allocates nothing
+/// once each thread has seen one image.
+#[derive(Default)]
+struct Buffers {
+    /// Copy of the image being resampled.
+    src: Vec<f32>,
+    /// Elastic displacement along x and y.
+    field_x: Vec<f32>,
+    field_y: Vec<f32>,
+    /// Gaussian taps and the blur's intermediate image.
+    kernel: Vec<f32>,
+    tmp: Vec<f32>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
+}
+
+/// Fills `out` (`w·h`) with a smooth random displacement field: uniform noise blurred by a
+/// gaussian of σ, rescaled to unit maximum, times α. `kernel` and `tmp` are workspace.
+#[allow(clippy::too_many_arguments)]
+fn elastic_field(w: usize, h: usize, alpha: f32, sigma: f32, rng: &mut ChaCha8Rng, kernel: &mut Vec<f32>, tmp: &mut Vec<f32>, out: &mut Vec<f32>) {
+    let radius = (3.0 * sigma).ceil() as usize;
+    kernel.clear();
+    kernel.extend((0..=2 * radius).map(|k| {
+        let i = k as f32 - radius as f32;
+        (-(i * i) / (2.0 * sigma * sigma)).exp()
+    }));
     let ksum: f32 = kernel.iter().sum();
-    let raw: Vec<f32> = (0..w * h).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    let blur = |src: &[f32], horizontal: bool| -> Vec<f32> {
-        let mut out = vec![0.0; w * h];
+    out.clear();
+    out.extend((0..w * h).map(|_| rng.random_range(-1.0f32..1.0)));
+    // Horizontal blur out → tmp, vertical tmp → out. Only the taps inside the image are summed,
+    // in increasing order (the result is that of a zero-padded blur).
+    let blur = |src: &[f32], dst: &mut Vec<f32>, horizontal: bool| {
+        dst.clear();
+        dst.resize(w * h, 0.0);
+        let (len, step) = if horizontal { (w, 1) } else { (h, w) };
         for y in 0..h {
             for x in 0..w {
+                let pos = if horizontal { x } else { y };
+                let (lo, hi) = (radius.saturating_sub(pos), (len + radius - pos).min(kernel.len()));
+                let first = (y * w + x) as isize + (lo as isize - radius as isize) * step as isize;
                 let mut acc = 0.0;
-                for (k, &kv) in kernel.iter().enumerate() {
-                    let d = k as isize - radius;
-                    let (sx, sy) = if horizontal { (x as isize + d, y as isize) } else { (x as isize, y as isize + d) };
-                    if (0..w as isize).contains(&sx) && (0..h as isize).contains(&sy) {
-                        acc += kv * src[sy as usize * w + sx as usize];
-                    }
+                for (t, &kv) in kernel[lo..hi].iter().enumerate() {
+                    acc += kv * src[first as usize + t * step];
                 }
-                out[y * w + x] = acc / ksum;
+                dst[y * w + x] = acc / ksum;
             }
         }
-        out
     };
-    let smooth = blur(&blur(&raw, true), false);
-    // The blur shrinks the field's spread; rescale to unit maximum before applying α.
-    let peak = smooth.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-    smooth.iter().map(|v| v / peak * alpha).collect()
+    blur(out, tmp, true);
+    blur(tmp, out, false);
+    let peak = out.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    for v in out.iter_mut() {
+        *v = *v / peak * alpha;
+    }
 }
 
 /// Applies `spec` to one `w×h` image in [0, 1] (in place), drawing from `rng`.
 pub fn augment(spec: &AugmentSpec, img: &mut [f32], w: usize, h: usize, rng: &mut ChaCha8Rng) {
-    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
     let angle = if spec.rotation > 0.0 { rng.random_range(-spec.rotation..=spec.rotation).to_radians() } else { 0.0 };
     let scale = if spec.scale[1] > spec.scale[0] { rng.random_range(spec.scale[0]..=spec.scale[1]) } else { spec.scale[0] };
     let (tx, ty) = if spec.translate > 0.0 {
@@ -137,27 +165,46 @@ pub fn augment(spec: &AugmentSpec, img: &mut [f32], w: usize, h: usize, rng: &mu
         (0.0, 0.0)
     };
     let flip = spec.hflip && rng.random_bool(0.5);
-    let field = (spec.elastic_alpha > 0.0).then(|| {
-        (elastic_field(w, h, spec.elastic_alpha, spec.elastic_sigma, rng), elastic_field(w, h, spec.elastic_alpha, spec.elastic_sigma, rng))
+    BUFFERS.with(|b| {
+        let b = &mut *b.borrow_mut();
+        let elastic = spec.elastic_alpha > 0.0;
+        if elastic {
+            let (a, s) = (spec.elastic_alpha, spec.elastic_sigma);
+            elastic_field(w, h, a, s, rng, &mut b.kernel, &mut b.tmp, &mut b.field_x);
+            elastic_field(w, h, a, s, rng, &mut b.kernel, &mut b.tmp, &mut b.field_y);
+        }
+        let field = elastic.then_some((&b.field_x[..], &b.field_y[..]));
+        if angle != 0.0 || scale != 1.0 || tx != 0.0 || ty != 0.0 || flip || elastic {
+            b.src.clear();
+            b.src.extend_from_slice(img);
+            resample(img, &b.src, w, h, (angle, scale, tx, ty, flip), field);
+        }
     });
-    let geometric = angle != 0.0 || scale != 1.0 || tx != 0.0 || ty != 0.0 || flip || field.is_some();
-    if geometric {
-        let src = img.to_vec();
-        let (cos, sin) = (angle.cos(), angle.sin());
-        for y in 0..h {
-            for x in 0..w {
-                // Inverse map: output pixel → source position.
-                let (mut dx, dy) = (x as f32 - cx - tx, y as f32 - cy - ty);
-                if flip {
-                    dx = -dx;
-                }
-                let sx = (cos * dx + sin * dy) / scale + cx;
-                let sy = (-sin * dx + cos * dy) / scale + cy;
-                let (ex, ey) = field.as_ref().map_or((0.0, 0.0), |(fx, fy)| (fx[y * w + x], fy[y * w + x]));
-                img[y * w + x] = sample(&src, w, h, sx + ex, sy + ey);
+    photometric(spec, img, w, h, rng);
+}
+
+/// Writes the affine (+ elastic) warp of `src` into `img`: each output pixel samples the source
+/// at the inverse-mapped position.
+fn resample(img: &mut [f32], src: &[f32], w: usize, h: usize, (angle, scale, tx, ty, flip): (f32, f32, f32, f32, bool), field: Option<(&[f32], &[f32])>) {
+    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    let (cos, sin) = (angle.cos(), angle.sin());
+    for y in 0..h {
+        for x in 0..w {
+            // Inverse map: output pixel → source position.
+            let (mut dx, dy) = (x as f32 - cx - tx, y as f32 - cy - ty);
+            if flip {
+                dx = -dx;
             }
+            let sx = (cos * dx + sin * dy) / scale + cx;
+            let sy = (-sin * dx + cos * dy) / scale + cy;
+            let (ex, ey) = field.map_or((0.0, 0.0), |(fx, fy)| (fx[y * w + x], fy[y * w + x]));
+            img[y * w + x] = sample(src, w, h, sx + ex, sy + ey);
         }
     }
+}
+
+/// Brightness, contrast, noise and erasing, in that order, drawing from `rng`.
+fn photometric(spec: &AugmentSpec, img: &mut [f32], w: usize, h: usize, rng: &mut ChaCha8Rng) {
     if spec.brightness > 0.0 || spec.contrast > 0.0 {
         let b = if spec.brightness > 0.0 { rng.random_range(-spec.brightness..=spec.brightness) } else { 0.0 };
         let c = if spec.contrast > 0.0 { rng.random_range(1.0 - spec.contrast..=1.0 + spec.contrast) } else { 1.0 };

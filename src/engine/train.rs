@@ -93,6 +93,10 @@ pub struct Trainer {
     bad_epochs: usize,
     /// Run chunks on the rayon pool (false: one after another, same result).
     pub parallel: bool,
+    /// Layer-by-layer steps (BatchNorm): each chunk's random stream and the batch totals of a
+    /// coupled layer, kept so that a step allocates nothing.
+    chunk_rngs: Vec<ChaCha8Rng>,
+    totals: Vec<f64>,
 }
 
 impl Trainer {
@@ -123,6 +127,8 @@ impl Trainer {
             epoch: 0,
             step: 0,
             parallel: HAS_THREADS,
+            chunk_rngs: Vec::new(),
+            totals: Vec::new(),
             data,
             spec,
         };
@@ -383,7 +389,12 @@ impl Trainer {
         let (seed, parallel) = (self.spec.seed, self.parallel);
         let count_of = |per_sample: usize| batch * per_sample;
         // Per-chunk random streams (dropout), seeded as in the chunk-by-chunk path.
-        let mut rngs: Vec<ChaCha8Rng> = (0..chunks).map(|c| ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64))).collect();
+        let mut rngs = std::mem::take(&mut self.chunk_rngs);
+        rngs.truncate(chunks);
+        for (c, rng) in rngs.iter_mut().enumerate() {
+            *rng = ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64));
+        }
+        rngs.extend((rngs.len()..chunks).map(|c| ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64))));
         let bounds = |c: usize| (c * CHUNK, ((c + 1) * CHUNK).min(batch));
         let each = |ws: &mut [Workspace], rngs: &mut [ChaCha8Rng], f: &(dyn Fn(usize, &mut Workspace, &mut ChaCha8Rng) + Sync)| {
             if parallel {
@@ -392,7 +403,7 @@ impl Trainer {
                 ws.iter_mut().zip(rngs.iter_mut()).enumerate().for_each(|(c, (w, r))| f(c, w, r));
             }
         };
-        let mut totals = Vec::new();
+        let mut totals = std::mem::take(&mut self.totals);
         {
             let (net, xs) = (&self.network, &self.batch_x);
             each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, _| {
@@ -453,6 +464,8 @@ impl Trainer {
                 });
             }
         }
+        self.chunk_rngs = rngs;
+        self.totals = totals;
     }
 
     /// The next `count` training images of the current epoch as training will see them:
