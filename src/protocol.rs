@@ -115,6 +115,9 @@ pub struct EngineMode {
     pub threads: usize,
     /// Built with wasm SIMD128.
     pub simd: bool,
+    /// Built with relaxed SIMD: kernels multiply-add fused (FMA).
+    #[serde(default)]
+    pub fused: bool,
     /// The threaded build (cross-origin isolated page).
     pub threaded: bool,
 }

@@ -67,7 +67,7 @@ fn layers_match_pytorch() {
         let mut y = vec![f32::NAN; n * layer.output_shape().len()];
         let mut scratch = Scratch::default();
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        layer.forward(&x, &mut y, n, &mut scratch, &mut Pass { train: true, rng: &mut rng });
+        layer.forward(&x, &mut y, n, &mut scratch, &mut Pass { train: true, backward: true, rng: &mut rng });
         let mut dx = vec![f32::NAN; x.len()];
         let mut grads = vec![0.0; layer.params().len()];
         layer.backward(&x, &y, &dy, Some(&mut dx), &mut grads, n, &mut scratch);

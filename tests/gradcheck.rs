@@ -32,7 +32,7 @@ fn away_from_zero(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
 fn objective(layer: &dyn Layer, x: &[f32], r: &[f32]) -> f64 {
     let mut y = vec![0.0; r.len()];
     let mut g = rng();
-    layer.forward(x, &mut y, N, &mut Scratch::default(), &mut Pass { train: true, rng: &mut g });
+    layer.forward(x, &mut y, N, &mut Scratch::default(), &mut Pass { train: true, backward: true, rng: &mut g });
     y.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
 }
 
@@ -50,7 +50,7 @@ fn check_layer(mut layer: Box<dyn Layer>, name: &str) {
     let mut y = vec![0.0; r.len()];
     let mut scratch = Scratch::default();
     let mut pass_rng = rng();
-    layer.forward(&x, &mut y, N, &mut scratch, &mut Pass { train: true, rng: &mut pass_rng });
+    layer.forward(&x, &mut y, N, &mut scratch, &mut Pass { train: true, backward: true, rng: &mut pass_rng });
     let mut dx = vec![f32::NAN; x.len()];
     let mut grads = vec![0.0; layer.params().len()];
     layer.backward(&x, &y, &r, Some(&mut dx), &mut grads, N, &mut scratch);
@@ -104,6 +104,8 @@ fn conv2d_option_gradients() {
         r#"{"type":"conv2d","out_channels":2,"kernel_size":3,"padding":2,"padding_mode":"reflect"}"#,
         r#"{"type":"conv2d","out_channels":2,"kernel_size":3,"padding":[1,2],"padding_mode":"replicate","stride":2}"#,
         r#"{"type":"conv2d","out_channels":2,"kernel_size":3,"padding":2,"padding_mode":"circular","dilation":[1,2]}"#,
+        // Unit stride, padding wider than the kernel's span: the input gradient keeps col2im.
+        r#"{"type":"conv2d","out_channels":3,"kernel_size":[1,3],"padding":[2,3]}"#,
     ] {
         check_spec(json, input);
     }
@@ -198,12 +200,12 @@ fn whole_network_with_cross_entropy() {
     let labels = [3u8, 7];
     let mut ws = net.workspace(N);
     let mut pass_rng = rng();
-    net.train_chunk(&x, &labels, &Loss::default(), 1.0 / N as f32, &mut ws, &mut Pass { train: true, rng: &mut pass_rng });
+    net.train_chunk(&x, &labels, &Loss::default(), 1.0 / N as f32, &mut ws, &mut Pass { train: true, backward: true, rng: &mut pass_rng });
     let analytic = ws.grads.clone();
     let mean_loss = |net: &Network| -> f64 {
         let mut ws = net.workspace(N);
         let mut r = rng();
-        net.train_chunk(&x, &labels, &Loss::default(), 1.0, &mut ws, &mut Pass { train: true, rng: &mut r }).loss / N as f64
+        net.train_chunk(&x, &labels, &Loss::default(), 1.0, &mut ws, &mut Pass { train: true, backward: true, rng: &mut r }).loss / N as f64
     };
     // Small enough that few ReLU kinks or pooling switches are crossed.
     let eps = 1e-3f32;

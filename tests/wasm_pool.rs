@@ -1,6 +1,7 @@
 //! Runs in headless Chromium (wasm-bindgen-test, inside a dedicated worker, as the engine does):
-//! the rayon pool really has two threads that both run work, and threaded training gives exactly
-//! the same loss and weights as one-at-a-time training.
+//! the rayon pool really has two threads that both run work, threaded training gives exactly
+//! the same loss and weights as one-at-a-time training, and the browser build's SIMD GEMM (fused
+//! multiply-add where the build has relaxed SIMD) equals its scalar reference bit for bit.
 #![cfg(target_arch = "wasm32")]
 
 use cnn_playground::engine::data::synthetic;
@@ -51,4 +52,26 @@ async fn pool_has_two_working_threads_and_training_matches_sequential() {
     assert_eq!(loss_seq, loss_par, "threaded loss differs from sequential");
     assert!(w_seq == w_par, "threaded weights differ from sequential");
     assert!(f64::from_bits(loss_seq).is_finite());
+}
+
+#[wasm_bindgen_test]
+fn simd_gemm_matches_its_scalar_reference_in_the_browser() {
+    use cnn_playground::engine::kernels::gemm::{gemm_ld, gemm_ref, Trans, Write};
+    use cnn_playground::engine::kernels::simd::HAS_FUSED;
+    // This build is the threaded one, which has relaxed SIMD: the fused kernel is under test.
+    assert!(HAS_FUSED, "the threaded build should use fused multiply-add");
+    let value = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 317.0;
+    for &(m, n, k) in &[(1, 1, 1), (5, 9, 3), (16, 196, 200), (200, 16, 196), (13, 17, 31)] {
+        for t in [Trans::NN, Trans::NT, Trans::TN] {
+            let a: Vec<f32> = (0..m * k).map(value).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| value(i + 3)).collect();
+            let (lda, ldb) = (if t == Trans::TN { m } else { k }, if t == Trans::NT { k } else { n });
+            let mut fast = vec![0.25; m * n];
+            let mut slow = fast.clone();
+            gemm_ld(t, m, n, k, (&a, lda), (&b, ldb), (&mut fast, n), Write::Add);
+            gemm_ref(t, m, n, k, &a, &b, &mut slow);
+            let same = fast.iter().zip(&slow).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{t:?} {m}x{n}x{k}");
+        }
+    }
 }

@@ -52,6 +52,10 @@ pub struct BenchReport {
     pub batch: usize,
     /// Training images/s of each repetition.
     pub train_img_s: Vec<f64>,
+    /// Training images/s of each repetition on one thread (chunks one after another), for the
+    /// scaling figure; empty when only one thread exists.
+    #[serde(default)]
+    pub train_img_s_one_thread: Vec<f64>,
     /// Inference images/s of each repetition.
     pub infer_img_s: Vec<f64>,
     /// Training FLOPs per image (conv/linear multiply-adds ×2: forward, dW, and dX but for layer 0).
@@ -75,6 +79,13 @@ impl BenchReport {
     /// Median training GFLOPS.
     pub fn train_gflops(&self) -> f64 {
         min_median(&self.train_img_s).1 * self.train_flops / 1e9
+    }
+
+    /// Training speed on all threads over that on one: the median of the ratios of adjacent
+    /// repetitions (`None` without threads).
+    pub fn scaling(&self) -> Option<f64> {
+        let ratios: Vec<f64> = self.train_img_s.iter().zip(&self.train_img_s_one_thread).map(|(all, one)| all / one).collect();
+        (!ratios.is_empty()).then(|| min_median(&ratios).1)
     }
 
     /// Median inference GFLOPS.
@@ -102,8 +113,7 @@ pub fn run(spec: &Spec, config: &BenchConfig, clock: impl Fn() -> f64) -> BenchR
     let data = Arc::new(synthetic::bars_split(batch * 64, 2048));
     let mut trainer = Trainer::new(spec.clone(), data.clone()).expect("benchmark spec is valid");
     trainer.train_steps(config.warmup_steps);
-    let mut train_img_s = Vec::new();
-    for _ in 0..config.reps {
+    let train_rate = |trainer: &mut Trainer| {
         let (start, mut images) = (clock(), 0usize);
         while clock() - start < config.min_ms {
             if trainer.finished() {
@@ -111,7 +121,20 @@ pub fn run(spec: &Spec, config: &BenchConfig, clock: impl Fn() -> f64) -> BenchR
             }
             images += trainer.train_steps(4).images;
         }
-        train_img_s.push(images as f64 * 1000.0 / (clock() - start));
+        images as f64 * 1000.0 / (clock() - start)
+    };
+    // One-thread repetitions alternate with the threaded ones, so that drift on a noisy
+    // machine touches both figures of the scaling ratio alike.
+    let threads = rayon::current_num_threads();
+    let one_thread_too = trainer.parallel && threads > 1;
+    let (mut train_img_s, mut train_img_s_one_thread) = (Vec::new(), Vec::new());
+    for _ in 0..config.reps {
+        train_img_s.push(train_rate(&mut trainer));
+        if one_thread_too {
+            trainer.parallel = false;
+            train_img_s_one_thread.push(train_rate(&mut trainer));
+            trainer.parallel = true;
+        }
     }
     let mut infer_img_s = Vec::new();
     for _ in 0..config.reps {
@@ -124,9 +147,10 @@ pub fn run(spec: &Spec, config: &BenchConfig, clock: impl Fn() -> f64) -> BenchR
     let (infer_flops, train_flops) = flop_counts(spec);
     BenchReport {
         name: String::new(),
-        threads: rayon::current_num_threads(),
+        threads,
         batch,
         train_img_s,
+        train_img_s_one_thread,
         infer_img_s,
         train_flops,
         infer_flops,
@@ -147,7 +171,7 @@ fn layer_times(network: &Network, spec: &Spec, set: &super::data::Dataset, clock
     let mut timer = LayerTimer::new(network.layers.len(), clock);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     for _ in 0..ITERS {
-        let mut pass = Pass { train: true, rng: &mut rng };
+        let mut pass = Pass { train: true, backward: true, rng: &mut rng };
         network.train_chunk_profiled(&x, &set.labels[..N], &Loss::default(), 1.0 / N as f32, &mut ws, &mut pass, &mut timer);
     }
     let per_image = 1000.0 / (N * ITERS) as f64;

@@ -61,7 +61,7 @@ fn range_of(values: &[f32]) -> [f32; 2] {
 pub fn inspect(network: &Network, x: &[f32]) -> Inspection {
     let mut ws = network.workspace(1);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let logits = network.forward(x, 1, &mut ws, &mut Pass { train: false, rng: &mut rng }).to_vec();
+    let logits = network.forward(x, 1, &mut ws, &mut Pass { train: false, backward: true, rng: &mut rng }).to_vec();
     let mut probs = vec![0.0; network.classes];
     softmax(&logits, &mut probs);
     let top = probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
@@ -108,7 +108,7 @@ mod tests {
     fn top_logit(network: &Network, x: &[f32], top: usize) -> f64 {
         let mut ws = network.workspace(1);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        network.forward(x, 1, &mut ws, &mut Pass { train: false, rng: &mut rng })[top] as f64
+        network.forward(x, 1, &mut ws, &mut Pass { train: false, backward: false, rng: &mut rng })[top] as f64
     }
 
     /// The saliency map is the true gradient of the top logit, checked by central differences

@@ -53,7 +53,7 @@ pub fn probabilities(network: &Network, set: &Dataset, parallel: bool) -> Vec<f3
             set.image_f32(i, &mut x[(i - start) * px..(i - start + 1) * px]);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let logits = network.forward(x, end - start, ws, &mut Pass { train: false, rng: &mut rng });
+        let logits = network.forward(x, end - start, ws, &mut Pass { train: false, backward: false, rng: &mut rng });
         let mut probs = vec![0.0; (end - start) * classes];
         for (p, l) in probs.chunks_exact_mut(classes).zip(logits.chunks_exact(classes)) {
             super::loss::softmax(l, p);
@@ -139,7 +139,7 @@ pub fn ensemble_accuracy(networks: &[Network], set: &Dataset) -> f64 {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         for i in 0..set.len() {
             set.image_f32(i, &mut x);
-            let logits = net.forward(&x, 1, &mut ws, &mut Pass { train: false, rng: &mut rng });
+            let logits = net.forward(&x, 1, &mut ws, &mut Pass { train: false, backward: false, rng: &mut rng });
             super::loss::softmax(logits, &mut p);
             for (acc, &v) in probs[i * classes..(i + 1) * classes].iter_mut().zip(&p) {
                 *acc += v / networks.len() as f32;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod data;
 pub mod export;
 pub mod inspect;
+pub mod kernel_bench;
 pub mod kernels;
 pub mod layers;
 pub mod loss;

@@ -320,7 +320,7 @@ impl Trainer {
             let lo = c * CHUNK;
             let hi = (lo + CHUNK).min(batch);
             let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64));
-            let mut pass = Pass { train: true, rng: &mut rng };
+            let mut pass = Pass { train: true, backward: true, rng: &mut rng };
             ws.last = net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], loss, scale, ws, &mut pass);
         };
         // Results stay in the workspaces: the step allocates nothing.
@@ -432,7 +432,7 @@ impl Trainer {
             } else {
                 each(&mut self.workspaces[..chunks], &mut rngs, &|c, ws, rng| {
                     let (lo, hi) = bounds(c);
-                    net.forward_layer(i, hi - lo, ws, &mut Pass { train: true, rng });
+                    net.forward_layer(i, hi - lo, ws, &mut Pass { train: true, backward: true, rng });
                 });
             }
         }
@@ -626,7 +626,7 @@ pub fn evaluate(network: &Network, set: &Dataset, parallel: bool) -> EvalReport 
             set.image_f32(i, &mut x[(i - start) * px..(i - start + 1) * px]);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let logits = network.forward(x, end - start, ws, &mut Pass { train: false, rng: &mut rng });
+        let logits = network.forward(x, end - start, ws, &mut Pass { train: false, backward: false, rng: &mut rng });
         cross_entropy(logits, &set.labels[start..end], network.classes, 1.0, None)
     };
     let init = || (network.workspace(EVAL_CHUNK), vec![0.0f32; EVAL_CHUNK * px]);

@@ -26,6 +26,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("mode.one_thread", "1 thread"),
     ("mode.threads", "{0} threads"),
     ("mode.simd", "SIMD128"),
+    ("mode.simd_fma", "SIMD128 + FMA (relaxed SIMD)"),
     ("mode.scalar", "scalar"),
     ("mode.threaded", "threaded build"),
     ("mode.fallback", "single-threaded fallback (page not cross-origin isolated)"),

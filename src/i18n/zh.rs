@@ -27,6 +27,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("mode.one_thread", "1 个线程"),
     ("mode.threads", "{0} 个线程"),
     ("mode.simd", "SIMD128"),
+    ("mode.simd_fma", "SIMD128 + FMA（宽松 SIMD）"),
     ("mode.scalar", "标量"),
     ("mode.threaded", "多线程构建"),
     ("mode.fallback", "单线程后备（页面未跨源隔离）"),

@@ -177,7 +177,8 @@ pub fn start() {
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
         scope().add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref()).expect("listener");
         on_message.forget();
-        post(Event::Ready(EngineMode { threads, simd: cfg!(target_feature = "simd128"), threaded: cfg!(feature = "threads") }));
+        let (simd, fused) = (cfg!(target_feature = "simd128"), crate::engine::kernels::simd::HAS_FUSED);
+        post(Event::Ready(EngineMode { threads, simd, fused, threaded: cfg!(feature = "threads") }));
     });
 }
 

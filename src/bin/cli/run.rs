@@ -131,6 +131,10 @@ pub fn bench(spec: &Spec, reps: usize, min_ms: f64, json: Option<&Path>) -> Resu
     println!("threads {}, batch {}", report.threads, report.batch);
     println!("train  img/s min {tmin:>9.0}  median {tmed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.train_gflops(), report.train_flops / 1e6);
     println!("infer  img/s min {imin:>9.0}  median {imed:>9.0}  {:>6.2} GFLOPS ({:.3} MFLOP/img)", report.infer_gflops(), report.infer_flops / 1e6);
+    if let Some(scaling) = report.scaling() {
+        let (omin, omed) = min_median(&report.train_img_s_one_thread);
+        println!("train  img/s min {omin:>9.0}  median {omed:>9.0}  on one thread: {} threads are {scaling:.2}× one", report.threads);
+    }
     println!("per layer, one thread, µs per image:");
     for (i, l) in report.layers.iter().enumerate() {
         println!("  {i:<3} {:<10} forward {:>8.2}  backward {:>8.2}", l.name, l.forward_us, l.backward_us);

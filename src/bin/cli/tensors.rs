@@ -40,7 +40,7 @@ pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train
     }
     let mut ws = network.workspace(n);
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-    let logits = network.forward(&x, n, &mut ws, &mut Pass { train, rng: &mut rng }).to_vec();
+    let logits = network.forward(&x, n, &mut ws, &mut Pass { train, backward: grad_out.is_some(), rng: &mut rng }).to_vec();
     let classes = network.classes;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = vec![("output".into(), vec![n, classes], weights::f32_bytes(&logits))];
     if let Some(dy_path) = grad_out {

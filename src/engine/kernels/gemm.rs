@@ -1,7 +1,9 @@
 //! Single-precision matrix multiply, row-major, accumulating into C.
 //!
 //! `gemm_ref` is the scalar reference (the truth for parity tests); `gemm`/`gemm_ld` are the
-//! SIMD versions, bit-identical to it.
+//! SIMD versions, bit-identical to it. Both multiply-accumulate the [`Native`] way of the build:
+//! with two roundings, or with one (fused) where the build has relaxed SIMD; the `_with`
+//! variants take the kind as a type, so the benchmark can set the two side by side.
 
 use super::simd::V4;
 use super::take;
@@ -18,9 +20,62 @@ pub enum Trans {
     TN,
 }
 
+/// How a kernel multiplies and accumulates; each kind has a vector and a scalar form that round
+/// alike, so kernels stay bit-identical to their scalar references.
+pub trait Madd: Copy {
+    /// `acc + a·b` on four lanes.
+    fn vector(acc: V4, a: V4, b: V4) -> V4;
+    /// `acc + a·b` on one value.
+    fn scalar(acc: f32, a: f32, b: f32) -> f32;
+}
+
+/// Multiply, round, add, round (every build).
+#[derive(Clone, Copy, Debug)]
+pub struct Separate;
+
+impl Madd for Separate {
+    #[inline(always)]
+    fn vector(acc: V4, a: V4, b: V4) -> V4 {
+        acc.mul_add(a, b)
+    }
+    #[inline(always)]
+    fn scalar(acc: f32, a: f32, b: f32) -> f32 {
+        acc + a * b
+    }
+}
+
+/// Fused multiply-add, one rounding (wasm builds with relaxed SIMD: Chromium emits FMA).
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+#[derive(Clone, Copy, Debug)]
+pub struct Fused;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+impl Madd for Fused {
+    #[inline(always)]
+    fn vector(acc: V4, a: V4, b: V4) -> V4 {
+        acc.fused_mul_add(a, b)
+    }
+    #[inline(always)]
+    fn scalar(acc: f32, a: f32, b: f32) -> f32 {
+        a.mul_add(b, acc)
+    }
+}
+
+/// The kind this build's layers use.
+#[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+pub type Native = Fused;
+/// The kind this build's layers use.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "relaxed-simd")))]
+pub type Native = Separate;
+
 /// Scalar reference: `C[m×n] += op(A) · op(B)`, summing over k in increasing order.
-#[allow(clippy::too_many_arguments)]
 pub fn gemm_ref(t: Trans, m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    gemm_ref_with::<Native>(t, m, n, k, a, b, c)
+}
+
+/// [`gemm_ref`] with the multiply-add kind `M`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_ref_with<M: Madd>(t: Trans, m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     for i in 0..m {
         for j in 0..n {
             let mut acc = 0.0f32;
@@ -33,7 +88,7 @@ pub fn gemm_ref(t: Trans, m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c:
                     Trans::NT => b[j * k + p],
                     _ => b[p * n + j],
                 };
-                acc += av * bv;
+                acc = M::scalar(acc, av, bv);
             }
             c[i * n + j] += acc;
         }
@@ -77,6 +132,12 @@ pub fn gemm(t: Trans, m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mu
 /// order from zero, exactly like [`gemm_ref`], so the two agree bit for bit.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_ld(t: Trans, m: usize, n: usize, k: usize, a: (&[f32], usize), b: (&[f32], usize), c: (&mut [f32], usize), write: Write) {
+    gemm_ld_with::<Native>(t, m, n, k, a, b, c, write)
+}
+
+/// [`gemm_ld`] with the multiply-add kind `M`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_ld_with<M: Madd>(t: Trans, m: usize, n: usize, k: usize, a: (&[f32], usize), b: (&[f32], usize), c: (&mut [f32], usize), write: Write) {
     let ((a, lda), (b, ldb), (c, ldc)) = (a, b, c);
     if m == 0 || n == 0 {
         return;
@@ -111,7 +172,7 @@ pub fn gemm_ld(t: Trans, m: usize, n: usize, k: usize, a: (&[f32], usize), b: (&
                 let offsets = std::array::from_fn(|r| (i0 + r.min(rows - 1)) * a_rs);
                 // SAFETY: the asserts above bound every index the kernel reads: rows < m,
                 // k steps < k, and B columns within the panel (in place: j0 + 8 <= n).
-                let tile = unsafe { micro_tile(a.as_ptr(), offsets, a_ks, bp.as_ptr(), b_ks, k) };
+                let tile = unsafe { micro_tile::<M>(a.as_ptr(), offsets, a_ks, bp.as_ptr(), b_ks, k) };
                 store_tile(&tile, c, ldc, i0, j0, rows, cols, write);
             }
         }
@@ -151,7 +212,7 @@ fn pack_b(t: Trans, k: usize, b: &[f32], ldb: usize, j0: usize, cols: usize, out
 /// # Safety
 /// For every p < k: `a + offsets[r] + p·a_ks` (r < 4) and `b + p·b_ks + 0..8` must be readable.
 #[inline(always)]
-unsafe fn micro_tile(a: *const f32, offsets: [usize; MR], a_ks: usize, b: *const f32, b_ks: usize, k: usize) -> [[V4; 2]; MR] {
+unsafe fn micro_tile<M: Madd>(a: *const f32, offsets: [usize; MR], a_ks: usize, b: *const f32, b_ks: usize, k: usize) -> [[V4; 2]; MR] {
     let mut acc = [[V4::zero(); 2]; MR];
     let mut rows = offsets.map(|o| a.add(o));
     let mut bp = b;
@@ -159,8 +220,8 @@ unsafe fn micro_tile(a: *const f32, offsets: [usize; MR], a_ks: usize, b: *const
         let (b0, b1) = (V4::load_at(bp), V4::load_at(bp.add(4)));
         for (row, ap) in acc.iter_mut().zip(rows.iter_mut()) {
             let av = V4::splat_at(*ap);
-            row[0] = row[0].mul_add(av, b0);
-            row[1] = row[1].mul_add(av, b1);
+            row[0] = M::vector(row[0], av, b0);
+            row[1] = M::vector(row[1], av, b1);
             *ap = ap.add(a_ks);
         }
         bp = bp.add(b_ks);

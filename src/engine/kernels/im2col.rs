@@ -81,8 +81,192 @@ impl ConvGeom {
     }
 }
 
-/// Fills `cols` (`c·kh·kw × oh·ow`) from one sample `x` (`c × h × w`).
+thread_local! {
+    /// The zero-padded copy of a sample that [`im2col`]'s fast path reads (reused per thread).
+    static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Fills `cols` (`c·kh·kw × oh·ow`) from one sample `x` (`c × h × w`). `cols` may be longer
+/// than the matrix: the fast path then writes whole vectors past a segment's end (into space
+/// written afterwards, or left over), which saves the ragged tail of every segment.
 pub fn im2col(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
+    if g.x.stride == 1 {
+        PADDED.with(|p| im2col_padded(g, x, cols, &mut p.borrow_mut()));
+    } else {
+        im2col_clipped(g, x, cols);
+    }
+}
+
+/// Rows and columns of the padded plane that a convolution reads: `(out−1)·stride + span`.
+fn padded_extent(a: &Axis) -> usize {
+    (a.out - 1) * a.stride + (a.kernel - 1) * a.dilation + 1
+}
+
+/// Fast path for unit stride along x: copy the sample once into a zero-padded plane, so that
+/// every segment of every column row is one unclipped run `ow` long, copied with whole vectors.
+fn im2col_padded(g: &ConvGeom, x: &[f32], cols: &mut [f32], padded: &mut Vec<f32>) {
+    let (h, w, ow, n_cols) = (g.y.size, g.x.size, g.x.out, g.col_cols());
+    let (ph, pw) = (padded_extent(&g.y), padded_extent(&g.x));
+    let plane = ph * pw;
+    // Slack of one vector: the last run of a row may read past the plane's end.
+    let buf = super::take(padded, g.c * plane + 4);
+    buf.fill(0.0);
+    for ch in 0..g.c {
+        for iy in 0..h {
+            let py = iy + g.y.pad;
+            if py >= ph {
+                break;
+            }
+            let px0 = g.x.pad;
+            let len = w.min(pw.saturating_sub(px0));
+            let dst = ch * plane + py * pw + px0;
+            buf[dst..dst + len].copy_from_slice(&x[(ch * h + iy) * w..(ch * h + iy) * w + len]);
+        }
+    }
+    let vectors = ow.div_ceil(4);
+    let total = cols.len();
+    assert!(total >= g.col_rows() * n_cols, "column matrix too small");
+    let (src, dst) = (buf.as_ptr(), cols.as_mut_ptr());
+    let mut out = 0;
+    for ch in 0..g.c {
+        for ky in 0..g.y.kernel {
+            for kx in 0..g.x.kernel {
+                let mut from = ch * plane + ky * g.y.dilation * pw + kx * g.x.dilation;
+                for _ in 0..g.y.out {
+                    // SAFETY: reads stay below c·plane + 4 (a run starts inside the plane and
+                    // is at most 3 floats longer than ow ≤ pw); writes are checked against
+                    // `total` here, with the exact tail below for the matrix's very end.
+                    unsafe {
+                        if out + 4 * vectors <= total {
+                            for v in 0..vectors {
+                                V4::load_at(src.add(from + 4 * v)).store_at(dst.add(out + 4 * v));
+                            }
+                        } else {
+                            for i in 0..ow {
+                                *dst.add(out + i) = *src.add(from + i);
+                            }
+                        }
+                    }
+                    out += ow;
+                    from += g.y.stride * pw;
+                }
+            }
+        }
+    }
+}
+
+/// Floats of padding before and after the padded plane of [`im2col_panels`]: a panel's runs
+/// are read as whole vectors that may start up to 7 lanes before a run and end after it.
+const SLACK: usize = super::packed::NR;
+
+/// Workspace of [`im2col_panels`], one per thread.
+#[derive(Default)]
+struct PanelWork {
+    /// The zero-padded sample, with [`SLACK`] floats before and after.
+    padded: Vec<f32>,
+    /// Offset in `padded` of each column row `(c, ky, kx)`.
+    row_offsets: Vec<usize>,
+}
+
+thread_local! {
+    static PANEL_WORK: std::cell::RefCell<PanelWork> = std::cell::RefCell::new(PanelWork::default());
+}
+
+/// Fills `out` (`panels_len(c·kh·kw, oh·ow)` floats) with the column matrix of one sample in
+/// pixel panels `[panel][k][NR]`, the B operand of [`super::packed::gemm_panels`] and the A
+/// operand of [`super::packed::gemm_dw_panels`]; lanes past the last pixel are zero. The sample
+/// is copied once into a zero-padded plane; with unit stride along x a panel's eight pixels are
+/// then one or two runs of that plane (more only for outputs narrower than 8), read as whole
+/// vectors and merged by lane masks. Other strides gather lane by lane.
+pub fn im2col_panels(g: &ConvGeom, x: &[f32], out: &mut [f32]) {
+    use super::packed::{panels_len, NR};
+    let (h, w, ow, n, k) = (g.y.size, g.x.size, g.x.out, g.col_cols(), g.col_rows());
+    assert!(out.len() >= panels_len(k, n), "panel buffer too small");
+    let (ph, pw) = (padded_extent(&g.y), padded_extent(&g.x));
+    let plane = ph * pw;
+    PANEL_WORK.with(|work| {
+        let work = &mut *work.borrow_mut();
+        let buf = super::take(&mut work.padded, SLACK + g.c * plane + SLACK);
+        buf.fill(0.0);
+        for ch in 0..g.c {
+            for iy in 0..h.min(ph.saturating_sub(g.y.pad)) {
+                let (py, len) = (iy + g.y.pad, w.min(pw.saturating_sub(g.x.pad)));
+                let dst = SLACK + ch * plane + py * pw + g.x.pad;
+                buf[dst..dst + len].copy_from_slice(&x[(ch * h + iy) * w..(ch * h + iy) * w + len]);
+            }
+        }
+        work.row_offsets.clear();
+        for ch in 0..g.c {
+            for ky in 0..g.y.kernel {
+                for kx in 0..g.x.kernel {
+                    work.row_offsets.push(SLACK + ch * plane + ky * g.y.dilation * pw + kx * g.x.dilation);
+                }
+            }
+        }
+        // Pixel p reads the plane at row offset + src(p).
+        let src = |p: usize| (p / ow) * g.y.stride * pw + (p % ow) * g.x.stride;
+        for (j, panel) in out[..panels_len(k, n)].chunks_exact_mut(NR * k).enumerate() {
+            let p0 = j * NR;
+            let lanes = NR.min(n - p0);
+            if g.x.stride != 1 {
+                for (slot, &off) in panel.chunks_exact_mut(NR).zip(&work.row_offsets) {
+                    for (t, v) in slot.iter_mut().enumerate() {
+                        *v = if t < lanes { buf[off + src(p0 + t)] } else { 0.0 };
+                    }
+                }
+                continue;
+            }
+            // Runs of lanes whose pixels are consecutive in the plane: (first lane, end lane, src).
+            let mut runs = [(0usize, 0usize, 0usize); NR];
+            let mut count = 0;
+            for t in 0..lanes {
+                if count > 0 && runs[count - 1].1 == t && src(p0 + t) == runs[count - 1].2 + (t - runs[count - 1].0) {
+                    runs[count - 1].1 = t + 1;
+                } else {
+                    runs[count] = (t, t + 1, src(p0 + t));
+                    count += 1;
+                }
+            }
+            let runs = &runs[..count];
+            if count == 1 && lanes == NR {
+                let s = runs[0].2;
+                for (slot, &off) in panel.chunks_exact_mut(NR).zip(&work.row_offsets) {
+                    // SAFETY: off + s + 8 ≤ SLACK + c·plane + SLACK (a run lies inside the plane).
+                    unsafe {
+                        let from = buf.as_ptr().add(off + s);
+                        V4::load_at(from).store_at(slot.as_mut_ptr());
+                        V4::load_at(from.add(4)).store_at(slot.as_mut_ptr().add(4));
+                    }
+                }
+                continue;
+            }
+            // Each run's lanes, as masks per half-panel; the vector for lane t of a run starting
+            // at lane t0 is read from src − t0, which the slack keeps inside the buffer.
+            let mask = |half: usize, (t0, t1, _): (usize, usize, usize)| {
+                let inside = V4::lanes_below(half * 4, t1);
+                V4::select(V4::lanes_below(half * 4, t0), V4::zero(), inside)
+            };
+            let mut masks = [[V4::zero(); 2]; NR];
+            for (m, &r) in masks.iter_mut().zip(runs) {
+                *m = [mask(0, r), mask(1, r)];
+            }
+            for (slot, &off) in panel.chunks_exact_mut(NR).zip(&work.row_offsets) {
+                for half in 0..2 {
+                    let mut v = V4::zero();
+                    for (&(t0, _, s), m) in runs.iter().zip(&masks) {
+                        // SAFETY: off + s − t0 ≥ SLACK − 7 > 0 and the read ends before the slack ends.
+                        let loaded = unsafe { V4::load_at(buf.as_ptr().add(off + s + half * 4 - t0)) };
+                        v = V4::select(m[half], loaded, v);
+                    }
+                    v.store(&mut slot[half * 4..]);
+                }
+            }
+        }
+    });
+}
+
+/// The general path (any stride): clipped segments, zeros written where taps fall outside.
+fn im2col_clipped(g: &ConvGeom, x: &[f32], cols: &mut [f32]) {
     let n_cols = g.col_cols();
     let (h, w, ow) = (g.y.size, g.x.size, g.x.out);
     for ch in 0..g.c {
@@ -278,14 +462,58 @@ mod tests {
             ((4, 4), (3, 3), (1, 1), (3, 3, 3, 3), (1, 1)),
             ((9, 7), (3, 2), (2, 1), (2, 2, 0, 1), (2, 3)),
             ((8, 6), (4, 3), (1, 2), (1, 2, 0, 0), (2, 1)),
+            // Unit stride along x (the padded fast path): odd widths, dilation, asymmetric
+            // padding, row stride 2, a kernel as wide as the input, padding beyond the kernel.
+            ((14, 14), (5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),
+            ((28, 28), (5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),
+            ((7, 7), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+            ((9, 11), (3, 4), (2, 1), (1, 2, 1, 2), (1, 2)),
+            ((6, 5), (2, 5), (1, 1), (0, 0, 0, 0), (1, 1)),
+            ((5, 3), (1, 1), (1, 1), (3, 2, 3, 1), (1, 1)),
+            ((10, 13), (3, 3), (3, 1), (0, 1, 2, 0), (2, 2)),
         ];
         for (size, k, stride, pad, dil) in cases {
             let g = geom(2, size, k, stride, pad, dil);
             let x: Vec<f32> = (0..2 * size.0 * size.1).map(|v| v as f32 + 1.0).collect();
-            let (mut fast, mut slow) = (vec![f32::NAN; g.col_rows() * g.col_cols()], vec![0.0; g.col_rows() * g.col_cols()]);
-            im2col(&g, &x, &mut fast);
+            let len = g.col_rows() * g.col_cols();
+            let mut slow = vec![0.0; len];
             im2col_ref(&g, &x, &mut slow);
-            assert_eq!(fast, slow, "{g:?}");
+            // Exactly sized, and with slack that the fast path may scribble on.
+            for slack in [0, 5] {
+                let mut fast = vec![f32::NAN; len + slack];
+                im2col(&g, &x, &mut fast);
+                assert_eq!(fast[..len], slow[..], "{g:?} slack {slack}");
+            }
+        }
+    }
+
+    /// The panel layout holds exactly the reference column matrix, zeros past the last pixel.
+    #[test]
+    fn panels_match_the_reference_columns() {
+        use crate::engine::kernels::packed::{pack_panels, panels_len};
+        let cases = [
+            ((14, 14), (5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),
+            ((28, 28), (5, 5), (1, 1), (2, 2, 2, 2), (1, 1)),
+            ((7, 7), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+            ((3, 3), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)),
+            ((9, 11), (3, 4), (2, 1), (1, 2, 1, 2), (1, 2)),
+            ((5, 3), (1, 1), (1, 1), (3, 2, 3, 1), (1, 1)),
+            ((4, 4), (1, 1), (1, 1), (0, 0, 0, 0), (1, 1)),
+            ((2, 9), (2, 2), (1, 1), (0, 0, 0, 0), (1, 1)),
+            ((5, 4), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+            ((9, 7), (3, 2), (2, 3), (2, 2, 0, 1), (2, 3)),
+        ];
+        for (size, k, stride, pad, dil) in cases {
+            let g = geom(3, size, k, stride, pad, dil);
+            let x: Vec<f32> = (0..3 * size.0 * size.1).map(|v| v as f32 + 1.0).collect();
+            let (rows, n) = (g.col_rows(), g.col_cols());
+            let mut cols = vec![0.0; rows * n];
+            im2col_ref(&g, &x, &mut cols);
+            let mut want = vec![0.0; panels_len(rows, n)];
+            pack_panels(rows, n, &cols, &mut want);
+            let mut got = vec![f32::NAN; panels_len(rows, n)];
+            im2col_panels(&g, &x, &mut got);
+            assert_eq!(got, want, "{g:?}");
         }
     }
 

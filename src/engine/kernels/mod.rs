@@ -2,6 +2,7 @@
 
 pub mod gemm;
 pub mod im2col;
+pub mod packed;
 pub mod simd;
 
 /// Grows `v` to at least `len` elements and returns the first `len` (buffers only grow, so a

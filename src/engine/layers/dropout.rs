@@ -86,7 +86,7 @@ mod tests {
         let x = vec![1.0; 4 * layer.shape.len()];
         let mut y = vec![0.0; x.len()];
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        layer.forward(&x, &mut y, 4, &mut Scratch::default(), &mut Pass { train, rng: &mut rng });
+        layer.forward(&x, &mut y, 4, &mut Scratch::default(), &mut Pass { train, backward: true, rng: &mut rng });
         y
     }
 

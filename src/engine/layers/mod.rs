@@ -52,6 +52,9 @@ pub use super::kernels::take;
 pub struct Pass<'a> {
     /// Training mode (dropout active, batch statistics) vs evaluation.
     pub train: bool,
+    /// A backward pass follows (training, saliency maps): layers keep what it needs, e.g. the
+    /// convolution's column matrices; without one they reuse a single sample's buffer.
+    pub backward: bool,
     /// Random stream for this chunk of this step (seeded from the spec seed, step and chunk).
     pub rng: &'a mut ChaCha8Rng,
 }

@@ -533,7 +533,7 @@ mod tests {
             let mut y = vec![0.0; pool.output_shape().len()];
             let mut scratch = Scratch::default();
             let mut r = ChaCha8Rng::seed_from_u64(0);
-            pool.forward(&x, &mut y, 1, &mut scratch, &mut Pass { train: true, rng: &mut r });
+            pool.forward(&x, &mut y, 1, &mut scratch, &mut Pass { train: true, backward: true, rng: &mut r });
             let (ry, ridx) = reference(&x, shape, k, st);
             let bits = |v: &[f32]| v.iter().map(|f| if f.is_nan() { u32::MAX } else { f.to_bits() }).collect::<Vec<_>>();
             assert_eq!(bits(&y), bits(&ry), "k{k} s{st} values");

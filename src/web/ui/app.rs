@@ -90,7 +90,11 @@ fn ModeBadge(state: AppState) -> impl IntoView {
         None => t("mode.starting").to_string(),
         Some(m) => tf("mode.badge", &[
             &if m.threads == 1 { t("mode.one_thread").to_string() } else { tf("mode.threads", &[&m.threads]) },
-            &t(if m.simd { "mode.simd" } else { "mode.scalar" }),
+            &t(match (m.simd, m.fused) {
+                (true, true) => "mode.simd_fma",
+                (true, false) => "mode.simd",
+                _ => "mode.scalar",
+            }),
             &t(if m.threaded { "mode.threaded" } else { "mode.fallback" }),
         ]),
     };

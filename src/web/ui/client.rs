@@ -12,13 +12,16 @@ thread_local! {
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
 }
 
-/// Folder holding the datasets: `data/` next to the threaded app (the fallback lives in `st/`).
+/// Folder holding the datasets: `data/` next to the threaded app (the other builds live in
+/// `st/` and `plain/` below it).
 pub fn data_url() -> String {
     let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
     let path_end = href.find(['?', '#']).unwrap_or(href.len());
     let mut base = href[..path_end].rsplit_once('/').map_or(String::new(), |(b, _)| format!("{b}/"));
-    if base.ends_with("/st/") {
-        base.truncate(base.len() - 3);
+    for sub in ["/st/", "/plain/"] {
+        if base.ends_with(sub) {
+            base.truncate(base.len() - sub.len() + 1);
+        }
     }
     format!("{base}data/")
 }
