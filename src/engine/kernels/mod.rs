@@ -2,6 +2,7 @@
 
 pub mod gemm;
 pub mod im2col;
+pub mod implicit;
 pub mod packed;
 pub mod simd;
 

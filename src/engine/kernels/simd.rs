@@ -72,17 +72,6 @@ mod imp {
         pub fn fused_mul_add(self, a: V4, b: V4) -> Self {
             V4(f32x4_relaxed_madd(a.0, b.0, self.0))
         }
-        /// Lanes of `a` where `mask` lanes are all ones, else of `b` (`mask` from [`V4::lanes_below`]).
-        #[inline(always)]
-        pub fn select(mask: V4, a: V4, b: V4) -> Self {
-            V4(v128_bitselect(a.0, b.0, mask.0))
-        }
-        /// A mask whose lanes `i` (counting from `first`) are all ones where `first + i < n`.
-        #[inline(always)]
-        pub fn lanes_below(first: usize, n: usize) -> Self {
-            let lane = |i: usize| if first + i < n { -1i32 } else { 0 };
-            V4(i32x4(lane(0), lane(1), lane(2), lane(3)))
-        }
         /// Lane-wise sum.
         #[inline(always)]
         pub fn add(self, o: V4) -> Self {
@@ -156,19 +145,6 @@ mod imp {
             // SAFETY: SSE is part of the x86-64 baseline.
             V4(unsafe { _mm_add_ps(self.0, _mm_mul_ps(a.0, b.0)) })
         }
-        /// Lanes of `a` where `mask` lanes are all ones, else of `b` (`mask` from [`V4::lanes_below`]).
-        #[inline(always)]
-        pub fn select(mask: V4, a: V4, b: V4) -> Self {
-            // SAFETY: SSE is part of the x86-64 baseline.
-            V4(unsafe { _mm_or_ps(_mm_and_ps(mask.0, a.0), _mm_andnot_ps(mask.0, b.0)) })
-        }
-        /// A mask whose lanes `i` (counting from `first`) are all ones where `first + i < n`.
-        #[inline(always)]
-        pub fn lanes_below(first: usize, n: usize) -> Self {
-            let lane = |i: usize| if first + i < n { -1i32 } else { 0 };
-            // SAFETY: SSE2 is part of the x86-64 baseline.
-            V4(unsafe { _mm_castsi128_ps(_mm_setr_epi32(lane(0), lane(1), lane(2), lane(3))) })
-        }
         /// Lane-wise sum.
         #[inline(always)]
         pub fn add(self, o: V4) -> Self {
@@ -227,14 +203,6 @@ mod imp {
         /// `self + a·b` (multiply, then add).
         pub fn mul_add(self, a: V4, b: V4) -> Self {
             V4(std::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
-        }
-        /// Lanes of `a` where `mask` lanes are set, else of `b` (`mask` from [`V4::lanes_below`]).
-        pub fn select(mask: V4, a: V4, b: V4) -> Self {
-            V4(std::array::from_fn(|i| if mask.0[i].to_bits() != 0 { a.0[i] } else { b.0[i] }))
-        }
-        /// A mask whose lanes `i` (counting from `first`) are set where `first + i < n`.
-        pub fn lanes_below(first: usize, n: usize) -> Self {
-            V4(std::array::from_fn(|i| if first + i < n { f32::from_bits(u32::MAX) } else { 0.0 }))
         }
         /// Lane-wise sum.
         pub fn add(self, o: V4) -> Self {

@@ -6,11 +6,12 @@
 //! `[N, C, H, W] → [N, OC, ⌊(H+pt+pb−d(kh−1)−1)/s⌋+1, …]`; weight `[OC, C/groups, kh, kw]`, bias `[OC]`.
 
 mod grouped;
+mod implicit;
 mod pad;
-mod panels;
 
 use super::{init_params, take, Layer, ParamTensor, Pass, Scratch};
 use crate::engine::kernels::im2col::{Axis, ConvGeom};
+use crate::engine::kernels::implicit::PlaneLayout;
 use crate::engine::shape::Shape;
 use pad::PadMap;
 use crate::engine::spec::{FieldError, Init, Padding, PaddingMode, PaddingWord, Pair};
@@ -128,15 +129,18 @@ fn transposed_geom(g: &ConvGeom, oc: usize) -> Option<ConvGeom> {
     Some(ConvGeom { c: oc, y: axis(&g.y)?, x: axis(&g.x)? })
 }
 
-/// 2-D convolution layer. Without groups it runs on packed pixel panels (`panels.rs`); with
-/// groups, one GEMM per group on plain column matrices (`grouped.rs`).
+/// 2-D convolution layer. Without groups and with unit stride along x it runs as an implicit
+/// GEMM on padded planes (`implicit.rs`); otherwise one GEMM per group on plain column matrices
+/// (`grouped.rs`).
 #[derive(Clone, Debug)]
 pub struct Conv2d {
     input: Shape,
     /// The geometry im2col sees (the padded input when `pad_map` is set).
     geom: ConvGeom,
-    /// Without groups and with unit strides: the input gradient as a convolution of dY.
-    transposed: Option<ConvGeom>,
+    /// The padded-plane layout of the implicit path (no groups, unit stride along x).
+    layout: Option<PlaneLayout>,
+    /// Implicit path with unit strides: the input gradient as a convolution of dY, and its layout.
+    transposed: Option<(ConvGeom, PlaneLayout)>,
     pad_map: Option<PadMap>,
     out_channels: usize,
     groups: usize,
@@ -169,8 +173,9 @@ impl Conv2d {
         let mut params = vec![0.0; weight_len + if o.bias { o.out_channels } else { 0 }];
         let (w, b) = params.split_at_mut(weight_len);
         init_params(init, fan_in, o.out_channels / o.groups * o.kernel.h * o.kernel.w, w, b, rng);
-        let transposed = if o.groups == 1 { transposed_geom(&geom, o.out_channels) } else { None };
-        Ok(Self { input, geom, transposed, pad_map, out_channels: o.out_channels, groups: o.groups, has_bias: o.bias, params })
+        let layout = (o.groups == 1 && geom.x.stride == 1).then(|| PlaneLayout::new(&geom));
+        let transposed = layout.as_ref().and_then(|_| transposed_geom(&geom, o.out_channels)).map(|t| (t, PlaneLayout::new(&t)));
+        Ok(Self { input, geom, layout, transposed, pad_map, out_channels: o.out_channels, groups: o.groups, has_bias: o.bias, params })
     }
 
     fn weight_len(&self) -> usize {
@@ -245,8 +250,8 @@ impl Layer for Conv2d {
 
     /// The column matrices of the whole chunk stay in `scratch.f` when a backward pass follows.
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, pass: &mut Pass) {
-        if self.groups == 1 {
-            self.forward_panels(x, y, n, scratch, pass.backward);
+        if self.layout.is_some() {
+            self.forward_implicit(x, y, n, scratch, pass.backward);
         } else {
             self.forward_grouped(x, y, n, scratch, pass.backward);
         }
@@ -262,8 +267,8 @@ impl Layer for Conv2d {
         n: usize,
         scratch: &mut Scratch,
     ) {
-        if self.groups == 1 {
-            self.backward_panels(dy, dx, grads, n, scratch);
+        if self.layout.is_some() {
+            self.backward_implicit(dy, dx, grads, n, scratch);
         } else {
             self.backward_grouped(dy, dx, grads, n, scratch);
         }
@@ -279,11 +284,11 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    fn options(out_channels: usize, k: (usize, usize), stride: usize, padding: Padding, dilation: usize, mode: PaddingMode) -> ConvOptions {
+    fn options(out_channels: usize, k: (usize, usize), stride: (usize, usize), padding: Padding, dilation: usize, mode: PaddingMode) -> ConvOptions {
         ConvOptions {
             out_channels,
             kernel: Pair { h: k.0, w: k.1 },
-            stride: Pair::square(stride),
+            stride: Pair { h: stride.0, w: stride.1 },
             padding,
             mode,
             dilation: Pair::square(dilation),
@@ -292,28 +297,29 @@ mod tests {
         }
     }
 
-    /// The packed-panel path (every layer without groups) against the per-group path on the same
-    /// layer, forward and backward: the same function, to rounding (sums in other orders). Both
-    /// input-gradient forms are covered: the transposed convolution (unit strides) and col2im
-    /// (strides, or a padding wider than the kernel).
+    /// The implicit path (layers without groups, unit stride along x) against the per-group path
+    /// on the same layer, forward and backward: the same function, to rounding (sums in other
+    /// orders). Both input-gradient forms are covered: the transposed convolution (unit strides)
+    /// and col2im (a row stride, or a padding wider than the kernel).
     #[test]
-    fn panel_path_equals_grouped_path() {
+    fn implicit_path_equals_grouped_path() {
         let (same, valid) = (Padding::Word(PaddingWord::Same), Padding::Word(PaddingWord::Valid));
         let size = |p: usize| Padding::Size(Pair::square(p));
         let zeros = PaddingMode::Zeros;
         let cases = [
-            (Shape::new(8, 14, 14), options(16, (5, 5), 1, size(2), 1, zeros), true),
-            (Shape::new(1, 28, 28), options(8, (5, 5), 1, size(2), 1, zeros), true),
-            (Shape::new(2, 8, 9), options(3, (4, 2), 1, same, 1, zeros), true),
-            (Shape::new(2, 11, 10), options(2, (3, 3), 1, size(2), 2, zeros), true),
-            (Shape::new(3, 5, 6), options(4, (1, 1), 1, size(0), 1, zeros), true),
-            (Shape::new(3, 5, 6), options(2, (3, 3), 1, valid, 1, zeros), true),
-            (Shape::new(2, 7, 7), options(3, (3, 3), 1, size(2), 1, PaddingMode::Reflect), true),
-            (Shape::new(2, 9, 8), options(5, (3, 3), 2, size(1), 1, zeros), false),
-            (Shape::new(1, 4, 4), options(2, (1, 3), 1, Padding::Size(Pair { h: 2, w: 3 }), 1, zeros), false),
+            (Shape::new(8, 14, 14), options(16, (5, 5), (1, 1), size(2), 1, zeros), true),
+            (Shape::new(1, 28, 28), options(8, (5, 5), (1, 1), size(2), 1, zeros), true),
+            (Shape::new(2, 8, 9), options(3, (4, 2), (1, 1), same, 1, zeros), true),
+            (Shape::new(2, 11, 10), options(2, (3, 3), (1, 1), size(2), 2, zeros), true),
+            (Shape::new(3, 5, 6), options(4, (1, 1), (1, 1), size(0), 1, zeros), true),
+            (Shape::new(3, 5, 6), options(2, (3, 3), (1, 1), valid, 1, zeros), true),
+            (Shape::new(2, 7, 7), options(3, (3, 3), (1, 1), size(2), 1, PaddingMode::Reflect), true),
+            (Shape::new(2, 9, 8), options(5, (3, 3), (2, 1), size(1), 1, zeros), false),
+            (Shape::new(1, 4, 4), options(2, (1, 3), (1, 1), Padding::Size(Pair { h: 2, w: 3 }), 1, zeros), false),
         ];
         for (input, o, transposed) in cases {
             let layer = Conv2d::new(input, o, Init::Pytorch, &mut ChaCha8Rng::seed_from_u64(3)).unwrap();
+            assert!(layer.layout.is_some(), "{o:?}");
             assert_eq!(layer.transposed.is_some(), transposed, "{o:?}");
             let n = 3;
             let (in_len, out_len) = (input.len(), layer.output_shape().len());
@@ -323,8 +329,8 @@ mod tests {
                 let (mut scratch, mut y) = (Scratch::default(), vec![f32::NAN; n * out_len]);
                 let (mut dx, mut grads) = (vec![f32::NAN; n * in_len], vec![0.0; layer.params.len()]);
                 if panels {
-                    layer.forward_panels(&x, &mut y, n, &mut scratch, true);
-                    layer.backward_panels(&dy, Some(&mut dx), &mut grads, n, &mut scratch);
+                    layer.forward_implicit(&x, &mut y, n, &mut scratch, true);
+                    layer.backward_implicit(&dy, Some(&mut dx), &mut grads, n, &mut scratch);
                 } else {
                     layer.forward_grouped(&x, &mut y, n, &mut scratch, true);
                     layer.backward_grouped(&dy, Some(&mut dx), &mut grads, n, &mut scratch);
@@ -336,7 +342,7 @@ mod tests {
                 let forward = |keep: bool| {
                     let mut y = vec![f32::NAN; n * out_len];
                     if panels {
-                        layer.forward_panels(&x, &mut y, n, &mut Scratch::default(), keep);
+                        layer.forward_implicit(&x, &mut y, n, &mut Scratch::default(), keep);
                     } else {
                         layer.forward_grouped(&x, &mut y, n, &mut Scratch::default(), keep);
                     }

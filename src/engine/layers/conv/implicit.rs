@@ -1,68 +1,62 @@
-//! Convolution without groups on packed operands (`kernels::packed`): the column matrix of each
-//! sample in pixel panels straight from the image, the weights in row tiles. Forward is one GEMM
-//! per sample; the weight gradient reads the same panels; the input gradient, for unit strides,
-//! is the convolution of dY with the flipped kernel (panels of dY's columns), otherwise col2im of
-//! `Wᵀ·dY`. Measured in Chromium against the per-group path's GEMMs on the reference net's
-//! shapes: 38–40 GFLOPS instead of 31–36 (fused multiply-add).
+//! Convolution without groups and with unit stride along x, as an implicit GEMM
+//! (`kernels::implicit`): the kernels read each sample's zero-padded plane, and no column matrix
+//! is written. Forward is one kernel call per sample; the weight gradient reads the planes the
+//! forward pass kept; the input gradient, for unit strides, is the forward kernel again on dY's
+//! padded plane with the flipped kernel, otherwise col2im of `Wᵀ·dY`.
 
 use super::{take, Conv2d, Scratch};
 use crate::engine::kernels::gemm::{gemm_ld, Trans, Write};
-use crate::engine::kernels::im2col::{col2im, im2col_panels};
-use crate::engine::kernels::packed::{
-    channel_panels_len, gemm_dw_panels, gemm_panels, pack_a, pack_channels, packed_a_len, panels_len, Start, DW_SLACK, NR,
-};
+use crate::engine::kernels::im2col::col2im;
+use crate::engine::kernels::implicit::{conv_forward, conv_weight_grad};
+use crate::engine::kernels::packed::{channel_panels_len, pack_a, pack_channels, packed_a_len, Start, NR};
 
 impl Conv2d {
-    /// Floats of one sample's column panels in `scratch.f` (slack for the dW kernel included).
-    fn panel_stride(&self) -> usize {
-        panels_len(self.geom.col_rows(), self.geom.col_cols()) + DW_SLACK
-    }
-
-    /// Per sample: its column panels, then `Y = bias + W·cols`. The panels of every sample are
-    /// kept for the backward pass when one follows; otherwise one sample's buffer is reused,
-    /// which stays in cache (a chunk's panels overflow L2).
-    pub(super) fn forward_panels(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, keep: bool) {
+    /// Per sample: its padded plane, then `Y = bias + W·cols`. Every sample's plane is kept for
+    /// the backward pass when one follows (`keep`); otherwise one buffer is reused.
+    pub(super) fn forward_implicit(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, keep: bool) {
+        let layout = self.layout.as_ref().expect("implicit layout");
         let (k, pixels, oc) = (self.geom.col_rows(), self.geom.col_cols(), self.out_channels);
         let (weight, bias) = self.params.split_at(self.weight_len());
         let packed_w = take(&mut scratch.g, packed_a_len(oc, k));
         pack_a(oc, k, weight, k, packed_w);
-        let stride = self.panel_stride();
-        let all = take(&mut scratch.f, if keep { n } else { 1 } * stride);
+        let len = layout.len(self.geom.c);
+        let planes = take(&mut scratch.f, if keep { n } else { 1 } * len);
         let start = if self.has_bias { Start::Bias(bias) } else { Start::Zero };
         for s in 0..n {
-            let panels = &mut all[if keep { s * stride } else { 0 }..][..stride];
-            im2col_panels(&self.geom, self.sample(x, s, &mut scratch.h), panels);
-            gemm_panels(oc, pixels, k, packed_w, panels, &mut y[s * oc * pixels..(s + 1) * oc * pixels], pixels, start);
+            let plane = &mut planes[if keep { s * len } else { 0 }..][..len];
+            layout.pad(&self.geom, self.sample(x, s, &mut scratch.h), plane);
+            conv_forward(&self.geom, layout, oc, packed_w, plane, &mut y[s * oc * pixels..(s + 1) * oc * pixels], start);
         }
     }
 
-    /// Per sample: dY in channel panels, `dWᵀ += cols·dYᵀ` on the forward pass's panels, and the
-    /// input gradient (see the module notes).
-    pub(super) fn backward_panels(&self, dy: &[f32], mut dx: Option<&mut [f32]>, grads: &mut [f32], n: usize, scratch: &mut Scratch) {
+    /// Per sample: dY in channel panels, `dWᵀ += cols·dYᵀ` on the kept plane, and the input
+    /// gradient (see the module notes).
+    pub(super) fn backward_implicit(&self, dy: &[f32], mut dx: Option<&mut [f32]>, grads: &mut [f32], n: usize, scratch: &mut Scratch) {
+        let layout = self.layout.as_ref().expect("implicit layout");
         let (k, pixels, oc, c) = (self.geom.col_rows(), self.geom.col_cols(), self.out_channels, self.geom.c);
         let in_len = self.input.len();
         let oc_padded = oc.div_ceil(NR) * NR;
         let (dw, db) = grads.split_at_mut(self.weight_len());
         let dx_work = match (&self.transposed, dx.is_some()) {
             (_, false) => 0,
-            // The flipped kernel, packed, and the panels of dY's columns.
-            (Some(t), true) => self.weight_len() + packed_a_len(c, t.col_rows()) + panels_len(t.col_rows(), t.col_cols()),
+            // The flipped kernel, packed, and dY's padded plane.
+            (Some((t, tl)), true) => self.weight_len() + packed_a_len(c, t.col_rows()) + tl.len(t.c),
             (None, true) => k * pixels,
         };
         let work = take(&mut scratch.g, channel_panels_len(oc, pixels) + k * oc_padded + dx_work);
         let (dy_panels, rest) = work.split_at_mut(channel_panels_len(oc, pixels));
         let (dw_t, dx_work) = rest.split_at_mut(k * oc_padded);
         dw_t.fill(0.0);
-        if let (Some(t), true) = (&self.transposed, dx.is_some()) {
+        if let (Some((t, _)), true) = (&self.transposed, dx.is_some()) {
             let (flipped, packed) = dx_work.split_at_mut(self.weight_len());
             self.flip_kernel(flipped);
             pack_a(c, t.col_rows(), flipped, t.col_rows(), packed);
         }
-        let stride = self.panel_stride();
-        for (s, panels) in scratch.f[..n * stride].chunks_exact(stride).enumerate() {
+        let len = layout.len(c);
+        for (s, plane) in scratch.f[..n * len].chunks_exact(len).enumerate() {
             let dys = &dy[s * oc * pixels..(s + 1) * oc * pixels];
             pack_channels(oc, pixels, dys, dy_panels);
-            gemm_dw_panels(k, oc, pixels, panels, dy_panels, dw_t, oc_padded);
+            conv_weight_grad(&self.geom, layout, oc, plane, dy_panels, dw_t, oc_padded);
             if self.has_bias {
                 for (d, plane) in db.iter_mut().zip(dys.chunks_exact(pixels)) {
                     *d += plane.iter().sum::<f32>();
@@ -70,11 +64,10 @@ impl Conv2d {
             }
             let Some(dx) = dx.as_deref_mut() else { continue };
             self.write_input_gradient(&mut dx[s * in_len..(s + 1) * in_len], &mut scratch.h, |d| match &self.transposed {
-                Some(t) => {
-                    let (kt, hw) = (t.col_rows(), t.col_cols());
-                    let (packed, dy_cols) = dx_work[self.weight_len()..].split_at_mut(packed_a_len(c, kt));
-                    im2col_panels(t, dys, dy_cols);
-                    gemm_panels(c, hw, kt, packed, dy_cols, d, hw, Start::Zero);
+                Some((t, tl)) => {
+                    let (packed, dy_plane) = dx_work[self.weight_len()..].split_at_mut(packed_a_len(c, t.col_rows()));
+                    tl.pad(t, dys, dy_plane);
+                    conv_forward(t, tl, c, packed, dy_plane, d, Start::Zero);
                 }
                 None => {
                     let dcols = &mut dx_work[..k * pixels];
