@@ -197,6 +197,10 @@ pub enum Event {
         report: EvalReport,
         /// Loss and accuracy on the validation split, when the spec holds one out.
         validation: Option<EvalReport>,
+        /// Wall time of the epoch, training and its evaluation, pauses left out; only for an
+        /// epoch trained whole in this page (not one resumed from a checkpoint mid-way).
+        #[serde(default)]
+        seconds: Option<f64>,
     },
     /// Training paused.
     Paused,

@@ -55,6 +55,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("train.evaluation", "Evaluation"),
     ("train.eval_line", "after epoch {0}: accuracy {1}%, loss {2}"),
     ("train.validation_line", "validation after epoch {0}: accuracy {1}%, loss {2}"),
+    ("train.epoch_time", "epoch {0} took {1} s (training and its evaluation)"),
     ("state.idle", "idle"),
     ("state.running", "running"),
     ("state.pausing", "pausing"),

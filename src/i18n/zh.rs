@@ -56,6 +56,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("train.evaluation", "评估"),
     ("train.eval_line", "第 {0} 轮后：准确率 {1}%，损失 {2}"),
     ("train.validation_line", "第 {0} 轮后验证：准确率 {1}%，损失 {2}"),
+    ("train.epoch_time", "第 {0} 轮用时 {1} 秒（训练及评估）"),
     ("state.idle", "空闲"),
     ("state.running", "训练中"),
     ("state.pausing", "正在暂停"),

@@ -45,6 +45,10 @@ struct State {
     last_save_ms: f64,
     /// Test-set class probabilities of the last analysis (for its galleries).
     analysis: Option<Arc<Vec<f32>>>,
+    /// Wall milliseconds of the training loop's iterations in the current epoch (pauses excluded).
+    epoch_ms: f64,
+    /// The current epoch started at its first image in this page (its time is the whole epoch's).
+    epoch_whole: bool,
 }
 
 /// IndexedDB key of the autosaved training checkpoint.
@@ -95,6 +99,7 @@ async fn try_restore() {
             with_state(|s| {
                 s.snapshot = Some(Arc::new(trainer.network.clone()));
                 s.trainer = Some(trainer);
+                (s.epoch_ms, s.epoch_whole) = (0.0, progress.step_in_epoch == 0);
             });
             post(Event::Restored(progress));
             if finished {
@@ -325,6 +330,7 @@ fn build(spec: Spec) {
             let restore = with_state(|s| {
                 s.snapshot = Some(Arc::new(trainer.network.clone()));
                 s.trainer = Some(trainer);
+                (s.epoch_ms, s.epoch_whole) = (0.0, true);
                 std::mem::take(&mut s.restore_pending)
             });
             post(Event::Built { layers, params });
@@ -399,7 +405,12 @@ async fn training_loop() {
             })
             .await;
             trainer = t;
-            post(Event::Evaluated { epoch: trainer.epoch, report: eval, validation });
+            let seconds = with_state(|s| {
+                let whole = std::mem::replace(&mut s.epoch_whole, true);
+                let ms = std::mem::take(&mut s.epoch_ms) + (now_ms() - started);
+                whole.then_some(ms / 1000.0)
+            });
+            post(Event::Evaluated { epoch: trainer.epoch, report: eval, validation, seconds });
         }
         let finished = trainer.finished();
         if report.diverged {
@@ -425,6 +436,10 @@ async fn training_loop() {
                 save_checkpoint(bytes).await;
             }
         }
+        if !report.epoch_done {
+            // Wall time of the whole iteration (the job, snapshot, autosave), not only the job.
+            with_state(|s| s.epoch_ms += now_ms() - started);
+        }
         if finished {
             post(Event::Finished);
             return;
@@ -448,7 +463,7 @@ async fn evaluate_now() {
     let epoch = with_state(|s| s.trainer.as_ref().map_or(0, |t| t.epoch));
     let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
     with_state(|s| s.busy = false);
-    post(Event::Evaluated { epoch, report, validation: None });
+    post(Event::Evaluated { epoch, report, validation: None, seconds: None });
 }
 
 /// Confusion matrix and most confidently wrong images of the test set (the model as it is now).

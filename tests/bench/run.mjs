@@ -1,4 +1,4 @@
-// `make bench`: our engine's in-browser benchmark (threaded and fallback builds) and, in the same
+// `make bench`: our engine's in-browser benchmark (threaded FMA, plain and fallback builds) and, in the same
 // run, the peers of ../shared/peers (TensorFlow.js, ConvNetJS) and the WASM SIMD peak probe.
 // Prints one table and writes tests/bench/results/latest.json.
 //   node tests/bench/run.mjs [--reps 3] [--min-ms 2000] [--nets reference,lenet-5,pytorch-mnist-cnn] [--no-peers]
@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, serve } from '../e2e/helpers.mjs';
+import { launch, serve, withoutRelaxedSimd } from '../e2e/helpers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -16,11 +16,14 @@ const minMs = Number(arg('min-ms', 2000));
 const nets = arg('nets', 'reference,lenet-5,pytorch-mnist-cnn');
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
-async function ours(isolation) {
+// build: 'threaded' (FMA, at /), 'plain' (threads without relaxed SIMD), 'fallback' (one thread).
+async function ours(build) {
+  const isolation = build !== 'fallback';
   const server = await serve({ isolation });
   const browser = await launch();
   try {
     const page = await browser.newPage();
+    if (build === 'plain') await page.addInitScript(withoutRelaxedSimd);
     await page.goto(`${server.url}?bench=${nets}&reps=${reps}&minms=${minMs}`);
     const timeout = (nets.split(',').length * reps * minMs * 2 + 60_000) * 2;
     await page.waitForSelector('[data-testid=bench-status]:has-text("done")', { timeout });
@@ -28,7 +31,7 @@ async function ours(isolation) {
     if (error) throw new Error(await error.textContent());
     const mode = await page.textContent('[data-testid=mode]');
     const results = JSON.parse(await page.textContent('[data-testid=bench-json]'));
-    return results.map((r) => ({ ...r, build: isolation ? 'threaded' : 'fallback', mode }));
+    return results.map((r) => ({ ...r, build, mode, path: new URL(page.url()).pathname }));
   } finally {
     await browser.close();
     await server.close();
@@ -51,23 +54,25 @@ function peers() {
 }
 
 const report = { date: new Date().toISOString(), reps, minMs, ours: [] };
-for (const isolation of [true, false]) report.ours.push(...await ours(isolation));
+for (const build of ['threaded', 'plain', 'fallback']) report.ours.push(...await ours(build));
 report.peers = argv.includes('--no-peers') ? { note: 'skipped' } : peers();
 
 const peakRows = report.peers.peak?.rows || [];
 const peakFor = (threads) => Math.max(0, ...peakRows.filter((r) => r.workers === threads).map((r) => r.gflops));
 const fmt = (v) => Math.round(v).toLocaleString('en-US');
 const pad = (cols, w) => cols.map((c, i) => String(c).padEnd(w[i])).join(' | ');
-const W = [34, 7, 22, 22, 8, 8, 9];
+const W = [38, 7, 22, 22, 8, 8, 9, 9];
 console.log(`\n== side by side, headless Chromium, batch 64, ${reps} reps x >= ${minMs} ms (min / median)`);
-console.log(pad(['engine / net', 'threads', 'train img/s', 'infer img/s', 'trainGF', 'inferGF', '% peak'], W));
+console.log(pad(['engine / net', 'threads', 'train img/s', 'infer img/s', 'trainGF', 'inferGF', '% peak', '2t / 1t'], W));
 for (const r of report.ours) {
   const tr = r.train_img_s, inf = r.infer_img_s;
   const gf = median(tr) * r.train_flops / 1e9;
   const peak = peakFor(r.threads);
+  // Training with two threads over one, the one-thread reps interleaved with the threaded ones.
+  const scaling = r.train_img_s_one_thread?.length ? `${(median(tr) / median(r.train_img_s_one_thread)).toFixed(2)}x` : '';
   console.log(pad([`ours ${r.build} ${r.name}`, r.threads, `${fmt(Math.min(...tr))} / ${fmt(median(tr))}`,
     `${fmt(Math.min(...inf))} / ${fmt(median(inf))}`, gf.toFixed(2), (median(inf) * r.infer_flops / 1e9).toFixed(2),
-    peak ? `${(100 * gf / peak).toFixed(1)}%` : '?'], W));
+    peak ? `${(100 * gf / peak).toFixed(1)}%` : '?', scaling], W));
 }
 const REF_TRAIN = 4.437e6, REF_FWD = 1.584e6;
 for (const r of report.peers.results || []) {
@@ -75,14 +80,14 @@ for (const r of report.peers.results || []) {
   const tr = r.train.map((t) => t.imgPerSec), inf = r.infer.map((t) => t.imgPerSec);
   console.log(pad([`${r.cfg} reference`, r.info?.wasmThreads ?? 1, `${fmt(Math.min(...tr))} / ${fmt(median(tr))}`,
     `${fmt(Math.min(...inf))} / ${fmt(median(inf))}`, (median(tr) * REF_TRAIN / 1e9).toFixed(2),
-    (median(inf) * REF_FWD / 1e9).toFixed(2), ''], W));
+    (median(inf) * REF_FWD / 1e9).toFixed(2), '', ''], W));
 }
 if (peakRows.length) {
   console.log('\nWASM SIMD128 peak measured in this run (% peak above uses the best kernel for the same worker count):');
   for (const p of peakRows) console.log(`  ${p.kernel.padEnd(34)} workers=${p.workers} ${p.gflops.toFixed(1)} GFLOPS`);
 }
 for (const r of report.ours) {
-  console.log(`\nours ${r.build} ${r.name}: wasm memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB; µs per image, one thread (forward / backward):`);
+  console.log(`\nours ${r.build} (${r.path}, ${r.mode}) ${r.name}: wasm memory ${(r.memory_bytes / 2 ** 20).toFixed(0)} MiB; µs per image, one thread (forward / backward):`);
   for (const [i, l] of r.layers.entries()) console.log(`  ${String(i).padEnd(3)} ${l.name.padEnd(10)} ${l.forward_us.toFixed(1).padStart(8)} ${l.backward_us.toFixed(1).padStart(8)}`);
 }
 mkdirSync(join(here, 'results'), { recursive: true });

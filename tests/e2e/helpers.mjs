@@ -103,3 +103,17 @@ export async function closeApp({ server, browser } = {}) {
   await browser?.close();
   await server?.close();
 }
+
+// Page init script making this browser one without relaxed SIMD as far as WebAssembly.validate
+// tells: any module containing f32x4.relaxed_madd (0xfd 0x85 0x02) fails validation, as it would
+// there (index.html's probe, and the FMA build's module with it). Self-contained: playwright
+// runs its source in the page.
+export function withoutRelaxedSimd() {
+  const validate = WebAssembly.validate;
+  const hasRelaxedMadd = (bytes) => {
+    const b = new Uint8Array(bytes.buffer ?? bytes);
+    for (let i = 0; i + 2 < b.length; i++) if (b[i] === 0xfd && b[i + 1] === 0x85 && b[i + 2] === 0x02) return true;
+    return false;
+  };
+  WebAssembly.validate = (bytes, ...rest) => !hasRelaxedMadd(bytes) && validate(bytes, ...rest);
+}

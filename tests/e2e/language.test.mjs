@@ -27,7 +27,7 @@ describe('language switch', { timeout: 300_000 }, () => {
     assert.ok(zh.every((h) => CJK.test(h)), `every card heading is Chinese: ${zh.join(' | ')}`);
     assert.equal(await text(page, 'data-status'), 'MNIST 已就绪：60000 张训练图像，10000 张测试图像');
     assert.match(await text(page, 'model-totals'), /^11274 个可训练参数 · 每张图像前向/);
-    assert.match(await text(page, 'mode'), /个线程 · SIMD128 · 多线程构建/);
+    assert.match(await text(page, 'mode'), /个线程 · SIMD128 \+ FMA（宽松 SIMD） · 多线程构建/);
     assert.equal(await text(page, 'prediction'), '写一个数字，看看模型怎么想。');
     assert.equal(await page.getAttribute('[data-testid=chart-loss]', 'aria-label'), '损失曲线。尚未训练');
     assert.match(await page.getAttribute('[data-testid=layer-0] [data-testid=layer-name]', 'title'), /二维卷积/);

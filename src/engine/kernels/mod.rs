@@ -3,6 +3,7 @@
 pub mod gemm;
 pub mod im2col;
 pub mod implicit;
+pub mod math;
 pub mod packed;
 pub mod simd;
 

@@ -25,8 +25,10 @@ pub enum Act {
     Elu(f32),
 }
 
+use crate::engine::kernels::math;
+
 fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
+    math::sigmoid(x)
 }
 
 /// PyTorch's softplus with threshold 20: linear where exp would not change the result.
@@ -39,8 +41,9 @@ fn softplus(x: f32) -> f32 {
 }
 
 impl Act {
-    /// f(x).
-    #[inline]
+    /// f(x). Always inlined, so that in each per-function loop (the variant a constant) the
+    /// match folds away and nothing stands between the loop and vectorisation.
+    #[inline(always)]
     fn apply(self, x: f32) -> f32 {
         match self {
             // Written so NaN passes through (a diverging run stays visible) and it vectorises.
@@ -59,7 +62,7 @@ impl Act {
                 }
             }
             Act::Sigmoid => sigmoid(x),
-            Act::Tanh => x.tanh(),
+            Act::Tanh => math::tanh(x),
             Act::Silu => x * sigmoid(x),
             Act::Mish => x * softplus(x).tanh(),
             Act::Elu(a) => {
@@ -72,8 +75,8 @@ impl Act {
         }
     }
 
-    /// f'(x), given the input `x` and the output `y = f(x)`.
-    #[inline]
+    /// f'(x), given the input `x` and the output `y = f(x)` (inlined like [`Act::apply`]).
+    #[inline(always)]
     fn derivative(self, x: f32, y: f32) -> f32 {
         match self {
             Act::Relu => f32::from(x > 0.0),
@@ -127,6 +130,14 @@ fn map_into(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32) {
     }
 }
 
+/// `dx[i] = dy[i] · f'(x[i], y[i])`, monomorphised per function like [`map_into`].
+#[inline(always)]
+fn chain_into(dx: &mut [f32], dy: &[f32], x: &[f32], y: &[f32], derivative: impl Fn(f32, f32) -> f32) {
+    for (((d, &g), &xv), &yv) in dx.iter_mut().zip(dy).zip(x).zip(y) {
+        *d = g * derivative(xv, yv);
+    }
+}
+
 impl Layer for Activation {
     fn input_shape(&self) -> Shape {
         self.shape
@@ -164,17 +175,20 @@ impl Layer for Activation {
     ) {
         let Some(dx) = dx else { return };
         let len = n * self.shape.len();
-        let act = self.act;
-        if act == Act::Relu {
-            // PyTorch's threshold_backward: the gradient where x > 0, zero elsewhere (a select
-            // the compiler vectorises, where the general loop below dispatches per element).
-            for ((d, &g), &xv) in dx[..len].iter_mut().zip(&dy[..len]).zip(&x[..len]) {
-                *d = if xv > 0.0 { g } else { 0.0 };
+        let (dx, dy, x, y) = (&mut dx[..len], &dy[..len], &x[..len], &y[..len]);
+        match self.act {
+            // PyTorch's threshold_backward: the gradient where x > 0, zero elsewhere (a select).
+            Act::Relu => {
+                for ((d, &g), &xv) in dx.iter_mut().zip(dy).zip(x) {
+                    *d = if xv > 0.0 { g } else { 0.0 };
+                }
             }
-            return;
-        }
-        for (((d, &g), &xv), &yv) in dx[..len].iter_mut().zip(&dy[..len]).zip(&x[..len]).zip(&y[..len]) {
-            *d = g * act.derivative(xv, yv);
+            Act::LeakyRelu(s) => chain_into(dx, dy, x, y, |xv, yv| Act::LeakyRelu(s).derivative(xv, yv)),
+            Act::Sigmoid => chain_into(dx, dy, x, y, |xv, yv| Act::Sigmoid.derivative(xv, yv)),
+            Act::Tanh => chain_into(dx, dy, x, y, |xv, yv| Act::Tanh.derivative(xv, yv)),
+            Act::Silu => chain_into(dx, dy, x, y, |xv, yv| Act::Silu.derivative(xv, yv)),
+            Act::Mish => chain_into(dx, dy, x, y, |xv, yv| Act::Mish.derivative(xv, yv)),
+            Act::Elu(a) => chain_into(dx, dy, x, y, |xv, yv| Act::Elu(a).derivative(xv, yv)),
         }
     }
 

@@ -193,6 +193,7 @@ fn reset(state: AppState) {
     super::runs::archive(state);
     state.progress.set(None);
     state.evals.set(Vec::new());
+    state.epoch_times.set(Vec::new());
     state.validations.set(Vec::new());
     state.curve.set(Vec::new());
     state.run.set(RunState::Idle);
@@ -279,6 +280,11 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
             {move || state.evals.get().into_iter().map(|(epoch, r)| view! {
                 <li data-testid="test-acc" data-epoch=epoch data-accuracy=format!("{:.4}", r.accuracy)>
                     {move || tf("train.eval_line", &[&epoch, &format!("{:.2}", r.accuracy * 100.0), &format!("{:.4}", r.loss)])}
+                </li>
+            }).collect_view()}
+            {move || state.epoch_times.get().into_iter().map(|(epoch, seconds)| view! {
+                <li data-testid="epoch-time" data-epoch=epoch data-seconds=format!("{seconds:.2}")>
+                    {move || tf("train.epoch_time", &[&epoch, &format!("{seconds:.1}")])}
                 </li>
             }).collect_view()}
             {move || state.validations.get().into_iter().map(|(epoch, r)| view! {

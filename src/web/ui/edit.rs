@@ -79,6 +79,7 @@ fn make_current(state: AppState, spec: Spec) {
     state.restored.set(None);
     state.progress.set(None);
     state.evals.set(Vec::new());
+    state.epoch_times.set(Vec::new());
     state.validations.set(Vec::new());
     state.curve.set(Vec::new());
     state.run.set(RunState::Idle);

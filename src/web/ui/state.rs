@@ -40,6 +40,8 @@ pub struct AppState {
     pub progress: RwSignal<Option<Progress>>,
     /// Test-set results per finished epoch.
     pub evals: RwSignal<Vec<(usize, EvalReport)>>,
+    /// Wall time of each epoch trained whole in this page: (epoch, seconds).
+    pub epoch_times: RwSignal<Vec<(usize, f64)>>,
     /// Validation-split results per finished epoch (empty when the spec holds none out).
     pub validations: RwSignal<Vec<(usize, EvalReport)>>,
     /// Training state.
@@ -110,6 +112,7 @@ impl AppState {
             model: RwSignal::new(None),
             progress: RwSignal::new(None),
             evals: RwSignal::new(Vec::new()),
+            epoch_times: RwSignal::new(Vec::new()),
             validations: RwSignal::new(Vec::new()),
             run: RwSignal::new(RunState::Idle),
             prediction: RwSignal::new(None),
@@ -258,8 +261,11 @@ impl AppState {
                 }
                 self.progress.set(Some(p));
             }
-            Event::Evaluated { epoch, report, validation } => {
+            Event::Evaluated { epoch, report, validation, seconds } => {
                 self.evals.update(|e| e.push((epoch, report)));
+                if let Some(seconds) = seconds {
+                    self.epoch_times.update(|t| t.push((epoch, seconds)));
+                }
                 if let Some(v) = validation {
                     self.validations.update(|e| e.push((epoch, v)));
                 }
