@@ -1,11 +1,11 @@
 // Quick in-browser benchmark for kernel work: one build, chosen nets, per-layer times.
-//   node tests/bench/quick.mjs [--nets reference] [--reps 3] [--min-ms 1500] [--fallback]
+//   node tests/bench/quick.mjs [--nets reference] [--reps 3] [--min-ms 1500] [--fallback] [--root dist]
 import { launch, serve } from '../e2e/helpers.mjs';
 const argv = process.argv.slice(2);
 const arg = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
 const nets = arg('nets', 'reference'), reps = arg('reps', 3), minMs = arg('min-ms', 1500);
 const isolation = !argv.includes('--fallback');
-const server = await serve({ isolation });
+const server = await serve({ isolation, ...(arg('root') ? { root: arg('root') } : {}) });
 const browser = await launch();
 try {
   const page = await browser.newPage();
