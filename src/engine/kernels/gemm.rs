@@ -5,6 +5,7 @@
 //! with two roundings, or with one (fused) where the build has relaxed SIMD; the `_with`
 //! variants take the kind as a type, so the benchmark can set the two side by side.
 
+use super::packed::{MR, NR};
 use super::simd::V4;
 use super::take;
 use std::cell::RefCell;
@@ -94,12 +95,6 @@ pub fn gemm_ref_with<M: Madd>(t: Trans, m: usize, n: usize, k: usize, a: &[f32],
         }
     }
 }
-
-/// Rows of a register tile (A values broadcast one at a time).
-const MR: usize = 4;
-/// Columns of a register tile: two 4-lane vectors. 4×8 keeps eight accumulators, two B vectors
-/// and a broadcast in registers, within the 16 vector registers V8 and x86-64 give us.
-const NR: usize = 8;
 
 /// Whether the product is added to C or replaces it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -207,6 +202,20 @@ fn pack_b(t: Trans, k: usize, b: &[f32], ldb: usize, j0: usize, cols: usize, out
     }
 }
 
+/// One rank-1 step of a 4×8 tile, `acc[r] += a[r] ⊗ b[0..8]`: the inner step every tile kernel
+/// (this GEMM's and the implicit convolutions') is made of.
+///
+/// # Safety
+/// `b ..+8` must be readable.
+#[inline(always)]
+pub(super) unsafe fn rank1<M: Madd>(acc: &mut [[V4; 2]; MR], a: [V4; MR], b: *const f32) {
+    let (b0, b1) = (V4::load_at(b), V4::load_at(b.add(4)));
+    for (row, av) in acc.iter_mut().zip(a) {
+        row[0] = M::vector(row[0], av, b0);
+        row[1] = M::vector(row[1], av, b1);
+    }
+}
+
 /// The 4×8 micro-kernel: Σ_p A[rows, p] ⊗ B[p, 0..8], held in eight registers.
 ///
 /// # Safety
@@ -217,13 +226,8 @@ unsafe fn micro_tile<M: Madd>(a: *const f32, offsets: [usize; MR], a_ks: usize, 
     let mut rows = offsets.map(|o| a.add(o));
     let mut bp = b;
     for _ in 0..k {
-        let (b0, b1) = (V4::load_at(bp), V4::load_at(bp.add(4)));
-        for (row, ap) in acc.iter_mut().zip(rows.iter_mut()) {
-            let av = V4::splat_at(*ap);
-            row[0] = M::vector(row[0], av, b0);
-            row[1] = M::vector(row[1], av, b1);
-            *ap = ap.add(a_ks);
-        }
+        rank1::<M>(&mut acc, rows.map(|p| V4::splat_at(p)), bp);
+        rows = rows.map(|p| p.add(a_ks));
         bp = bp.add(b_ks);
     }
     acc

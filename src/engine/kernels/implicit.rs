@@ -8,7 +8,7 @@
 //! The sums are those of [`forward_ref`] and [`weight_grad_ref`] on the column matrix that
 //! `im2col_ref` builds, in the same order, so the kernels equal those references bit for bit.
 
-use super::gemm::{Madd, Native};
+use super::gemm::{rank1, Madd, Native};
 use super::im2col::ConvGeom;
 use super::packed::{packed_a_len, Start, MR, NR};
 use super::simd::V4;
@@ -133,13 +133,7 @@ unsafe fn forward_kernel<M: Madd>(a: *const f32, offsets: &[usize], b: *const f3
     let mut local = *acc;
     let mut ap = a;
     for &off in offsets {
-        let bp = b.add(off);
-        let (b0, b1) = (V4::load_at(bp), V4::load_at(bp.add(4)));
-        for (r, row) in local.iter_mut().enumerate() {
-            let av = V4::splat_at(ap.add(r));
-            row[0] = M::vector(row[0], av, b0);
-            row[1] = M::vector(row[1], av, b1);
-        }
+        rank1::<M>(&mut local, std::array::from_fn(|r| V4::splat_at(ap.add(r))), b.add(off));
         ap = ap.add(MR);
     }
     *acc = local;
@@ -200,13 +194,8 @@ unsafe fn weight_grad_kernel<M: Madd>(plane: *const f32, a: [usize; MR], rows: R
     for _ in 0..rows.oh {
         let mut at = line;
         for _ in 0..rows.ow {
-            let (b0, b1) = (V4::load_at(bp), V4::load_at(bp.add(4)));
-            for (row, p) in acc.iter_mut().zip(at.iter_mut()) {
-                let av = V4::splat_at(*p);
-                row[0] = M::vector(row[0], av, b0);
-                row[1] = M::vector(row[1], av, b1);
-                *p = p.add(1);
-            }
+            rank1::<M>(&mut acc, at.map(|p| V4::splat_at(p)), bp);
+            at = at.map(|p| p.add(1));
             bp = bp.add(NR);
         }
         line = line.map(|p| p.add(rows.row_step));

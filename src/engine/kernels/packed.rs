@@ -8,7 +8,8 @@
 
 /// Rows of a register tile (A values broadcast one at a time).
 pub const MR: usize = 4;
-/// Columns of a register tile (two vectors).
+/// Columns of a register tile: two 4-lane vectors. 4×8 keeps eight accumulators, two B vectors
+/// and a broadcast in registers, within the 16 vector registers V8 and x86-64 give us.
 pub const NR: usize = 8;
 
 /// Floats of `m × k` packed into row tiles.
