@@ -36,9 +36,21 @@ static GLOBAL: Counting = Counting;
 /// The counter is global: tests must not allocate beside each other while one counts.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Allocations made by `steps` training steps after `warmup` steps (augmentation on, so its
-/// buffers are covered too).
-fn allocations_in_steady_state(name: &str, parallel: bool) -> usize {
+/// How the warm-up steps before counting run.
+#[derive(Clone, Copy, Debug)]
+enum Warmup {
+    /// As in the page: the same mode as the counted steps.
+    AsCounted,
+    /// On the installing thread alone, as on a busy machine where the other pool thread got no
+    /// work for a while; the pool's other threads meet the layers for the first time later.
+    OneThread,
+}
+
+/// Allocations made by 5 training steps after 3 warm-up steps (augmentation on, so its buffers
+/// are covered too).
+fn allocations_in_steady_state(name: &str, parallel: bool, warmup: Warmup) -> usize {
+    // Held from the start: building a trainer allocates, and must not land in another test's count.
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut spec = Spec::preset(name).unwrap();
     spec.training.batch_size = 40; // two full chunks and a partial one
     spec.training.epochs = 100;
@@ -49,12 +61,21 @@ fn allocations_in_steady_state(name: &str, parallel: bool) -> usize {
     let data = Arc::new(synthetic::bars_split(4000, 10));
     let mut t = Trainer::new(spec, data).unwrap();
     t.parallel = parallel;
-    let _guard = ONE_AT_A_TIME.lock().unwrap();
     // As in the browser worker, training runs as a job inside the pool: parallel loops started
     // from outside it go through rayon's injection queue, which allocates now and then.
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     pool.install(|| {
-        t.train_steps(3);
+        match warmup {
+            Warmup::AsCounted => {
+                t.train_steps(3);
+            }
+            Warmup::OneThread => {
+                t.parallel = false;
+                t.train_steps(3);
+                t.parallel = parallel;
+                t.prepare_threads();
+            }
+        }
         let before = ALLOCATIONS.load(Ordering::SeqCst);
         let report = t.train_steps(5);
         let after = ALLOCATIONS.load(Ordering::SeqCst);
@@ -67,8 +88,18 @@ fn allocations_in_steady_state(name: &str, parallel: bool) -> usize {
 fn training_steps_allocate_nothing() {
     for name in PRESETS {
         for parallel in [false, true] {
-            let n = allocations_in_steady_state(name, parallel);
+            let n = allocations_in_steady_state(name, parallel, Warmup::AsCounted);
             assert_eq!(n, 0, "{name} (parallel: {parallel}): {n} allocations in 5 steady-state steps");
         }
+    }
+}
+
+/// The busy-machine case (issue 13): a pool thread that did no work during the warm-up must not
+/// allocate once it gets some, whichever chunks it happens to take.
+#[test]
+fn a_thread_idle_during_warmup_allocates_nothing_later() {
+    for name in ["reference", "tiny-vgg", "keras-bn-cnn"] {
+        let n = allocations_in_steady_state(name, true, Warmup::OneThread);
+        assert_eq!(n, 0, "{name}: {n} allocations in 5 steady-state steps after a one-thread warm-up");
     }
 }

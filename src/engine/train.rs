@@ -97,6 +97,8 @@ pub struct Trainer {
     /// coupled layer, kept so that a step allocates nothing.
     chunk_rngs: Vec<ChaCha8Rng>,
     totals: Vec<f64>,
+    /// Every thread of the pool has grown its per-thread buffers (see [`Trainer::prepare_threads`]).
+    threads_prepared: bool,
 }
 
 impl Trainer {
@@ -129,6 +131,7 @@ impl Trainer {
             parallel: HAS_THREADS,
             chunk_rngs: Vec::new(),
             totals: Vec::new(),
+            threads_prepared: false,
             data,
             spec,
         };
@@ -215,8 +218,36 @@ impl Trainer {
         self.position = 0;
     }
 
+    /// Grows the per-thread buffers (im2col's padded planes, GEMM panels, augmentation
+    /// workspace) of every thread in the current pool to what a training step needs, by running
+    /// one chunk and one augmentation on each thread. Which thread runs which chunk of a step
+    /// depends on scheduling (on a busy machine one thread may do all the work for a while), so
+    /// without this a thread meeting a layer for the first time would allocate mid-training.
+    /// Results are untouched: the network is only read and the workspace is thrown away.
+    pub fn prepare_threads(&mut self) {
+        if self.threads_prepared || !self.parallel {
+            return;
+        }
+        let (net, loss, spec) = (&self.network, &self.loss, &self.spec);
+        let (w, h) = (self.data.train.cols, self.data.train.rows);
+        rayon::broadcast(|_| {
+            let mut ws = net.workspace(CHUNK);
+            let x = vec![0.0; CHUNK * net.input.len()];
+            let labels = vec![0; CHUNK];
+            let mut rng = ChaCha8Rng::seed_from_u64(0);
+            let mut pass = Pass { train: true, backward: true, rng: &mut rng };
+            net.train_chunk(&x, &labels, loss, 1.0, &mut ws, &mut pass);
+            if spec.training.augment.enabled() {
+                let mut img = vec![0.0; w * h];
+                crate::engine::augment::augment(&spec.training.augment, &mut img, w, h, &mut rng);
+            }
+        });
+        self.threads_prepared = true;
+    }
+
     /// Runs up to `max_steps` optimizer steps, stopping early at the end of an epoch.
     pub fn train_steps(&mut self, max_steps: usize) -> StepReport {
+        self.prepare_threads();
         let mut total = LossSum::default();
         let mut report = StepReport::default();
         while report.steps < max_steps && !self.finished() {
