@@ -74,7 +74,7 @@ fn module(layer: &LayerSpec, in_c: usize, in_shape: [usize; 3]) -> String {
             }
             format!("nn.MaxPool2d({args})")
         }
-        &LayerSpec::AvgPool2d { kernel_size, stride, padding, ceil_mode, count_include_pad } => {
+        &LayerSpec::AvgPool2d { kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override } => {
             let mut args = format!("kernel_size={}", pair(kernel_size));
             if let Some(s) = stride {
                 args += &format!(", stride={}", pair(s));
@@ -87,6 +87,9 @@ fn module(layer: &LayerSpec, in_c: usize, in_shape: [usize; 3]) -> String {
             }
             if !count_include_pad {
                 args += ", count_include_pad=False";
+            }
+            if let Some(d) = divisor_override {
+                args += &format!(", divisor_override={d}");
             }
             format!("nn.AvgPool2d({args})")
         }

@@ -162,11 +162,11 @@ mod tests {
 
     #[test]
     fn wide_layers_are_capped_and_flat_ones_are_not() {
-        let s = spec(r#"[{"type":"conv2d","out_channels":80,"kernel_size":3},{"type":"flatten"},{"type":"linear","out_features":100},{"type":"linear","out_features":10}]"#);
+        let s = spec(r#"[{"type":"conv2d","out_channels":80,"kernel_size":3},{"type":"max_pool2d","kernel_size":2},{"type":"flatten"},{"type":"linear","out_features":100},{"type":"linear","out_features":10}]"#);
         let network = Network::from_spec(&s).unwrap();
         let inspection = inspect(&network, &image(1));
         assert_eq!(inspection.layers[0].values.len(), MAX_MAPS * 26 * 26);
-        assert_eq!(inspection.layers[2].values.len(), 100);
+        assert_eq!(inspection.layers[3].values.len(), 100);
         assert_eq!(inspection.filters.unwrap().shape, [MAX_MAPS, 3, 3]);
     }
 }

@@ -6,7 +6,6 @@ use super::loss::argmax;
 use super::network::Network;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Counts of (true class, predicted class) over a dataset.
@@ -44,7 +43,7 @@ impl Confusion {
 
 /// Class probabilities of `network` (evaluation mode) for every image of `set`, `len × classes`.
 pub fn probabilities(network: &Network, set: &Dataset, parallel: bool) -> Vec<f32> {
-    const CHUNK: usize = 64;
+    const CHUNK: usize = super::spec::memory::EVAL_CHUNK;
     let (px, classes) = (set.pixels(), network.classes);
     let chunk = |state: &mut (super::network::Workspace, Vec<f32>), start: usize| -> Vec<f32> {
         let (ws, x) = state;
@@ -62,13 +61,7 @@ pub fn probabilities(network: &Network, set: &Dataset, parallel: bool) -> Vec<f3
     };
     let init = || (network.workspace(CHUNK), vec![0.0f32; CHUNK * px]);
     let starts: Vec<usize> = (0..set.len()).step_by(CHUNK).collect();
-    let parts: Vec<Vec<f32>> = if parallel {
-        starts.par_iter().map_init(init, |s, &i| chunk(s, i)).collect()
-    } else {
-        let mut s = init();
-        starts.iter().map(|&i| chunk(&mut s, i)).collect()
-    };
-    parts.concat()
+    super::lanes::map_in_lanes(&starts, parallel, init, chunk).concat()
 }
 
 /// The confusion matrix of class probabilities (`len × classes`) against `labels`.

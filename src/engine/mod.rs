@@ -8,6 +8,7 @@ pub mod export;
 pub mod inspect;
 pub mod kernel_bench;
 pub mod kernels;
+pub mod lanes;
 pub mod layers;
 pub mod loss;
 pub mod metrics;

@@ -37,6 +37,18 @@ pub struct Workspace {
     pub stats: Vec<f64>,
 }
 
+impl Workspace {
+    /// Bytes the workspace holds (capacities, scratch included): what the memory budget of
+    /// `spec::memory` must cover.
+    pub fn bytes(&self) -> u64 {
+        let f32s = |v: &Vec<f32>| v.capacity() as u64 * 4;
+        let acts: u64 = self.acts.iter().map(f32s).sum();
+        let grads: u64 = self.grads.iter().map(f32s).sum();
+        let scratch: u64 = self.scratch.iter().map(|s| f32s(&s.f) + f32s(&s.g) + f32s(&s.h) + s.idx.capacity() as u64 * 4).sum();
+        acts + grads + scratch + f32s(&self.grad_a) + f32s(&self.grad_b) + self.stats.capacity() as u64 * 8
+    }
+}
+
 impl Network {
     /// Builds and initialises the network of a spec from `seed`.
     pub fn from_spec(spec: &Spec) -> Result<Self, SpecError> {

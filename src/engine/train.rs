@@ -139,6 +139,11 @@ impl Trainer {
         Ok(trainer)
     }
 
+    /// Bytes held by the training workspaces (outputs, gradients, scratch of every chunk).
+    pub fn workspace_bytes(&self) -> u64 {
+        self.workspaces.iter().map(Workspace::bytes).sum()
+    }
+
     /// Optimizer steps in one epoch (the last batch may be partial, as PyTorch's DataLoader).
     pub fn steps_per_epoch(&self) -> usize {
         self.train_idx.len().div_ceil(self.spec.training.batch_size)
@@ -223,20 +228,25 @@ impl Trainer {
     /// one chunk and one augmentation on each thread. Which thread runs which chunk of a step
     /// depends on scheduling (on a busy machine one thread may do all the work for a while), so
     /// without this a thread meeting a layer for the first time would allocate mid-training.
-    /// Results are untouched: the network is only read and the workspace is thrown away.
+    /// The network is only read, and the chunk workspaces it borrows are cleared by every step,
+    /// so results are untouched and no memory is added.
     pub fn prepare_threads(&mut self) {
         if self.threads_prepared || !self.parallel {
             return;
         }
         let (net, loss, spec) = (&self.network, &self.loss, &self.spec);
         let (w, h) = (self.data.train.cols, self.data.train.rows);
-        rayon::broadcast(|_| {
-            let mut ws = net.workspace(CHUNK);
-            let x = vec![0.0; CHUNK * net.input.len()];
-            let labels = vec![0; CHUNK];
+        // Threads beyond the chunk count take turns with a workspace.
+        let slots: Vec<std::sync::Mutex<&mut Workspace>> = self.workspaces.iter_mut().map(std::sync::Mutex::new).collect();
+        let x = vec![0.0; CHUNK * net.input.len()];
+        let labels = vec![0; CHUNK];
+        rayon::broadcast(|ctx| {
             let mut rng = ChaCha8Rng::seed_from_u64(0);
-            let mut pass = Pass { train: true, backward: true, rng: &mut rng };
-            net.train_chunk(&x, &labels, loss, 1.0, &mut ws, &mut pass);
+            {
+                let mut ws = slots[ctx.index() % slots.len()].lock().unwrap_or_else(|p| p.into_inner());
+                let mut pass = Pass { train: true, backward: true, rng: &mut rng };
+                net.train_chunk(&x, &labels, loss, 1.0, &mut ws, &mut pass);
+            }
             if spec.training.augment.enabled() {
                 let mut img = vec![0.0; w * h];
                 crate::engine::augment::augment(&spec.training.augment, &mut img, w, h, &mut rng);
@@ -648,7 +658,7 @@ fn sum_stats(workspaces: &[Workspace], totals: &mut Vec<f64>) {
 
 /// Mean loss and accuracy of `network` on `set`, in parallel chunks when `parallel`.
 pub fn evaluate(network: &Network, set: &Dataset, parallel: bool) -> EvalReport {
-    const EVAL_CHUNK: usize = 64;
+    use super::spec::memory::EVAL_CHUNK;
     let px = set.pixels();
     let chunk_eval = |ws: &mut (Workspace, Vec<f32>), start: usize| -> LossSum {
         let (ws, x) = ws;
@@ -662,12 +672,7 @@ pub fn evaluate(network: &Network, set: &Dataset, parallel: bool) -> EvalReport 
     };
     let init = || (network.workspace(EVAL_CHUNK), vec![0.0f32; EVAL_CHUNK * px]);
     let starts: Vec<usize> = (0..set.len()).step_by(EVAL_CHUNK).collect();
-    let sums: Vec<LossSum> = if parallel {
-        starts.par_iter().map_init(init, |ws, &s| chunk_eval(ws, s)).collect()
-    } else {
-        let mut ws = init();
-        starts.iter().map(|&s| chunk_eval(&mut ws, s)).collect()
-    };
+    let sums = super::lanes::map_in_lanes(&starts, parallel, init, chunk_eval);
     let mut total = LossSum::default();
     for s in sums {
         total.add(s);

@@ -198,9 +198,9 @@ pub fn build_layer(layer: &LayerSpec, input: Shape, init: Init, rng: &mut ChaCha
         LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {
             Box::new(MaxPool2d::new(input, PoolOptions { kernel: kernel_size, stride, padding, dilation, ceil_mode })?)
         }
-        LayerSpec::AvgPool2d { kernel_size, stride, padding, ceil_mode, count_include_pad } => {
+        LayerSpec::AvgPool2d { kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override } => {
             let o = PoolOptions { kernel: kernel_size, stride, padding, dilation: Pair::square(1), ceil_mode };
-            Box::new(AvgPool2d::new(input, o, count_include_pad)?)
+            Box::new(AvgPool2d::new(input, o, count_include_pad, divisor_override)?)
         }
         LayerSpec::AdaptiveAvgPool2d { output_size } => Box::new(AvgPool2d::adaptive(input, output_size)),
         LayerSpec::AdaptiveMaxPool2d { output_size } => Box::new(adaptive_max(input, output_size)),

@@ -22,18 +22,13 @@ pub struct AxisWindows {
 
 impl AxisWindows {
     /// Sliding windows as PyTorch's pooling: start `o·s − p`, taps every `d`, output length
-    /// ⌊(n+2p−d(k−1)−1)/s⌋+1 (rounded up with `ceil`, minus the last window if it starts in the
-    /// right padding). `None` when the window does not fit.
+    /// ⌊(n+2p−d(k−1)−1)/s⌋+1, or with `ceil` ⌈…⌉+1 minus the last window if it starts in the
+    /// right padding. With `ceil` the last window may hang over the edge of the input (PyTorch
+    /// gives `MaxPool2d(29, ceil_mode=True)` on 28 one output). `None` when no window fits.
+    /// Sizes are those the spec's ranges allow; the arithmetic is signed and 64-bit, so no
+    /// combination of them wraps.
     pub fn sliding(size: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> Option<Self> {
-        let span = d * (k - 1) + 1;
-        if size + 2 * p < span {
-            return None;
-        }
-        let room = size + 2 * p - span;
-        let mut out = if ceil { room.div_ceil(s) + 1 } else { room / s + 1 };
-        if ceil && (out - 1) * s >= size + p {
-            out -= 1;
-        }
+        let out = Self::sliding_len(size, k, s, p, d, ceil)?;
         let mut w = AxisWindows { taps: Vec::new(), bounds: vec![0], padded: Vec::new() };
         for o in 0..out {
             let start = (o * s) as isize - p as isize;
@@ -49,6 +44,21 @@ impl AxisWindows {
             w.padded.push((end - start) as u32);
         }
         Some(w)
+    }
+
+    /// The output length of [`AxisWindows::sliding`] (PyTorch's `pooling_output_shape`), or
+    /// `None` when it is below 1 or a size is 0.
+    pub fn sliding_len(size: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> Option<usize> {
+        if k == 0 || s == 0 || d == 0 {
+            return None;
+        }
+        let (n, k, s, p, d) = (size as i128, k as i128, s as i128, p as i128, d as i128);
+        let room = n + 2 * p - d * (k - 1) - 1 + if ceil { s - 1 } else { 0 };
+        let mut out = room.div_euclid(s) + 1;
+        if ceil && (out - 1) * s >= n + p {
+            out -= 1;
+        }
+        (out >= 1).then(|| usize::try_from(out).ok()).flatten()
     }
 
     /// Adaptive windows: output `o` covers `⌊o·n/out⌋ .. ⌈(o+1)·n/out⌉`.
@@ -84,11 +94,13 @@ struct Windows {
 }
 
 impl Windows {
-    fn new(input: Shape, y: AxisWindows, x: AxisWindows, count_pad: bool) -> Self {
+    fn new(input: Shape, y: AxisWindows, x: AxisWindows, count_pad: bool, divisor: Option<usize>) -> Self {
         let mut inv_divisor = Vec::with_capacity(y.out() * x.out());
         for oy in 0..y.out() {
             for ox in 0..x.out() {
-                let count = if count_pad {
+                let count = if let Some(d) = divisor {
+                    d as u32
+                } else if count_pad {
                     y.padded[oy] * x.padded[ox]
                 } else {
                     (y.taps(oy).len() * x.taps(ox).len()) as u32
@@ -251,7 +263,7 @@ impl MaxPool2d {
     pub fn new(input: Shape, o: PoolOptions) -> Result<Self, FieldError> {
         let (y, x) = o.windows(input)?;
         let fast_2x2 = plain_2x2(&o, input, &y, &x);
-        Ok(Self { windows: Windows::new(input, y, x, false), fast_2x2 })
+        Ok(Self { windows: Windows::new(input, y, x, false, None), fast_2x2 })
     }
 }
 
@@ -321,17 +333,19 @@ pub struct AvgPool2d {
 }
 
 impl AvgPool2d {
-    /// Creates the layer for `input` (`count_include_pad`: padded zeros count in the divisor).
-    pub fn new(input: Shape, o: PoolOptions, count_include_pad: bool) -> Result<Self, FieldError> {
+    /// Creates the layer for `input` (`count_include_pad`: padded zeros count in the divisor;
+    /// `divisor_override`: every window's sum is divided by this instead).
+    pub fn new(input: Shape, o: PoolOptions, count_include_pad: bool, divisor_override: Option<usize>) -> Result<Self, FieldError> {
         let (y, x) = o.windows(input)?;
-        let fast_2x2 = plain_2x2(&o, input, &y, &x);
-        Ok(Self { windows: Windows::new(input, y, x, count_include_pad), fast_2x2 })
+        // The fast loop divides by 4.
+        let fast_2x2 = plain_2x2(&o, input, &y, &x) && divisor_override.is_none();
+        Ok(Self { windows: Windows::new(input, y, x, count_include_pad, divisor_override), fast_2x2 })
     }
 
     /// Adaptive average pooling to `out` (AdaptiveAvgPool2d).
     pub fn adaptive(input: Shape, out: Pair) -> Self {
         let (y, x) = (AxisWindows::adaptive(input.h, out.h), AxisWindows::adaptive(input.w, out.w));
-        Self { windows: Windows::new(input, y, x, true), fast_2x2: false }
+        Self { windows: Windows::new(input, y, x, true, None), fast_2x2: false }
     }
 }
 
@@ -383,7 +397,7 @@ impl Layer for AvgPool2d {
 /// AdaptiveMaxPool2d (and global max pooling with output 1).
 pub fn adaptive_max(input: Shape, out: Pair) -> MaxPool2d {
     let (y, x) = (AxisWindows::adaptive(input.h, out.h), AxisWindows::adaptive(input.w, out.w));
-    MaxPool2d { windows: Windows::new(input, y, x, false), fast_2x2: false }
+    MaxPool2d { windows: Windows::new(input, y, x, false, None), fast_2x2: false }
 }
 
 /// Spatial pyramid pooling: per level `l` an adaptive `l×l` pool, flattened and concatenated.
@@ -398,7 +412,7 @@ impl SpatialPyramidPool {
     pub fn new(input: Shape, levels: &[usize], kind: PoolKind) -> Self {
         let levels = levels
             .iter()
-            .map(|&l| Windows::new(input, AxisWindows::adaptive(input.h, l), AxisWindows::adaptive(input.w, l), true))
+            .map(|&l| Windows::new(input, AxisWindows::adaptive(input.h, l), AxisWindows::adaptive(input.w, l), true, None))
             .collect();
         Self { levels, kind }
     }
@@ -628,12 +642,33 @@ mod tests {
             let general = MaxPool2d { fast_2x2: false, ..max.clone() };
             assert_eq!(forward_backward(&max, &x, 2), forward_backward(&general, &x, 2), "max {shape} ceil {ceil}");
             for include_pad in [false, true] {
-                let avg = AvgPool2d::new(shape, o, include_pad).unwrap();
+                let avg = AvgPool2d::new(shape, o, include_pad, None).unwrap();
                 assert_eq!(avg.fast_2x2, fast, "avg {shape} ceil {ceil}");
                 let general = AvgPool2d { fast_2x2: false, ..avg.clone() };
                 assert_eq!(forward_backward(&avg, &x, 2), forward_backward(&general, &x, 2), "avg {shape} ceil {ceil}");
             }
         }
+    }
+
+    #[test]
+    fn hanging_windows_average_what_they_cover() {
+        // AvgPool2d(4, ceil_mode=True) on a 3×3 plane of 1..9: one window, clipped to the input;
+        // PyTorch divides by the clipped window (padding 0 adds nothing): mean 5.
+        let o = PoolOptions { kernel: Pair::square(4), stride: None, padding: Pair::square(0), dilation: Pair::square(1), ceil_mode: true };
+        let shape = Shape::new(1, 3, 3);
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let mut y = [0.0f32; 1];
+        let mut scratch = Scratch::default();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        let avg = AvgPool2d::new(shape, o, true, None).unwrap();
+        avg.forward(&x, &mut y, 1, &mut scratch, &mut Pass { train: false, backward: false, rng: &mut rng });
+        assert_eq!(y, [5.0]);
+        let over = AvgPool2d::new(shape, o, true, Some(10)).unwrap();
+        over.forward(&x, &mut y, 1, &mut scratch, &mut Pass { train: false, backward: false, rng: &mut rng });
+        assert_eq!(y, [4.5]);
+        let max = MaxPool2d::new(shape, o).unwrap();
+        max.forward(&x, &mut y, 1, &mut scratch, &mut Pass { train: false, backward: false, rng: &mut rng });
+        assert_eq!(y, [9.0]);
     }
 
     #[test]
@@ -648,6 +683,19 @@ mod tests {
         assert_eq!(n(5, 2, 2, 1, 1, true), Some(3));
         assert_eq!(n(7, 3, 1, 0, 2, false), Some(3));
         assert_eq!(n(2, 3, 1, 0, 1, false), None);
+        // With ceil_mode the last window may hang over the edge (issue 13): MaxPool2d(29,
+        // ceil_mode=True) on 28 → 1 (floor: none), AvgPool2d(4, ceil_mode=True) on 3 → 1.
+        assert_eq!(n(28, 29, 29, 0, 1, true), Some(1));
+        assert_eq!(n(28, 29, 29, 0, 1, false), None);
+        assert_eq!(n(3, 4, 4, 0, 1, true), Some(1));
+        assert_eq!(n(3, 4, 4, 0, 1, false), None);
+        // A window larger than input and stride together still has no output.
+        assert_eq!(n(3, 9, 2, 0, 1, true), None);
+        // The largest sizes the spec's ranges allow do not wrap.
+        // ⌈(65535 + 512 − 65281)/256⌉ + 1 = 4.
+        assert_eq!(n(usize::from(u16::MAX), 256, 256, 256, 256, true), Some(4));
+        // (2²⁴ + 2·128 − 256·255 − 1 + 0)/1 + 1.
+        assert_eq!(n(1 << 24, 256, 1, 128, 256, true), Some((1 << 24) + 256 - 255 * 256));
         // Adaptive 5 → 3: windows [0,2), [1,4), [3,5).
         let a = AxisWindows::adaptive(5, 3);
         assert_eq!((a.taps(0), a.taps(1), a.taps(2)), (&[0u32, 1][..], &[1u32, 2, 3][..], &[3u32, 4][..]));

@@ -1,6 +1,7 @@
 //! Shape inference on a spec: per layer output shape, parameters, FLOPs and memory, each with
 //! the formula behind it, or an error naming the layer and the field.
 
+use super::ranges::{MAX_LAYERS, MAX_VALUES};
 use super::{FieldError, LayerSpec, Pair, Spec, SpecError, MEMORY_BUDGET_BYTES, SPEC_VERSION};
 use crate::engine::layers::{ConvOptions, PoolOptions, SpatialPyramidPool};
 use crate::engine::shape::Shape;
@@ -47,27 +48,17 @@ impl Spec {
         if self.layers.is_empty() {
             return Err(SpecError::top("layers", "the model has no layers"));
         }
+        if self.layers.len() > MAX_LAYERS {
+            return Err(SpecError::top("layers", format!("the model has {} layers, more than {MAX_LAYERS}", self.layers.len())));
+        }
         let mut shape = self.dataset.input_shape();
         let mut infos = Vec::with_capacity(self.layers.len());
-        let mut memory = 0usize;
         for (i, layer) in self.layers.iter().enumerate() {
             let info = infer_layer(layer, shape).map_err(|e| e.at(i))?;
-            // Per chunk of 16 samples: activations, their gradients and scratch (×4), plus
-            // parameters, gradients and optimizer state (×4).
-            memory += (info.output.len() * 16 + info.params * 4) * 4;
             shape = info.output;
             infos.push(info);
         }
-        if memory > MEMORY_BUDGET_BYTES {
-            return Err(SpecError::top(
-                "layers",
-                format!(
-                    "the model needs about {} MB of activations and parameters, over the {} MB budget",
-                    memory >> 20,
-                    MEMORY_BUDGET_BYTES >> 20
-                ),
-            ));
-        }
+        super::memory::check(self, &infos, MEMORY_BUDGET_BYTES as u64)?;
         let classes = self.dataset.classes();
         if shape != Shape::flat(classes) {
             return Err(SpecError::layer(
@@ -77,14 +68,6 @@ impl Spec {
             ));
         }
         Ok(infos)
-    }
-}
-
-fn positive(field: &'static str, v: usize) -> Result<usize, FieldError> {
-    if v == 0 {
-        Err(FieldError::new(field, "must be at least 1"))
-    } else {
-        Ok(v)
     }
 }
 
@@ -111,8 +94,30 @@ fn pair_formula(h: String, w: String) -> String {
     if h == w { h } else { format!("h: {h}; w: {w}") }
 }
 
-/// The shape rule of one layer.
+/// `a·b·…` for sizes that may be large, or an error naming `field` when the product passes
+/// `limit` (or would wrap).
+fn product(field: &'static str, what: &str, factors: &[usize], limit: u64) -> Result<usize, FieldError> {
+    let total = factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f as u64)).filter(|&t| t <= limit);
+    match total {
+        Some(t) => Ok(t as usize),
+        None => Err(FieldError::new(
+            field,
+            format!("gives more than {limit} {what}, past what the {} MB memory budget allows", MEMORY_BUDGET_BYTES >> 20),
+        )),
+    }
+}
+
+/// Most parameters one layer may have: a quarter of the memory budget in f32.
+const MAX_LAYER_PARAMS: u64 = (MEMORY_BUDGET_BYTES / 16) as u64;
+
+/// The shape rule of one layer. Every size field is checked against its range first
+/// ([`super::ranges`]), so the arithmetic below cannot wrap; products that can still grow
+/// large (parameters, FLOPs) are checked.
 pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldError> {
+    super::ranges::check(layer)?;
+    if input.c.checked_mul(input.h).and_then(|v| v.checked_mul(input.w)).is_none_or(|v| v > MAX_VALUES) {
+        return Err(FieldError::new("input", format!("the input {input} has more than {MAX_VALUES} values per image")));
+    }
     let elementwise = (input, 0, input.len() as u64, "same as input".to_string(), "0".to_string());
     let (output, params, flops, output_formula, params_formula) = match layer {
         &LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
@@ -127,9 +132,9 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 bias,
             };
             let plan = o.plan(input)?;
-            let fan_in = input.c / groups * kernel_size.h * kernel_size.w;
+            let fan_in = product("kernel_size", "inputs per output value", &[input.c / groups, kernel_size.h, kernel_size.w], MAX_LAYER_PARAMS)?;
             let out = plan.output;
-            let params = (fan_in + bias as usize) * out_channels;
+            let params = product("out_channels", "parameters", &[fan_in + bias as usize, out_channels], MAX_LAYER_PARAMS)?;
             let group_note = if groups == 1 { format!("{}", input.c) } else { format!("{}/{groups}", input.c) };
             let params_formula = format!(
                 "({}·{}·{group_note}{})·{out_channels} = {params}",
@@ -141,7 +146,8 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 axis_formula(input.h, plan.pad_y, kernel_size.h, dilation.h, stride.h, out.h),
                 axis_formula(input.w, plan.pad_x, kernel_size.w, dilation.w, stride.w, out.w),
             );
-            (out, params, 2 * (fan_in as u64) * out.len() as u64, output_formula, params_formula)
+            let flops = (2 * fan_in as u64).saturating_mul(out.len() as u64);
+            (out, params, flops, output_formula, params_formula)
         }
         LayerSpec::Relu | LayerSpec::Sigmoid | LayerSpec::Tanh | LayerSpec::Silu | LayerSpec::Mish => elementwise,
         &LayerSpec::LeakyRelu { negative_slope } => {
@@ -165,20 +171,14 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             pool_info(input, PoolOptions { kernel: kernel_size, stride, padding, dilation: Pair::square(1), ceil_mode })?
         }
         &LayerSpec::AdaptiveAvgPool2d { output_size } | &LayerSpec::AdaptiveMaxPool2d { output_size } => {
-            if output_size.has_zero() {
-                return Err(FieldError::new("output_size", "must be at least 1"));
-            }
             let out = Shape::new(input.c, output_size.h, output_size.w);
             (out, 0, input.len() as u64, format!("{}×{} by definition", output_size.h, output_size.w), "0".into())
         }
         LayerSpec::SpatialPyramidPool { levels, .. } => {
-            if levels.is_empty() || levels.contains(&0) {
-                return Err(FieldError::new("levels", "needs one or more levels, each at least 1 (e.g. [1, 2, 4])"));
-            }
             let features = SpatialPyramidPool::features(input, levels);
             let squares: Vec<String> = levels.iter().map(|l| format!("{l}²")).collect();
             let formula = format!("{}·({}) = {features}", input.c, squares.join("+"));
-            (Shape::flat(features), 0, (input.len() * levels.len()) as u64, formula, "0".into())
+            (Shape::flat(features), 0, input.len() as u64 * levels.len() as u64, formula, "0".into())
         }
         &LayerSpec::Dropout { p } | &LayerSpec::Dropout2d { p } => {
             if !(p.is_finite() && (0.0..1.0).contains(&p)) {
@@ -228,31 +228,36 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
         }
         &LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
-            positive("size", size)?;
             finite("alpha", alpha)?;
             finite("beta", beta)?;
             finite("k", k)?;
-            (input, 0, (2 * size + 3) as u64 * input.len() as u64, "same as input".into(), "0".into())
+            (input, 0, (2 * size as u64 + 3) * input.len() as u64, "same as input".into(), "0".into())
         }
         LayerSpec::Flatten => {
             let formula = format!("{}·{}·{} = {}", input.c, input.h, input.w, input.len());
             (Shape::flat(input.len()), 0, 0, formula, "0".into())
         }
         &LayerSpec::Linear { out_features, bias } => {
-            positive("out_features", out_features)?;
             if !input.is_flat() {
                 return Err(FieldError::new(
                     "input",
                     format!("Linear needs a flat input but gets {input}; add a Flatten layer before it"),
                 ));
             }
-            let params = (input.c + bias as usize) * out_features;
+            let params = product("out_features", "parameters", &[input.c + bias as usize, out_features], MAX_LAYER_PARAMS)?;
             let formula = format!("({}{})·{out_features} = {params}", input.c, if bias { "+1" } else { "" });
-            (Shape::flat(out_features), params, 2 * (input.c * out_features) as u64, format!("{out_features}"), formula)
+            (Shape::flat(out_features), params, 2 * input.c as u64 * out_features as u64, format!("{out_features}"), formula)
         }
     };
     if output.is_empty() {
         return Err(FieldError::new("output", "produces an empty output"));
+    }
+    // Checked: the shape rules above keep each side in range, but their product may not be.
+    if output.c.checked_mul(output.h).and_then(|v| v.checked_mul(output.w)).is_none_or(|v| v > MAX_VALUES) {
+        return Err(FieldError::new(
+            "output",
+            format!("gives {}×{}×{} values per image, more than the {MAX_VALUES} a layer may output", output.c, output.h, output.w),
+        ));
     }
     let buffers = match layer {
         LayerSpec::BatchNorm2d { .. } | LayerSpec::BatchNorm1d { .. } => 2 * input.c + 1,
@@ -291,7 +296,7 @@ fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, String,
         axis_formula(input.w, (o.padding.w, o.padding.w), o.kernel.w, o.dilation.w, s.w, out.w),
     );
     let formula = if o.ceil_mode { formula.replace('⌊', "⌈").replace('⌋', "⌉") } else { formula };
-    Ok((out, 0, (out.len() * o.kernel.h * o.kernel.w) as u64, formula, "0".into()))
+    Ok((out, 0, out.len() as u64 * (o.kernel.h * o.kernel.w) as u64, formula, "0".into()))
 }
 
 /// A Keras-style summary table of a valid spec's layers.

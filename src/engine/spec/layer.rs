@@ -206,6 +206,10 @@ pub enum LayerSpec {
         /// Count padded zeros in the divisor (default true).
         #[serde(default = "yes")]
         count_include_pad: bool,
+        /// Divide every window's sum by this instead of its size (default none, PyTorch's
+        /// `divisor_override`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        divisor_override: Option<usize>,
     },
     /// Average pooling to a fixed output size (1 = global average pooling).
     AdaptiveAvgPool2d {
@@ -399,6 +403,7 @@ impl LayerSpec {
             padding: Pair::square(0),
             ceil_mode: false,
             count_include_pad: true,
+            divisor_override: None,
         }
     }
 

@@ -7,6 +7,8 @@ pub mod diff;
 mod infer;
 mod layer;
 mod presets;
+pub mod memory;
+pub mod ranges;
 mod training;
 pub mod url;
 
@@ -23,8 +25,8 @@ use std::fmt;
 /// Current spec format version; bumped when a field changes meaning.
 pub const SPEC_VERSION: u32 = 1;
 
-/// Largest activation + parameter memory (bytes, per training sample chunk of 16) we accept.
-/// Chosen so a browser tab (1 GiB wasm memory cap) keeps room for the datasets (~55 MB).
+/// Most memory training a model may need ([`memory::estimate`]): half the 1 GiB a wasm
+/// instance may grow to, which leaves room for the datasets (~55 MB) and the allocator.
 pub const MEMORY_BUDGET_BYTES: usize = 512 * 1024 * 1024;
 
 /// Which dataset to train on.
@@ -256,11 +258,62 @@ mod tests {
         );
         assert_eq!(
             err(r#"[{"type":"spatial_pyramid_pool","levels":[]}]"#),
-            "layer 0, field `levels`: needs one or more levels, each at least 1 (e.g. [1, 2, 4])"
+            "layer 0, field `levels`: needs 1 to 8 levels, each from 1 to 64 (e.g. [1, 2, 4])"
         );
         assert_eq!(err(r#"[{"type":"adaptive_avg_pool2d","output_size":[0,2]}]"#), "layer 0, field `output_size`: must be at least 1");
         let bad = Spec::from_json(&serde_json::to_string(&Spec::default()).unwrap().replace("\"padding\":2", "\"padding\":\"wide\"")).unwrap_err();
         assert!(bad.contains("padding: a number, [height, width], \"same\" or \"valid\""), "{bad}");
+    }
+
+    /// Issue 13, item 2 and 3: sizes near 2³² and 2⁶⁴ are refused by field, never wrapped into
+    /// a plausible shape; item 7: pools whose last window hangs over the edge with ceil_mode.
+    #[test]
+    fn hostile_sizes_are_refused_and_hanging_pools_accepted() {
+        let err = |layers: &str| {
+            let mut spec = Spec::default();
+            spec.layers = serde_json::from_str(layers).unwrap();
+            spec.infer().unwrap_err().to_string()
+        };
+        let tail = r#"{"type":"relu"},{"type":"flatten"},{"type":"linear","out_features":10}"#;
+        for (first, expected) in [
+            (r#"{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":4294967295}"#, "layer 0, field `padding`: must be at most 256, not 4294967295"),
+            (r#"{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":18446744073709551615}"#, "layer 0, field `padding`: must be at most 256, not 18446744073709551615"),
+            (r#"{"type":"conv2d","out_channels":8,"kernel_size":3,"dilation":2147483648}"#, "layer 0, field `dilation`: must be at most 256, not 2147483648"),
+            (r#"{"type":"conv2d","out_channels":8,"kernel_size":2,"dilation":18446744073709551615}"#, "layer 0, field `dilation`: must be at most 256, not 18446744073709551615"),
+            (r#"{"type":"adaptive_avg_pool2d","output_size":18446744073709551615}"#, "layer 0, field `output_size`: must be at most 256, not 18446744073709551615"),
+            (r#"{"type":"spatial_pyramid_pool","levels":[1,18446744073709551615]}"#, "layer 0, field `levels`: needs 1 to 8 levels, each from 1 to 64 (e.g. [1, 2, 4])"),
+        ] {
+            assert_eq!(err(&format!("[{first},{tail}]")), expected);
+        }
+        assert_eq!(
+            err(r#"[{"type":"flatten"},{"type":"linear","out_features":4000000000},{"type":"linear","out_features":10}]"#),
+            "layer 1, field `out_features`: must be at most 1048576, not 4000000000"
+        );
+        assert_eq!(
+            err(r#"[{"type":"flatten"},{"type":"linear","out_features":18446744073709551615},{"type":"linear","out_features":10}]"#),
+            "layer 1, field `out_features`: must be at most 1048576, not 18446744073709551615"
+        );
+        // Large but in range: the product is checked, not wrapped.
+        assert_eq!(
+            err(r#"[{"type":"conv2d","out_channels":300,"kernel_size":3,"padding":256},{"type":"flatten"}]"#),
+            "layer 0, field `output`: gives 300×538×538 values per image, more than the 16777216 a layer may output"
+        );
+        assert_eq!(
+            err(r#"[{"type":"conv2d","out_channels":4096,"kernel_size":256,"padding":256}]"#),
+            "layer 0, field `out_channels`: gives more than 33554432 parameters, past what the 512 MB memory budget allows"
+        );
+        let ok = |layers: &str| {
+            let mut spec = Spec::default();
+            spec.layers = serde_json::from_str(layers).unwrap();
+            spec.infer().map(|i| i[0].output.to_string())
+        };
+        assert_eq!(ok(r#"[{"type":"max_pool2d","kernel_size":29,"ceil_mode":true},{"type":"flatten"},{"type":"linear","out_features":10}]"#), Ok("1".into()));
+        assert_eq!(
+            ok(r#"[{"type":"avg_pool2d","kernel_size":10,"stride":10},{"type":"avg_pool2d","kernel_size":4,"ceil_mode":true},{"type":"flatten"},{"type":"linear","out_features":10}]"#)
+                .map(|_| ()),
+            Ok(())
+        );
+        assert!(err(r#"[{"type":"max_pool2d","kernel_size":29},{"type":"flatten"},{"type":"linear","out_features":10}]"#).contains("window 29 is larger than the input 28×28"));
     }
 
     #[test]
