@@ -62,7 +62,8 @@ def module(spec, in_shape):
     if t == "avg_pool2d":
         return nn.AvgPool2d(pair(spec["kernel_size"]), stride=pair(spec["stride"]) if "stride" in spec else None,
                             padding=pair(spec.get("padding", 0)), ceil_mode=spec.get("ceil_mode", False),
-                            count_include_pad=spec.get("count_include_pad", True))
+                            count_include_pad=spec.get("count_include_pad", True),
+                            divisor_override=spec.get("divisor_override"))
     if t == "adaptive_avg_pool2d":
         return nn.AdaptiveAvgPool2d(pair(spec["output_size"]))
     if t == "adaptive_max_pool2d":
@@ -148,6 +149,13 @@ LAYER_CASES = [
     ("groupnorm_one", {"type": "group_norm", "num_groups": 1, "affine": False}, IMG),
     ("lrn", {"type": "local_response_norm", "size": 3, "alpha": 0.1, "beta": 0.75, "k": 2.0}, [5, 4, 3]),
     ("lrn_even", {"type": "local_response_norm", "size": 4, "alpha": 0.05}, [6, 3, 3]),
+    # Issue 13: windows that hang over the edge with ceil_mode, and divisor_override (appended so
+    # the random inputs of the cases above stay as they were).
+    ("maxpool_hang_ceil", {"type": "max_pool2d", "kernel_size": 8, "ceil_mode": True}, IMG),
+    ("avgpool_hang_ceil", {"type": "avg_pool2d", "kernel_size": 4, "ceil_mode": True}, [2, 3, 3]),
+    ("avgpool_hang_stride", {"type": "avg_pool2d", "kernel_size": 4, "stride": 3, "padding": 1, "ceil_mode": True, "count_include_pad": False}, IMG),
+    ("avgpool_divisor", {"type": "avg_pool2d", "kernel_size": 3, "stride": 2, "padding": 1, "divisor_override": 5}, IMG),
+    ("avgpool_divisor_ceil", {"type": "avg_pool2d", "kernel_size": 2, "ceil_mode": True, "divisor_override": 3}, IMG),
 ]
 
 
