@@ -340,6 +340,7 @@ pub const TABLE: &[(&str, &str)] = &[
     // Engine messages (the engine writes them in English; these templates translate them)
     ("err.layer_field", "layer {0}, field `{1}`: {2}"),
     ("err.at_least_1", "must be at least 1"),
+    ("err.not_json", "not valid JSON: {0}"),
     ("err.at_least", "must be at least {0}"),
     ("err.at_most", "must be at most {0}, not {1}"),
     ("err.product_budget", "gives more than {0} {1}, past what the {2} MB memory budget allows"),

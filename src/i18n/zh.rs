@@ -341,6 +341,7 @@ pub const TABLE: &[(&str, &str)] = &[
     // Engine messages
     ("err.layer_field", "第 {0} 层，字段 `{1}`：{2}"),
     ("err.at_least_1", "至少为 1"),
+    ("err.not_json", "不是有效的 JSON：{0}"),
     ("err.at_least", "至少为 {0}"),
     ("err.at_most", "最多为 {0}，不能是 {1}"),
     ("err.product_budget", "会超过 {0} 个{1}，超出了 {2} MB 内存预算所允许的范围"),

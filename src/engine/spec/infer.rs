@@ -31,9 +31,9 @@ pub struct LayerInfo {
 }
 
 impl Spec {
-    /// Parses a spec from JSON, with serde's message on failure.
+    /// Parses a spec from JSON; errors name the layer and the field (`spec/json.rs`).
     pub fn from_json(text: &str) -> Result<Spec, String> {
-        serde_json::from_str(text).map_err(|e| format!("invalid spec JSON: {e}"))
+        super::json::from_json(text)
     }
 
     /// Validates the spec and infers every layer's shapes, parameters and FLOPs.

@@ -5,6 +5,7 @@
 
 pub mod diff;
 mod infer;
+mod json;
 mod layer;
 mod presets;
 pub mod memory;
