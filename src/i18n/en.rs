@@ -407,6 +407,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.url_ignored_layer", "ignored layer {0} `{1}`: {2}"),
     ("err.url_no_layers", "no readable layers: kept the default model"),
     ("err.url_unknown_key", "ignored unknown key `{0}`"),
+    ("err.url_repeated_key", "`{0}=` given {1} times: the first one is used"),
+    ("err.url_repeated_field", "{0}: field {1} given more than once: kept the first value"),
     ("err.url_ignored_value", "ignored `{0}`: {1}"),
     ("err.pool_start", "could not start the thread pool: {0}"),
     ("err.checkpoint_unremoved", "the old training checkpoint could not be removed: {0}"),

@@ -408,6 +408,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.url_ignored_layer", "已忽略第 {0} 层 `{1}`：{2}"),
     ("err.url_no_layers", "没有可读的层：保留默认模型"),
     ("err.url_unknown_key", "已忽略未知的键 `{0}`"),
+    ("err.url_repeated_key", "`{0}=` 出现了 {1} 次：使用第一个"),
+    ("err.url_repeated_field", "{0}：字段 {1} 出现了不止一次：保留第一个值"),
     ("err.url_ignored_value", "已忽略 `{0}`：{1}"),
     ("err.pool_start", "无法启动线程池：{0}"),
     ("err.checkpoint_unremoved", "无法删除旧的训练检查点：{0}"),

@@ -158,6 +158,8 @@ fn percent_decode(s: &str) -> String {
 struct Reader<'a> {
     s: &'a [u8],
     pos: usize,
+    /// Fields given more than once inside one `(…)`: the first value is kept, these are listed.
+    repeated: Vec<String>,
 }
 
 impl<'a> Reader<'a> {
@@ -200,7 +202,11 @@ impl<'a> Reader<'a> {
                 }
                 self.pos += 1;
                 let v = self.value(depth + 1)?;
-                m.insert(key, v);
+                if m.contains_key(&key) {
+                    self.repeated.push(key);
+                } else {
+                    m.insert(key, v);
+                }
                 match self.peek() {
                     Some(b',') => self.pos += 1,
                     Some(b')') => {}
@@ -238,13 +244,21 @@ fn word_value(word: &str) -> Value {
     Value::String(word.into())
 }
 
-fn parse_value(text: &str) -> Result<Value, String> {
-    let mut r = Reader { s: text.as_bytes(), pos: 0 };
+/// Parses one value; also returns the fields that were given more than once (first kept).
+fn parse_value_noting(text: &str) -> Result<(Value, Vec<String>), String> {
+    let mut r = Reader { s: text.as_bytes(), pos: 0, repeated: Vec::new() };
     let v = r.value(0)?;
     if r.pos != text.len() {
         return Err(format!("unexpected `{}` at character {}", &text[r.pos..], r.pos + 1));
     }
-    Ok(v)
+    Ok((v, r.repeated))
+}
+
+fn repeated_notice(place: &str, repeated: &[String]) -> Option<String> {
+    (!repeated.is_empty()).then(|| {
+        let names: Vec<String> = repeated.iter().map(|k| format!("`{}`", short(k))).collect();
+        format!("{place}: field {} given more than once: kept the first value", names.join(", "))
+    })
 }
 
 fn short(text: &str) -> String {
@@ -258,11 +272,19 @@ pub fn decode(fragment: &str) -> Decoded {
     let mut notices = Vec::new();
     let mut weights = None;
     let mut current = json(&spec);
+    // Keys in order of first appearance, with how often each was given.
+    let mut seen: Vec<(&str, usize)> = Vec::new();
     for part in fragment.split('&').filter(|p| !p.is_empty()) {
         let Some((key, text)) = part.split_once('=') else {
             notices.push(format!("ignored `{}`: expected key=value", short(part)));
             continue;
         };
+        // A key given twice keeps its first value, as URLSearchParams.get does.
+        if let Some((_, count)) = seen.iter_mut().find(|(k, _)| *k == key) {
+            *count += 1;
+            continue;
+        }
+        seen.push((key, 1));
         match key {
             "w" => weights = Some(text.to_string()),
             "v" => {
@@ -273,12 +295,15 @@ pub fn decode(fragment: &str) -> Decoded {
             "layers" => {
                 let mut layers = Vec::new();
                 for (i, layer_text) in text.split(';').enumerate().filter(|(_, t)| !t.is_empty()) {
-                    let parsed = parse_value(layer_text).and_then(|v| {
+                    let parsed = parse_value_noting(layer_text).and_then(|(v, repeated)| {
                         let v = if let Value::String(s) = v { serde_json::json!({ "type": s }) } else { v };
-                        serde_json::from_value::<LayerSpec>(v).map_err(|e| e.to_string())
+                        serde_json::from_value::<LayerSpec>(v).map(|l| (l, repeated)).map_err(|e| e.to_string())
                     });
                     match parsed {
-                        Ok(l) => layers.push(l),
+                        Ok((l, repeated)) => {
+                            notices.extend(repeated_notice(&format!("layer {}", i + 1), &repeated));
+                            layers.push(l);
+                        }
                         Err(e) => notices.push(format!("ignored layer {} `{}`: {e}", i + 1, short(layer_text))),
                     }
                 }
@@ -295,7 +320,8 @@ pub fn decode(fragment: &str) -> Decoded {
                     notices.push(format!("ignored unknown key `{}`", short(key)));
                     continue;
                 }
-                let applied = parse_value(text).and_then(|mut v| {
+                let applied = parse_value_noting(text).and_then(|(mut v, repeated)| {
+                    notices.extend(repeated_notice(&format!("`{}`", short(key)), &repeated));
                     // A number where a word-valued enum or string is expected stays a word.
                     if key == "dataset" || key == "init" || key == "loss" {
                         v = Value::String(text.into());
@@ -319,6 +345,9 @@ pub fn decode(fragment: &str) -> Decoded {
                 }
             }
         }
+    }
+    for (key, count) in seen.into_iter().filter(|(_, n)| *n > 1) {
+        notices.push(format!("`{}=` given {count} times: the first one is used", short(key)));
     }
     Decoded { spec, notices, weights }
 }
@@ -388,6 +417,34 @@ mod tests {
             assert!(all.contains(expected), "missing `{expected}` in:\n{all}");
         }
         assert_eq!(decode("").spec, Spec::default());
+    }
+
+    /// Issue 13, item 5: a repeated key or field keeps its first value and says so by name.
+    #[test]
+    fn repeated_keys_keep_the_first_value_and_say_so() {
+        let d = decode("seed=1&seed=2");
+        assert_eq!(d.spec.seed, 1);
+        assert_eq!(d.notices, ["`seed=` given 2 times: the first one is used"]);
+        let d = decode("layers=conv2d(out_channels=4,kernel_size=3,kernel_size=5);relu;flatten;linear(out_features=10)&layers=flatten;linear(out_features=10)");
+        assert_eq!(d.spec.layers.len(), 4);
+        assert_eq!(d.spec.layers[0], LayerSpec::conv(4, 3, 0));
+        assert_eq!(
+            d.notices,
+            [
+                "layer 1: field `kernel_size` given more than once: kept the first value",
+                "`layers=` given 2 times: the first one is used",
+            ]
+        );
+        // The case the issue found: an empty second `layers=` used to claim the default model was kept.
+        let d = decode("layers=flatten;linear(out_features=10)&layers=");
+        assert_eq!(d.spec.layers.len(), 2);
+        assert_eq!(d.notices, ["`layers=` given 2 times: the first one is used"]);
+        let d = decode("optimizer=sgd(lr=0.2,lr=0.3)");
+        assert_eq!(d.spec.training.optimizer, crate::engine::spec::OptimizerSpec::sgd(0.2, 0.0));
+        assert_eq!(d.notices, ["`optimizer`: field `lr` given more than once: kept the first value"]);
+        // A thousand repeats: one notice, nothing else changes.
+        let many = vec!["seed=3"; 1000].join("&");
+        assert_eq!(decode(&many).notices, ["`seed=` given 1000 times: the first one is used"]);
         assert_eq!(decode("layers=").notices, ["no readable layers: kept the default model"]);
     }
 }
