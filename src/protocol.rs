@@ -251,11 +251,46 @@ pub enum Event {
     },
     /// Result of a [`Request::Bench`].
     BenchResult(BenchReport),
+    /// The drawing could not be predicted (the model's output is not finite); the page stops
+    /// waiting for a prediction and shows why.
+    PredictionFailed {
+        /// Human-readable description.
+        message: String,
+    },
     /// Something went wrong; the message says what and names the culprit.
     Error {
         /// Human-readable description.
         message: String,
     },
+}
+
+impl Event {
+    /// The variant's name, for messages about the event itself.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Ready(_) => "Ready",
+            Event::DataProgress { .. } => "DataProgress",
+            Event::DataLoaded { .. } => "DataLoaded",
+            Event::DataFailed { .. } => "DataFailed",
+            Event::Built { .. } => "Built",
+            Event::Progress(_) => "Progress",
+            Event::Restored(_) => "Restored",
+            Event::AugmentPreview { .. } => "AugmentPreview",
+            Event::Evaluated { .. } => "Evaluated",
+            Event::Paused => "Paused",
+            Event::Finished => "Finished",
+            Event::Prediction(_) => "Prediction",
+            Event::PredictionFailed { .. } => "PredictionFailed",
+            Event::Analysis { .. } => "Analysis",
+            Event::Gallery { .. } => "Gallery",
+            Event::FineTuned { .. } => "FineTuned",
+            Event::WeightsLink { .. } => "WeightsLink",
+            Event::WeightsFile { .. } => "WeightsFile",
+            Event::WeightsImported { .. } => "WeightsImported",
+            Event::BenchResult(_) => "BenchResult",
+            Event::Error { .. } => "Error",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,24 @@ pub struct Inspection {
     pub saliency: Vec<f32>,
 }
 
+impl Inspection {
+    /// Where the first NaN or ±∞ is, if any ("the output of layer 3", "the probabilities"):
+    /// weights that overflow give such numbers, which JSON cannot carry and the page cannot show.
+    pub fn first_non_finite(&self) -> Option<String> {
+        let bad = |v: &[f32]| v.iter().any(|x| !x.is_finite());
+        if let Some(l) = self.layers.iter().find(|l| bad(&l.values) || bad(&l.range)) {
+            return Some(format!("the output of layer {}", l.layer));
+        }
+        if bad(&self.probs) {
+            return Some("the class probabilities".into());
+        }
+        if bad(&self.saliency) {
+            return Some("the saliency map".into());
+        }
+        self.filters.as_ref().filter(|f| bad(&f.values)).map(|f| format!("the filters of layer {}", f.layer))
+    }
+}
+
 fn range_of(values: &[f32]) -> [f32; 2] {
     values.iter().fold([f32::INFINITY, f32::NEG_INFINITY], |[lo, hi], &v| [lo.min(v), hi.max(v)])
 }
@@ -168,5 +186,18 @@ mod tests {
         assert_eq!(inspection.layers[0].values.len(), MAX_MAPS * 26 * 26);
         assert_eq!(inspection.layers[3].values.len(), 100);
         assert_eq!(inspection.filters.unwrap().shape, [MAX_MAPS, 3, 3]);
+    }
+
+    /// Issue 13, item 4: weights that overflow make every output NaN or ∞; the inspection says
+    /// where, so the worker can answer with a message instead of a `null` in JSON.
+    #[test]
+    fn overflowing_weights_are_located() {
+        let s = spec(r#"[{"type":"conv2d","out_channels":2,"kernel_size":3},{"type":"flatten"},{"type":"linear","out_features":10}]"#);
+        let mut network = Network::from_spec(&s).unwrap();
+        assert_eq!(inspect(&network, &image(1)).first_non_finite(), None);
+        for w in network.layers[0].params_mut() {
+            *w = 3e38;
+        }
+        assert_eq!(inspect(&network, &image(1)).first_non_finite().as_deref(), Some("the output of layer 0"));
     }
 }

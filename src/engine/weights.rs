@@ -48,6 +48,29 @@ pub enum WeightsError {
     /// The embedded spec is unreadable.
     #[error("the spec stored in the file is invalid: {0}")]
     Spec(String),
+    /// A tensor holds NaN or ±∞ (a model with one predicts nothing but NaN).
+    #[error("tensor `{name}` holds {value} at index {index}: weights must be finite numbers")]
+    NonFinite {
+        /// State-dict name.
+        name: String,
+        /// Position of the first non-finite value.
+        index: usize,
+        /// The value, as text (NaN, inf or -inf).
+        value: String,
+    },
+}
+
+/// The first non-finite value of tensor `name`, as an error.
+pub fn check_finite(name: &str, values: &[f32]) -> Result<(), WeightsError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(WeightsError::NonFinite { name: name.to_string(), index, value: values[index].to_string() }),
+        None => Ok(()),
+    }
+}
+
+/// State-dict names of the network's tensors (parameters, then buffers, layer by layer).
+pub fn tensor_names(network: &Network) -> Vec<String> {
+    entries(network).into_iter().map(|e| e.name).collect()
 }
 
 /// Little-endian f32 bytes, as safetensors stores F32 tensors.
@@ -164,7 +187,9 @@ pub fn load_with(network: &mut Network, bytes: &[u8], extra_prefixes: &[&str]) -
         if view.dtype() != Dtype::F32 {
             return Err(WeightsError::Dtype { name: name.clone(), found: format!("{:?}", view.dtype()), expected: "F32".into() });
         }
-        extras.push((name.clone(), f32_values(view.data())));
+        let values = f32_values(view.data());
+        check_finite(name, &values)?;
+        extras.push((name.clone(), values));
     }
     // Validate and decode everything first.
     let mut decoded = Vec::with_capacity(list.len());
@@ -183,6 +208,7 @@ pub fn load_with(network: &mut Network, bytes: &[u8], extra_prefixes: &[&str]) -
                 return Err(WeightsError::Dtype { name: e.name.clone(), found: format!("{other:?}"), expected: expected.into() });
             }
         };
+        check_finite(&e.name, &values)?;
         decoded.push(values);
     }
     for (e, values) in list.iter().zip(decoded) {
@@ -243,5 +269,25 @@ mod tests {
         assert!(load(&mut plain, &bytes[..bytes.len() / 2]).unwrap_err().to_string().starts_with("not a readable safetensors file"));
         assert!(load(&mut plain, b"{\"not\": \"weights\"}").is_err());
         assert_eq!(plain.layers[0].params(), &before[..]);
+    }
+
+    /// Issue 13, item 4: NaN or ∞ in a file's tensor (or a checkpoint's optimizer state) is
+    /// refused naming the tensor; the model keeps its weights.
+    #[test]
+    fn non_finite_tensors_are_refused_by_name() {
+        let spec = bn_spec();
+        let mut net = Network::from_spec(&spec).unwrap();
+        net.layers[0].params_mut()[7] = f32::NAN;
+        let bytes = save(&net, &spec);
+        let mut target = Network::from_spec(&spec).unwrap();
+        let before = target.layers[0].params().to_vec();
+        assert_eq!(load(&mut target, &bytes).unwrap_err().to_string(), "tensor `0.weight` holds NaN at index 7: weights must be finite numbers");
+        assert_eq!(target.layers[0].params(), &before[..]);
+        let good = Network::from_spec(&spec).unwrap();
+        let bytes = save_with(&good, &spec, &[("optim.0.a".into(), vec![0.0, f32::NEG_INFINITY])], &[]);
+        assert_eq!(
+            load_with(&mut target, &bytes, &["optim."]).unwrap_err().to_string(),
+            "tensor `optim.0.a` holds -inf at index 1: weights must be finite numbers"
+        );
     }
 }

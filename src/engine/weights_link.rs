@@ -76,13 +76,16 @@ pub fn decode(network: &mut Network, text: &str) -> Result<usize, String> {
     }
     let mut out = Vec::with_capacity(expected);
     let mut at = 1;
-    for len in &lens {
+    for (len, name) in lens.iter().zip(crate::engine::weights::tensor_names(network)) {
         let scale = f32::from_le_bytes(packed[at..at + 4].try_into().expect("4 bytes"));
         if !scale.is_finite() {
             return Err("the weights in the link hold a non-finite scale".into());
         }
         at += 4;
+        let start = out.len();
         out.extend(packed[at..at + len].iter().map(|&b| b as i8 as f32 * scale));
+        // A finite scale times 127 can still overflow (3e38 · 127 = ∞).
+        crate::engine::weights::check_finite(&name, &out[start..]).map_err(|e| format!("the weights in the link are unusable: {e}"))?;
         at += len;
     }
     let mut rest = &out[..];
@@ -175,6 +178,26 @@ mod tests {
         let other_spec = Spec { layers: serde_json::from_str(r#"[{"type":"flatten"},{"type":"linear","out_features":10}]"#).unwrap(), ..spec };
         let other = encode(&Network::from_spec(&other_spec).unwrap()).unwrap();
         assert!(decode(&mut target, &other).unwrap_err().contains("another model"));
+        assert_eq!(values(&target), before);
+    }
+
+    /// Issue 13, item 4: a finite scale of 3e38 with every byte at 127 decodes to ∞; the link
+    /// is refused naming the tensor, and the model stays as it was.
+    #[test]
+    fn links_whose_weights_overflow_are_refused_by_tensor() {
+        let spec = Spec::default();
+        let mut target = Network::from_spec(&spec).unwrap();
+        let before = values(&target);
+        let mut packed = vec![FORMAT];
+        for len in tensor_lens(&target) {
+            packed.extend_from_slice(&3e38f32.to_le_bytes());
+            packed.extend(std::iter::repeat_n(127u8, len));
+        }
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut z, &packed).unwrap();
+        let text = URL_SAFE_NO_PAD.encode(z.finish().unwrap());
+        let e = decode(&mut target, &text).unwrap_err();
+        assert_eq!(e, "the weights in the link are unusable: tensor `0.weight` holds inf at index 0: weights must be finite numbers");
         assert_eq!(values(&target), before);
     }
 }

@@ -431,4 +431,12 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.download_failed", "download of {0} failed: {1}"),
     ("err.link_format", "the weights in the link use format {0}, this page reads format {1}"),
     ("err.link_scale", "the weights in the link hold a non-finite scale"),
+    ("err.non_finite_tensor", "tensor `{0}` holds {1} at index {2}: weights must be finite numbers"),
+    ("err.link_unusable", "the weights in the link are unusable: {0}"),
+    ("err.prediction_non_finite", "the model gives a number that is not finite (NaN or ∞) in {0} for this drawing: its weights are unusable; rebuild the model or load other weights"),
+    ("err.event_non_finite", "the engine's {0} message held a number that is not finite (NaN or ∞) and was dropped: {1}"),
+    ("err.output_of_layer", "the output of layer {0}"),
+    ("err.the_probabilities", "the class probabilities"),
+    ("err.the_saliency", "the saliency map"),
+    ("err.filters_of_layer", "the filters of layer {0}"),
 ];

@@ -432,4 +432,12 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.download_failed", "{0} 下载失败：{1}"),
     ("err.link_format", "链接中的权重使用格式 {0}，本页面读取格式 {1}"),
     ("err.link_scale", "链接中的权重包含非有限的缩放系数"),
+    ("err.non_finite_tensor", "张量 `{0}` 在索引 {2} 处为 {1}：权重必须是有限数"),
+    ("err.link_unusable", "链接中的权重无法使用：{0}"),
+    ("err.prediction_non_finite", "对这幅图，模型在{0}中给出了非有限数（NaN 或 ∞）：它的权重无法使用；请重新构建模型或载入其他权重"),
+    ("err.event_non_finite", "引擎的 {0} 消息含有非有限数（NaN 或 ∞），已丢弃：{1}"),
+    ("err.output_of_layer", "第 {0} 层的输出"),
+    ("err.the_probabilities", "类别概率"),
+    ("err.the_saliency", "显著图"),
+    ("err.filters_of_layer", "第 {0} 层的卷积核"),
 ];

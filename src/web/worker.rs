@@ -127,9 +127,16 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-/// Sends an event to the UI (always from the worker's own thread).
+/// Sends an event to the UI (always from the worker's own thread). JSON has no NaN or ∞:
+/// serde writes them as `null`, which the page cannot read back, so every event is read back
+/// here first and one that does not survive is replaced by an error naming it.
 fn post(event: Event) {
-    let text = serde_json::to_string(&Envelope { cnn: event }).expect("events serialise");
+    let kind = event.kind();
+    let mut text = serde_json::to_string(&Envelope { cnn: event }).expect("events serialise");
+    if let Err(e) = serde_json::from_str::<Envelope<Event>>(&text) {
+        let message = format!("the engine's {kind} message held a number that is not finite (NaN or ∞) and was dropped: {e}");
+        text = serde_json::to_string(&Envelope { cnn: Event::Error { message } }).expect("events serialise");
+    }
     if let Err(e) = scope().post_message(&JsValue::from_str(&text)) {
         web_sys::console::error_2(&"cannot post event".into(), &e);
     }
@@ -568,7 +575,13 @@ fn predict(pixels: Vec<f32>) {
     if pixels.iter().any(|p| !p.is_finite()) {
         return post_error("predict: the image contains non-finite pixel values");
     }
-    post(Event::Prediction(crate::engine::inspect::inspect(&network, &pixels)));
+    let inspection = crate::engine::inspect::inspect(&network, &pixels);
+    if let Some(place) = inspection.first_non_finite() {
+        return post(Event::PredictionFailed {
+            message: format!("the model gives a number that is not finite (NaN or ∞) in {place} for this drawing: its weights are unusable; rebuild the model or load other weights"),
+        });
+    }
+    post(Event::Prediction(inspection));
 }
 
 /// Posts the current weights as a safetensors file.

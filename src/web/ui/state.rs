@@ -287,6 +287,13 @@ impl AppState {
                 self.prediction.set(Some(inspection.probs.clone()));
                 self.inspection.set(Some(inspection));
             }
+            Event::PredictionFailed { message } => {
+                // Nothing to show for this drawing; the next stroke asks again.
+                self.prediction.set(None);
+                self.inspection.set(None);
+                self.last_input.set(None);
+                self.error.set(Some(message));
+            }
             Event::Error { message } => {
                 self.fine_tuning.set(false);
                 if self.run.get_untracked() == RunState::Pausing {
