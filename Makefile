@@ -113,6 +113,7 @@ data: node-packages system-packages
 # dist/plain (threads, no relaxed SIMD) and dist/st (single-threaded fallback).
 build: setup build-threaded build-plain build-fallback
 	rm -rf dist/data && cp -r $(DATA) dist/data
+	node www/postbuild.mjs dist
 
 # Threads + relaxed-SIMD FMA: the rustflags of .cargo/config.toml.
 build-threaded:

@@ -1,10 +1,12 @@
 // Static file server for the built app, bound to 127.0.0.1.
 // Sends the cross-origin isolation headers threads need, unless --no-isolation is given (used by
-// the tests to check the single-threaded fallback). No dependencies: node's http module only.
+// the tests to check the service worker and the single-threaded fallback), and the page's
+// Content-Security-Policy (www/postbuild.mjs). No dependencies: node's http module only.
 //   node www/serve.mjs [--root dist] [--port 8080] [--no-isolation]
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { CSP_HEADER } from './postbuild.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
@@ -16,7 +18,7 @@ const TYPES = {
 export function startServer({ root = 'dist', port = 8080, isolation = true } = {}) {
   const base = resolve(root);
   const server = createServer((req, res) => {
-    const headers = { 'Cache-Control': 'no-cache', 'Cross-Origin-Resource-Policy': 'same-origin' };
+    const headers = { 'Cache-Control': 'no-cache', 'Cross-Origin-Resource-Policy': 'same-origin', 'Content-Security-Policy': CSP_HEADER };
     if (isolation) {
       headers['Cross-Origin-Opener-Policy'] = 'same-origin';
       headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
