@@ -98,6 +98,12 @@ pub enum Request {
     },
     /// The current weights as a safetensors file (PyTorch `state_dict` layout).
     ExportWeights,
+    /// Are you alive? Answered with [`Event::Pong`] from the worker's event loop, which heavy
+    /// jobs never block; the page restarts a worker that stops answering.
+    Ping,
+    /// Test only: make the worker panic (in wasm a panic aborts the instance), so the tests can
+    /// check that the page restarts it.
+    Panic,
     /// Replace the model's weights with a safetensors file's (training must be paused); a file
     /// that does not fit leaves the model untouched.
     ImportWeights {
@@ -251,6 +257,8 @@ pub enum Event {
     },
     /// Result of a [`Request::Bench`].
     BenchResult(BenchReport),
+    /// Answer to [`Request::Ping`].
+    Pong,
     /// The drawing could not be predicted (the model's output is not finite); the page stops
     /// waiting for a prediction and shows why.
     PredictionFailed {
@@ -288,6 +296,7 @@ impl Event {
             Event::WeightsFile { .. } => "WeightsFile",
             Event::WeightsImported { .. } => "WeightsImported",
             Event::BenchResult(_) => "BenchResult",
+            Event::Pong => "Pong",
             Event::Error { .. } => "Error",
         }
     }

@@ -336,7 +336,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("msg.storage_unsaved", "The model, curves and run history could not be saved in this browser ({0}); they will be lost on reload."),
     ("msg.worker_start", "could not start the engine worker: {0}"),
     ("msg.worker_message", "unreadable message from the engine: {0}"),
-    ("msg.worker_failed", "the engine worker failed: {0}"),
+    ("msg.engine_restarted", "the engine stopped ({0}) and was restarted, continuing from the last checkpoint saved in this browser (restart {1})"),
+    ("msg.engine_silent", "it did not answer for {0} s"),
     // Engine messages (the engine writes them in English; these templates translate them)
     ("err.layer_field", "layer {0}, field `{1}`: {2}"),
     ("err.at_least_1", "must be at least 1"),
@@ -431,6 +432,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.download_failed", "download of {0} failed: {1}"),
     ("err.link_format", "the weights in the link use format {0}, this page reads format {1}"),
     ("err.link_scale", "the weights in the link hold a non-finite scale"),
+    ("err.test_panic", "the page asked the engine to panic (a test of the restart)"),
     ("err.non_finite_tensor", "tensor `{0}` holds {1} at index {2}: weights must be finite numbers"),
     ("err.link_unusable", "the weights in the link are unusable: {0}"),
     ("err.prediction_non_finite", "the model gives a number that is not finite (NaN or ∞) in {0} for this drawing: its weights are unusable; rebuild the model or load other weights"),

@@ -337,7 +337,8 @@ pub const TABLE: &[(&str, &str)] = &[
     ("msg.storage_unsaved", "模型、曲线和训练记录无法保存在此浏览器中（{0}）；重新加载后会丢失。"),
     ("msg.worker_start", "无法启动引擎 worker：{0}"),
     ("msg.worker_message", "无法读取来自引擎的消息：{0}"),
-    ("msg.worker_failed", "引擎 worker 出错：{0}"),
+    ("msg.engine_restarted", "引擎停止了（{0}），已重新启动，并从本浏览器保存的最近检查点继续（第 {1} 次重启）"),
+    ("msg.engine_silent", "它 {0} 秒没有回应"),
     // Engine messages
     ("err.layer_field", "第 {0} 层，字段 `{1}`：{2}"),
     ("err.at_least_1", "至少为 1"),
@@ -432,6 +433,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.download_failed", "{0} 下载失败：{1}"),
     ("err.link_format", "链接中的权重使用格式 {0}，本页面读取格式 {1}"),
     ("err.link_scale", "链接中的权重包含非有限的缩放系数"),
+    ("err.test_panic", "页面要求引擎崩溃（用于测试重启）"),
     ("err.non_finite_tensor", "张量 `{0}` 在索引 {2} 处为 {1}：权重必须是有限数"),
     ("err.link_unusable", "链接中的权重无法使用：{0}"),
     ("err.prediction_non_finite", "对这幅图，模型在{0}中给出了非有限数（NaN 或 ∞）：它的权重无法使用；请重新构建模型或载入其他权重"),

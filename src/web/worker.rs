@@ -277,6 +277,8 @@ fn handle(request: Request) {
             }
         }
         Request::Bench { preset, config } => spawn_local(bench(preset, config)),
+        Request::Ping => post(Event::Pong),
+        Request::Panic => panic!("the page asked the engine to panic (a test of the restart)"),
     }
 }
 

@@ -1,5 +1,6 @@
-// Without cross-origin isolation the page switches to the single-threaded build (st/), which
-// still trains in its worker; and a phone-width layout stays usable.
+// Without cross-origin isolation and without a service worker to add the headers (a browser that
+// has none, simulated by blocking them), the page switches to the single-threaded build (st/),
+// which still trains in its worker; and a phone-width layout stays usable.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, newPage, screenshot, serve, step, text, waitForData } from './helpers.mjs';
@@ -10,7 +11,7 @@ describe('fallback page (no isolation headers)', { timeout: 180_000 }, () => {
   before(async () => {
     server = await serve({ isolation: false });
     browser = await launch();
-    page = await newPage(browser, { width: 360, height: 780 });
+    page = await newPage(browser, { width: 360, height: 780 }, { serviceWorkers: 'block' });
     await page.goto(server.url);
   });
 

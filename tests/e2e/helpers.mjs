@@ -39,12 +39,25 @@ export async function launch() {
   });
 }
 
-/** A page that records main-thread long tasks and page errors from the start. */
-export async function newPage(browser, viewport = { width: 1280, height: 900 }) {
-  const page = await browser.newPage({ viewport });
+/**
+ * A page that records from the start: main-thread long tasks, page errors, Content-Security-Policy
+ * violations (`window.__csp`) and requests that leave the loopback test server (`page.offOrigin`).
+ * `serviceWorkers: 'block'` opens it in a context of its own where no service worker runs.
+ */
+export async function newPage(browser, viewport = { width: 1280, height: 900 }, { serviceWorkers } = {}) {
+  const page = serviceWorkers
+    ? await (await browser.newContext({ viewport, serviceWorkers })).newPage()
+    : await browser.newPage({ viewport });
   page.errors = [];
+  page.offOrigin = [];
   page.on('pageerror', (e) => page.errors.push(e.message));
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) && url.hostname !== '127.0.0.1') page.offOrigin.push(r.url());
+  });
   await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
     window.__longTasks = [];
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
@@ -98,10 +111,24 @@ export async function openApp() {
   return { server, browser, page };
 }
 
-/** Closes what `openApp` opened. */
+/** The CSP violations and off-origin requests of every page still open in `browser`. */
+export async function policyBreaches(browser) {
+  const found = [];
+  for (const context of browser?.contexts() ?? []) {
+    for (const page of context.pages()) {
+      const csp = await page.evaluate(() => window.__csp ?? []).catch(() => []);
+      found.push(...csp.map((v) => `CSP violation on ${page.url()}: ${v}`), ...(page.offOrigin ?? []).map((u) => `request left the origin: ${u}`));
+    }
+  }
+  return found;
+}
+
+/** Closes what `openApp` opened, after checking that no page broke the CSP or left the origin. */
 export async function closeApp({ server, browser } = {}) {
+  const breaches = await policyBreaches(browser);
   await browser?.close();
   await server?.close();
+  if (breaches.length) throw new Error(breaches.join('\n'));
 }
 
 // Page init script making this browser one without relaxed SIMD as far as WebAssembly.validate

@@ -110,6 +110,12 @@ fn ErrorBanner(state: AppState) -> impl IntoView {
                 <button on:click=move |_| state.error.set(None) aria-label=move || t("common.dismiss")>"×"</button>
             </div>
         </Show>
+        <Show when=move || state.engine_restarted.get().is_some()>
+            <div class="error" role="alert" data-testid="engine-restarted">
+                <span>{move || state.engine_restarted.get().map(|(reason, n)| tf("msg.engine_restarted", &[&tr(&reason), &n])).unwrap_or_default()}</span>
+                <button on:click=move |_| state.engine_restarted.set(None) aria-label=move || t("common.dismiss")>"×"</button>
+            </div>
+        </Show>
         <Show when=move || state.storage_error.get().is_some()>
             <div class="error" role="alert" data-testid="storage-error">
                 <span>{move || state.storage_error.get().map(|e| tr(&e)).unwrap_or_default()}</span>

@@ -3,14 +3,22 @@
 use super::state::AppState;
 use leptos::prelude::Set;
 use crate::protocol::{Envelope, Event, Request};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 thread_local! {
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+    /// When the current worker last said anything (ms), and which worker that was.
+    static LAST_HEARD: Cell<f64> = const { Cell::new(0.0) };
+    static GENERATION: Cell<u32> = const { Cell::new(0) };
 }
+
+/// A ready worker that has not answered anything (pings included) for this long is dead.
+const DEADLINE_MS: f64 = 15_000.0;
+/// How often a ready worker is pinged.
+const PING_EVERY_MS: i32 = 2_000;
 
 /// Folder holding the datasets: `data/` next to the threaded app (the other builds live in
 /// `st/` and `plain/` below it).
@@ -39,8 +47,15 @@ pub fn send(request: Request) {
     });
 }
 
-/// Starts the engine worker and routes its events into `state`.
+/// Starts the engine worker and routes its events into `state`; a worker that fails (a panic
+/// aborts the wasm instance and fires `error`) or stops answering is replaced by a new one,
+/// which loads the data and continues from the last checkpoint as on page load.
 pub fn start_engine(state: AppState) {
+    let generation = GENERATION.with(|g| {
+        g.set(g.get() + 1);
+        g.get()
+    });
+    LAST_HEARD.with(|h| h.set(crate::web::js::now_ms()));
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     let worker = match Worker::new_with_options("./engine_worker_loader.js", &options) {
@@ -52,6 +67,7 @@ pub fn start_engine(state: AppState) {
     };
     let data_url = data_url();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        LAST_HEARD.with(|h| h.set(crate::web::js::now_ms()));
         let Some(text) = event.data().as_string() else { return };
         match serde_json::from_str::<Envelope<Event>>(&text) {
             Ok(Envelope { cnn }) => {
@@ -64,11 +80,56 @@ pub fn start_engine(state: AppState) {
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
         event.prevent_default();
-        state.error.set(Some(super::lang::msg("msg.worker_failed", &[&event.message()])));
+        // An uncaught error is an ErrorEvent with a message; a failed module load is a plain Event.
+        let message = event.dyn_ref::<ErrorEvent>().map(ErrorEvent::message).filter(|m| !m.is_empty());
+        restart(state, generation, message.unwrap_or_else(|| event.type_()));
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
     WORKER.with(|w| *w.borrow_mut() = Some(worker));
+    wasm_bindgen_futures::spawn_local(watch(state, generation));
+}
+
+/// Pings the worker of `generation` while it is ready; restarts it past the deadline.
+async fn watch(state: AppState, generation: u32) {
+    use leptos::prelude::GetUntracked;
+    loop {
+        crate::web::js::sleep_ms(PING_EVERY_MS).await;
+        if GENERATION.with(Cell::get) != generation {
+            return;
+        }
+        // Before Ready nothing can be sent (messages would be lost) and nothing is owed.
+        if state.mode.get_untracked().is_none() {
+            LAST_HEARD.with(|h| h.set(crate::web::js::now_ms()));
+            continue;
+        }
+        let silent = crate::web::js::now_ms() - LAST_HEARD.with(Cell::get);
+        if silent > DEADLINE_MS {
+            restart(state, generation, super::lang::msg("msg.engine_silent", &[&format!("{:.0}", silent / 1000.0)]));
+            return;
+        }
+        send(Request::Ping);
+    }
+}
+
+/// Replaces the worker of `generation` (once: later reports of the same failure are ignored).
+fn restart(state: AppState, generation: u32, reason: String) {
+    if GENERATION.with(Cell::get) != generation {
+        return;
+    }
+    if let Some(old) = WORKER.with(|w| w.borrow_mut().take()) {
+        old.terminate();
+    }
+    web_sys::console::warn_1(&format!("engine worker stopped ({reason}); starting a new one").into());
+    state.engine_lost(reason);
+    start_engine(state);
+}
+
+/// Test only: asks the engine to panic, to check that the page restarts it (the e2e tests call
+/// it as `window.wasmBindings.test_panic_engine()`).
+#[wasm_bindgen]
+pub fn test_panic_engine() {
+    send(Request::Panic);
 }

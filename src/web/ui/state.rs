@@ -98,6 +98,8 @@ pub struct AppState {
     pub restored: RwSignal<Option<String>>,
     /// Why the page state could not be saved or read, while that is so.
     pub storage_error: RwSignal<Option<String>>,
+    /// The engine stopped and was restarted: why, and how many restarts so far.
+    pub engine_restarted: RwSignal<Option<(String, u32)>>,
 }
 
 impl AppState {
@@ -141,6 +143,7 @@ impl AppState {
             curve_archived: RwSignal::new(false),
             restored: RwSignal::new(None),
             storage_error: RwSignal::new(None),
+            engine_restarted: RwSignal::new(None),
         }
     }
 
@@ -163,6 +166,24 @@ impl AppState {
         self.analysis.set(None);
         self.gallery.set(None);
         self.last_input.get_untracked().map(|pixels| Request::Predict { pixels })
+    }
+
+    /// The engine stopped (`reason`) and a new one is starting: everything it held (data,
+    /// model, a run in progress) is gone until it reports again; the new engine loads the data,
+    /// builds the spec and continues from the last checkpoint, as on page load.
+    pub fn engine_lost(&self, reason: String) {
+        let count = self.engine_restarted.get_untracked().map_or(1, |(_, n)| n + 1);
+        self.engine_restarted.set(Some((reason, count)));
+        self.mode.set(None);
+        self.data_ready.set(None);
+        self.data_progress.set((0, 0));
+        self.model.set(None);
+        self.run.set(RunState::Idle);
+        self.fine_tuning.set(false);
+        self.bench_running.set(false);
+        self.bench_queue.set(Vec::new());
+        self.prediction.set(None);
+        self.inspection.set(None);
     }
 
     /// Applies one engine event; returns requests the UI should send in response.
@@ -283,6 +304,7 @@ impl AppState {
                 self.run.set(RunState::Finished);
                 super::runs::archive(*self);
             }
+            Event::Pong => {}
             Event::Prediction(inspection) => {
                 self.prediction.set(Some(inspection.probs.clone()));
                 self.inspection.set(Some(inspection));
