@@ -28,7 +28,7 @@ FASHION_SRC  := /usr/share/datasets/fashion-mnist
 DATA         := static/data
 
 .PHONY: help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
-        build-plain build-fallback run test test-native test-wasm test-e2e bench bench-kernels clean
+        build-plain build-fallback run test test-native test-wasm test-e2e bench bench-kernels fuzz clean
 
 help:
 	@echo "make run   — set up, build and serve the app on http://127.0.0.1:$(PORT)"
@@ -157,6 +157,12 @@ bench: build
 bench-kernels: setup
 	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --release --target wasm32-unknown-unknown --test wasm_kernels -- --nocapture
 	cargo bench --bench kernels
+
+# Hostile input beyond the URL (spec JSON, safetensors, weights links, IDX, engine messages):
+# the property tests of tests/fuzz.rs with 150,000 cases each (over 1,000,000 inputs). Outside CI.
+fuzz:
+	FUZZ_CASES=150000 cargo test --release --test fuzz -- --nocapture
+	FUZZ_CASES=100000 cargo test --release --test url_fuzz
 
 clean:
 	rm -rf dist target/wasm32-unknown-unknown

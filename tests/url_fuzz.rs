@@ -25,7 +25,7 @@ fn every_truncation_of_every_preset_link_decodes() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000)))]
 
     #[test]
     fn random_fragments_never_panic(s in "[a-z_0-9=&;(),.x%+-]{0,120}") {

@@ -36,13 +36,21 @@ pub enum DataError {
     Shape { file: String, reason: String },
 }
 
-/// Decompresses `bytes` if they start with the gzip magic, otherwise returns them unchanged.
+/// Largest inflated IDX file accepted (MNIST's training images are 47 MB).
+pub const MAX_INFLATED: usize = 256 << 20;
+
+/// The bytes of an IDX file, inflated if gzip-compressed (at most [`MAX_INFLATED`]).
 pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
+        let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(MAX_INFLATED));
+        // Capped: a small crafted file must not inflate past what a tab can hold.
         GzDecoder::new(bytes)
+            .take(MAX_INFLATED as u64 + 1)
             .read_to_end(&mut out)
             .map_err(|e| DataError::Gzip { file: file.into(), reason: e.to_string() })?;
+        if out.len() > MAX_INFLATED {
+            return Err(DataError::Gzip { file: file.into(), reason: format!("it inflates to more than {} MB", MAX_INFLATED >> 20) });
+        }
         Ok(out)
     } else {
         Ok(bytes.to_vec())
