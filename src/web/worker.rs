@@ -23,6 +23,34 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 /// for the UI to feel live and for Pause to be answered quickly.
 const JOB_MS: f64 = 120.0;
 
+/// Where the training loop stands (one value instead of running / pause-requested / single-step
+/// flags, whose combinations could disagree).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Training {
+    /// No training loop runs.
+    #[default]
+    Stopped,
+    /// The loop runs job after job.
+    Running,
+    /// The loop runs one optimizer step, then pauses.
+    StepOnce,
+    /// The loop stops after the job in progress.
+    Pausing,
+}
+
+/// An exclusive job the worker runs beside (or instead of) training; at most one at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Job {
+    /// Test-set evaluation on request.
+    Evaluation,
+    /// Confusion matrix and gallery of the test set.
+    Analysis,
+    /// Fine-tuning on the user's drawings (owns the trainer).
+    FineTuning,
+    /// A speed benchmark.
+    Benchmark,
+}
+
 #[derive(Default)]
 struct State {
     data: Option<(DatasetKind, Arc<DataSplit>)>,
@@ -31,16 +59,14 @@ struct State {
     trainer: Option<Trainer>,
     /// Copy of the weights as of the last job, for predictions during training.
     snapshot: Option<Arc<Network>>,
-    running: bool,
-    pause_requested: bool,
-    busy: bool,
+    training: Training,
+    /// The exclusive job running, if any.
+    job: Option<Job>,
     steps_per_job: usize,
     /// A learning rate set while a job owned the trainer, applied before the next job.
     pending_lr: Option<f32>,
     /// Try the saved checkpoint when the next trainer is made (page load).
     restore_pending: bool,
-    /// The next job is a single step, then pause.
-    single_step: bool,
     /// When the last checkpoint was saved (ms).
     last_save_ms: f64,
     /// Test-set class probabilities of the last analysis (for its galleries).
@@ -218,20 +244,20 @@ fn handle(request: Request) {
             build(spec)
         }
         Request::Train | Request::Step => {
-            let single = request == Request::Step;
+            let wanted = if request == Request::Step { Training::StepOnce } else { Training::Running };
             let start = with_state(|s| {
-                s.pause_requested = false;
-                s.single_step = single;
-                if s.running {
+                if s.training != Training::Stopped {
+                    // The loop is running: it takes the new wish at its next job.
+                    s.training = wanted;
                     return Err(None);
                 }
-                if s.busy {
+                if s.job.is_some() {
                     return Err(Some("a benchmark or evaluation is running: wait for it to finish"));
                 }
                 if s.trainer.is_none() {
                     return Err(Some("load a dataset and build a model before training"));
                 }
-                s.running = true;
+                s.training = wanted;
                 Ok(())
             });
             match start {
@@ -240,7 +266,11 @@ fn handle(request: Request) {
                 Err(None) => {}
             }
         }
-        Request::Pause => with_state(|s| s.pause_requested = s.running),
+        Request::Pause => with_state(|s| {
+            if matches!(s.training, Training::Running | Training::StepOnce) {
+                s.training = Training::Pausing;
+            }
+        }),
         Request::SetLr { lr } => {
             if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) {
                 return post_error(format!("learning rate {lr} is out of range (0, 10]"));
@@ -317,7 +347,7 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
 }
 
 fn build(spec: Spec) {
-    if with_state(|s| s.running || s.busy) {
+    if with_state(|s| s.training != Training::Stopped || s.job.is_some()) {
         return post_error("training is running: pause it before changing the model");
     }
     let layers = match spec.infer() {
@@ -354,18 +384,18 @@ fn build(spec: Spec) {
 async fn training_loop() {
     loop {
         let next = with_state(|s| {
-            if s.pause_requested {
-                s.running = false;
-                s.pause_requested = false;
-                return None;
-            }
-            let pending = s.pending_lr.take();
-            let steps = if std::mem::take(&mut s.single_step) {
-                s.pause_requested = true;
-                1
-            } else {
-                s.steps_per_job
+            let steps = match s.training {
+                Training::Stopped | Training::Pausing => {
+                    s.training = Training::Stopped;
+                    return None;
+                }
+                Training::StepOnce => {
+                    s.training = Training::Pausing;
+                    1
+                }
+                Training::Running => s.steps_per_job,
             };
+            let pending = s.pending_lr.take();
             s.trainer.take().map(|mut t| {
                 if let Some(lr) = pending {
                     t.set_lr(lr);
@@ -434,7 +464,7 @@ async fn training_loop() {
             s.snapshot = Some(Arc::new(trainer.network.clone()));
             s.trainer = Some(trainer);
             if finished {
-                s.running = false;
+                s.training = Training::Stopped;
             }
         });
         let due = report.epoch_done || finished || now_ms() - with_state(|s| s.last_save_ms) > SAVE_EVERY_MS;
@@ -457,21 +487,25 @@ async fn training_loop() {
     }
 }
 
-/// Claims the worker for one exclusive job (an evaluation or a benchmark); false if one runs.
-fn claim_busy(s: &mut State) -> bool {
-    !std::mem::replace(&mut s.busy, true)
+/// Claims the worker for one exclusive job; false if one runs already.
+fn claim(s: &mut State, job: Job) -> bool {
+    if s.job.is_some() {
+        return false;
+    }
+    s.job = Some(job);
+    true
 }
 
 async fn evaluate_now() {
     let Some((network, data)) = with_state(|s| Some((s.snapshot.clone()?, s.data.as_ref()?.1.clone()))) else {
         return post_error("load a dataset and build a model before evaluating");
     };
-    if !with_state(claim_busy) {
+    if !with_state(|s| claim(s, Job::Evaluation)) {
         return post_error("a benchmark or evaluation is running: wait for it to finish");
     }
     let epoch = with_state(|s| s.trainer.as_ref().map_or(0, |t| t.epoch));
     let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
-    with_state(|s| s.busy = false);
+    with_state(|s| s.job = None);
     post(Event::Evaluated { epoch, report, validation: None, seconds: None });
 }
 
@@ -480,7 +514,7 @@ async fn analyse() {
     let Some((network, data)) = with_state(|s| Some((s.snapshot.clone()?, s.data.as_ref()?.1.clone()))) else {
         return post_error("load a dataset and build a model before analysing the test set");
     };
-    if !with_state(claim_busy) {
+    if !with_state(|s| claim(s, Job::Analysis)) {
         return post_error("a benchmark or evaluation is running: wait for it to finish");
     }
     let classes = network.classes;
@@ -492,7 +526,7 @@ async fn analyse() {
     })
     .await;
     with_state(|s| {
-        s.busy = false;
+        s.job = None;
         s.analysis = Some(Arc::new(probs));
     });
     post(Event::Analysis { confusion, wrong });
@@ -505,11 +539,11 @@ async fn fine_tune(images: Vec<u8>, labels: Vec<u8>, steps: usize) {
         return post_error(format!("fine-tune: {} images of 28×28 with labels 0–9 expected, got {} bytes and {} labels", labels.len(), images.len(), labels.len()));
     }
     let taken = with_state(|s| {
-        if s.running || s.busy {
+        if s.training != Training::Stopped || s.job.is_some() {
             return Err("pause training (and wait for a benchmark) before fine-tuning");
         }
         let trainer = s.trainer.take().ok_or("load the data and build a model before fine-tuning")?;
-        s.busy = true;
+        s.job = Some(Job::FineTuning);
         Ok(trainer)
     });
     let mut trainer = match taken {
@@ -527,7 +561,7 @@ async fn fine_tune(images: Vec<u8>, labels: Vec<u8>, steps: usize) {
     with_state(|s| {
         s.snapshot = Some(Arc::new(trainer.network.clone()));
         s.trainer = Some(trainer);
-        s.busy = false;
+        s.job = None;
         s.analysis = None;
     });
     post(Event::FineTuned { steps, accuracy });
@@ -550,11 +584,11 @@ async fn bench(preset: String, config: BenchConfig) {
     let Some(spec) = Spec::preset(&preset) else {
         return post_error(format!("unknown benchmark network `{preset}` (known: {})", PRESETS.join(", ")));
     };
-    if with_state(|s| s.running) || !with_state(claim_busy) {
+    if with_state(|s| s.training != Training::Stopped) || !with_state(|s| claim(s, Job::Benchmark)) {
         return post_error("pause training (and wait for other work) before benchmarking");
     }
     let mut report = run_job(move || bench::run(&spec, &config, now_ms)).await;
-    with_state(|s| s.busy = false);
+    with_state(|s| s.job = None);
     report.name = preset;
     report.memory_bytes = wasm_memory_bytes();
     post(Event::BenchResult(report));
@@ -610,7 +644,7 @@ fn import_weights(bytes: &[u8], name: String) {
 /// Replaces the current model's weights by `load` (which returns the tensors read), all or
 /// nothing; `name` says where they came from.
 fn import_into_model(name: &str, load: impl FnOnce(&mut Network) -> Result<usize, String>) {
-    if with_state(|s| s.running || s.busy) {
+    if with_state(|s| s.training != Training::Stopped || s.job.is_some()) {
         return post_error(format!("{name}: pause training before loading weights"));
     }
     let result: Result<usize, String> = with_state(|s| {

@@ -333,6 +333,10 @@ def make_forward(spec, state):
     out = {"output": y.detach(), "grad.input": xg.grad}
     for name, p in net.named_parameters():
         out[f"grad.{name}"] = p.grad
+    # The running statistics after the training-mode pass (`cnn forward --train` writes them too).
+    for name, b in net.named_buffers():
+        if "running_" in name:
+            out[name] = b.detach().clone()
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(HERE, "forward_train.safetensors"))
     print(f"forward parity files: {len(out)} tensors")
 

@@ -22,6 +22,8 @@ fn read_tensor(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>), String
     Ok((t.shape().to_vec(), data))
 }
 
+/// `cnn forward`: the output (and with `grad_out` the gradients) of one pass; with `train`, also
+/// the running statistics that pass leaves behind (`<i>.running_mean`, `<i>.running_var`).
 pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train: bool, grad_out: Option<&Path>) -> Result<(), String> {
     let mut network = Network::from_spec(spec).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(weights_path).map_err(|e| format!("cannot read {}: {e}", weights_path.display()))?;
@@ -54,6 +56,23 @@ pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train
             for t in layer.param_tensors() {
                 let len: usize = t.shape.iter().product();
                 tensors.push((format!("grad.{i}.{}", t.name), t.shape.clone(), weights::f32_bytes(&ws.grads[i][t.offset..t.offset + len])));
+            }
+        }
+    }
+    if train {
+        // A training-mode pass moves BatchNorm's running statistics, as PyTorch's does: update
+        // them from each layer's input over the whole batch and write them beside the output.
+        for i in 0..network.layers.len() {
+            let Some(coupled) = network.layers[i].coupled() else { continue };
+            let input = if i == 0 { &x[..] } else { network.layer_output(i - 1, n, &ws) };
+            let mut totals = vec![0.0f64; coupled.stat_len()];
+            coupled.forward_stats(input, n, &mut totals);
+            let count = n * coupled.per_sample();
+            network.layers[i].coupled_mut().expect("coupled").update_running(&totals, count);
+            let layer = &network.layers[i];
+            for t in layer.buffer_tensors().iter().filter(|t| t.name.starts_with("running_")) {
+                let len: usize = t.shape.iter().product();
+                tensors.push((format!("{i}.{}", t.name), t.shape.clone(), weights::f32_bytes(&layer.buffers()[t.offset..t.offset + len])));
             }
         }
     }
