@@ -15,7 +15,13 @@ export const ARTIFACTS = resolve(here, 'artifacts');
 export async function serve({ root = DIST, isolation = true } = {}) {
   const server = await startServer({ root, port: 0, isolation });
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) };
+  // Closing also drops open connections: a page (or its service worker) still holding one would
+  // otherwise keep `close` waiting for ever.
+  const close = () => new Promise((r) => {
+    server.close(r);
+    server.closeAllConnections();
+  });
+  return { url: `http://127.0.0.1:${port}/`, close };
 }
 
 /** A copy of dist (symlinks) whose data folder is replaced by `files` ({relative path: Buffer}). */
