@@ -224,14 +224,17 @@ mod tests {
         assert_eq!(spec.infer().unwrap_err().to_string(), "field `training.optimizer.lr`: must be in (0, 10]");
     }
 
+    /// The shape-inference error of the default spec with `layers` (JSON).
+    fn infer_error(layers: &str) -> String {
+        let mut spec = Spec::default();
+        spec.layers = serde_json::from_str(layers).unwrap();
+        spec.infer().unwrap_err().to_string()
+    }
+
     /// Every new option's error, pinned by its message.
     #[test]
     fn option_errors_pinned() {
-        let err = |layers: &str| {
-            let mut spec = Spec::default();
-            spec.layers = serde_json::from_str(layers).unwrap();
-            spec.infer().unwrap_err().to_string()
-        };
+        let err = infer_error;
         assert_eq!(
             err(r#"[{"type":"conv2d","out_channels":8,"kernel_size":3,"stride":2,"padding":"same"}]"#),
             "layer 0, field `padding`: \"same\" padding needs stride 1 (as in PyTorch)"
@@ -270,11 +273,7 @@ mod tests {
     /// a plausible shape; item 7: pools whose last window hangs over the edge with ceil_mode.
     #[test]
     fn hostile_sizes_are_refused_and_hanging_pools_accepted() {
-        let err = |layers: &str| {
-            let mut spec = Spec::default();
-            spec.layers = serde_json::from_str(layers).unwrap();
-            spec.infer().unwrap_err().to_string()
-        };
+        let err = infer_error;
         let tail = r#"{"type":"relu"},{"type":"flatten"},{"type":"linear","out_features":10}"#;
         for (first, expected) in [
             (r#"{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":4294967295}"#, "layer 0, field `padding`: must be at most 256, not 4294967295"),
