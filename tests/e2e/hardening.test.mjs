@@ -7,7 +7,7 @@
 // - Hostile links are refused by field, never wrapped into a model that trains.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeApp, drawStroke, launch, newPage, openApp, policyBreaches, serve, step, text, waitForData } from './helpers.mjs';
+import { closeApp, drawStroke, launch, newPage, openApp, policyBreaches, screenshot, serve, step, text, waitForData } from './helpers.mjs';
 
 const waitStep = (page, n, timeout = 60_000) =>
   page.waitForFunction((k) => Number.parseInt(document.querySelector('[data-testid=step]').textContent, 10) >= k, n, { timeout });
@@ -71,6 +71,7 @@ describe('engine restart', { timeout: 240_000 }, () => {
     await page.waitForSelector('[data-testid=restored]', { timeout: 60_000 });
     await page.waitForSelector('[data-testid=train-resume]:not([disabled])', { timeout: 30_000 });
     console.log(`engine restart: ${Date.now() - started} ms from the panic to the restored checkpoint (${banner})`);
+    await screenshot(page, 'engine-restarted');
     assert.equal(await step(page), paused, 'continues at the step the checkpoint holds');
     await page.click('[data-testid=train-resume]');
     await waitStep(page, paused + 10);
@@ -149,6 +150,7 @@ describe('hostile links', { timeout: 120_000 }, () => {
     await page.waitForSelector('[data-testid=link-notice]');
     assert.match(await text(page, 'link-notice'), /`seed=` given 2 times: the first one is used/);
     assert.ok(await page.$eval('[data-testid=train-start]', (b) => b.disabled), 'an invalid model cannot be trained');
+    await screenshot(page, 'hostile-link');
     await page.close();
   });
 

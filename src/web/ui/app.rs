@@ -18,6 +18,12 @@ use crate::engine::bench::flop_counts;
 use crate::protocol::Request;
 use leptos::prelude::*;
 
+/// `text`, or "–" for progress that measured nothing yet (a run just restored from a checkpoint
+/// has a position but no loss, accuracy or speed).
+fn measured(p: &crate::protocol::Progress, text: String) -> String {
+    if p.report.steps == 0 || p.images_per_sec <= 0.0 { "–".into() } else { text }
+}
+
 /// The whole page.
 #[component]
 pub fn App(state: AppState) -> impl IntoView {
@@ -266,14 +272,14 @@ fn TrainingPanel(state: AppState) -> impl IntoView {
         <dl class="stats">
             <dt>{move || t("stat.epoch")}</dt><dd data-testid="epoch">{stat(|p| format!("{} / {}", p.epoch + 1, p.epochs))}</dd>
             <dt>{move || t("stat.step")}</dt><dd data-testid="step">{stat(|p| format!("{} / {}", p.step_in_epoch, p.steps_per_epoch))}</dd>
-            <dt>{move || t("stat.loss")}</dt><dd data-testid="train-loss">{stat(|p| format!("{:.4}", p.report.loss))}</dd>
-            <dt>{move || t("stat.accuracy")}</dt><dd data-testid="train-acc">{stat(|p| format!("{:.2}%", p.report.accuracy * 100.0))}</dd>
+            <dt>{move || t("stat.loss")}</dt><dd data-testid="train-loss">{stat(|p| measured(p, format!("{:.4}", p.report.loss)))}</dd>
+            <dt>{move || t("stat.accuracy")}</dt><dd data-testid="train-acc">{stat(|p| measured(p, format!("{:.2}%", p.report.accuracy * 100.0)))}</dd>
             <dt>{move || t("stat.lr")}</dt><dd data-testid="lr-now">{stat(|p| format!("{}", p.lr))}</dd>
             <dt>{move || t("stat.eta")}</dt><dd data-testid="eta">{stat(|p| {
                 let left = (p.epochs * p.steps_per_epoch).saturating_sub(p.epoch * p.steps_per_epoch + p.step_in_epoch);
                 let per_step = p.report.images.max(1) as f64 / p.report.steps.max(1) as f64 / p.images_per_sec.max(1e-9);
                 let secs = (left as f64 * per_step).round() as u64;
-                format!("{}:{:02}", secs / 60, secs % 60)
+                measured(p, format!("{}:{:02}", secs / 60, secs % 60))
             })}</dd>
             <dt>{move || t("stat.throughput")}</dt><dd data-testid="images-per-sec">{stat(|p| tf("stat.img_s", &[&format!("{:.0}", p.images_per_sec)]))}</dd>
             <dt>{move || t("stat.compute")}</dt><dd data-testid="gflops">{move || progress.get().map_or("–".into(), |p| {
