@@ -26,7 +26,7 @@ fn count(refused: bool) {
     let n = INPUTS.fetch_add(1, Ordering::Relaxed) + 1;
     let r = REFUSED.fetch_add(u64::from(refused), Ordering::Relaxed) + u64::from(refused);
     if n % 250_000 == 0 {
-        println!("fuzz: {n} inputs, {r} refused by name, 0 panics");
+        println!("fuzz: {n} inputs, {r} refused with a message, 0 panics");
     }
 }
 
