@@ -3,7 +3,8 @@
 //! crashing the engine.
 //!
 //! Counted (f32 = 4 bytes): the parameters with their gradients (one per chunk workspace), the
-//! copy predictions read, the early-stopping copy and a checkpoint being written; the optimizer
+//! copy predictions read, a checkpoint being written, the copy weights are imported into and the
+//! early-stopping copy; the optimizer
 //! state (two arrays per parameter, Adam's); for every chunk of the batch a workspace holding
 //! every layer's output, two gradient buffers as wide as the widest layer and the layers'
 //! scratch; [`LANES`] evaluation workspaces of [`EVAL_CHUNK`] images (inference runs in that many
@@ -105,7 +106,8 @@ pub fn estimate(spec: &Spec, infos: &[LayerInfo]) -> MemoryEstimate {
     let batch = spec.training.batch_size as u64;
     let chunks = batch.div_ceil(CHUNK as u64);
     let input = spec.dataset.input_shape().len() as u64;
-    // Network, prediction copy, early-stopping copy, checkpoint (gradients are in the workspaces).
+    // The network, the copy predictions read, a checkpoint being written and the copy weights are
+    // imported into; the early-stopping copy when there is one (gradients are in the workspaces).
     let copies = 4 + u64::from(spec.training.early_stopping.is_some());
     MemoryEstimate {
         parameters: 4 * (params + buffers) * copies,
