@@ -30,6 +30,15 @@ impl Shape {
         self.c * self.h * self.w
     }
 
+    /// Number of values per sample, or `None` when `c·h·w` does not fit a `usize` (shapes from
+    /// hostile specs, before their size is checked).
+    pub const fn checked_len(&self) -> Option<usize> {
+        match self.c.checked_mul(self.h) {
+            Some(ch) => ch.checked_mul(self.w),
+            None => None,
+        }
+    }
+
     /// True when the shape holds no values.
     pub const fn is_empty(&self) -> bool {
         self.len() == 0

@@ -115,7 +115,7 @@ const MAX_LAYER_PARAMS: u64 = (MEMORY_BUDGET_BYTES / 16) as u64;
 /// large (parameters, FLOPs) are checked.
 pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldError> {
     super::ranges::check(layer)?;
-    if input.c.checked_mul(input.h).and_then(|v| v.checked_mul(input.w)).is_none_or(|v| v > MAX_VALUES) {
+    if input.checked_len().is_none_or(|v| v > MAX_VALUES) {
         return Err(FieldError::new("input", format!("the input {input} has more than {MAX_VALUES} values per image")));
     }
     let elementwise = (input, 0, input.len() as u64, "same as input".to_string(), "0".to_string());
@@ -249,15 +249,15 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             (Shape::flat(out_features), params, 2 * input.c as u64 * out_features as u64, format!("{out_features}"), formula)
         }
     };
-    if output.is_empty() {
-        return Err(FieldError::new("output", "produces an empty output"));
-    }
-    // Checked: the shape rules above keep each side in range, but their product may not be.
-    if output.c.checked_mul(output.h).and_then(|v| v.checked_mul(output.w)).is_none_or(|v| v > MAX_VALUES) {
+    // Checked first: the shape rules above keep each side in range, but their product may not be.
+    if output.checked_len().is_none_or(|v| v > MAX_VALUES) {
         return Err(FieldError::new(
             "output",
             format!("gives {}×{}×{} values per image, more than the {MAX_VALUES} a layer may output", output.c, output.h, output.w),
         ));
+    }
+    if output.is_empty() {
+        return Err(FieldError::new("output", "produces an empty output"));
     }
     let buffers = match layer {
         LayerSpec::BatchNorm2d { .. } | LayerSpec::BatchNorm1d { .. } => 2 * input.c + 1,
