@@ -3,7 +3,7 @@
 //! `tests/golden/make_goldens.py` wrote with PyTorch (CI only reads the files).
 
 use cnn_playground::engine::data::{DataSplit, Dataset};
-use cnn_playground::engine::layers::{build_layer, Pass, Scratch};
+use cnn_playground::engine::layers::{build_layer, Layer, Pass, Scratch};
 use cnn_playground::engine::spec::Spec;
 use cnn_playground::engine::train::Trainer;
 use cnn_playground::engine::weights;
@@ -24,6 +24,10 @@ struct LayerCase {
     layer: LayerSpec,
     input: Vec<usize>,
     params: Vec<String>,
+    /// BatchNorm cases: the buffers PyTorch keeps after training on `x` then `x2`, compared
+    /// with ours with the evaluation-mode output `y_eval`.
+    #[serde(default)]
+    buffers: Option<Vec<String>>,
 }
 
 fn tensor(st: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
@@ -78,6 +82,11 @@ fn layers_match_pytorch() {
             let (_, g) = tensor(&st, &format!("{}.grad.{}", case.name, t.name));
             checks.push((t.name, rel_err(&grads[t.offset..t.offset + g.len()], &g)));
         }
+        if let Some(names) = &case.buffers {
+            checks.extend(running_statistics(&st, case, layer.as_mut(), &x));
+            let ours: Vec<&str> = layer.buffer_tensors().iter().map(|t| t.name).collect();
+            assert_eq!(&ours, names, "{}: buffer names", case.name);
+        }
         for (what, err) in checks {
             if err > worst.0 {
                 worst = (err, format!("{} {what}", case.name));
@@ -90,6 +99,29 @@ fn layers_match_pytorch() {
     println!("{} layer cases; largest relative error vs PyTorch {:e} ({})", cases.len(), worst.0, worst.1);
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(cases.len() >= 50, "golden file lost cases");
+}
+
+/// Trains the running statistics on the case's two batches (as the trainer does: batch totals,
+/// then the update) and compares them and the evaluation-mode output with PyTorch's.
+fn running_statistics(st: &SafeTensors, case: &LayerCase, layer: &mut dyn Layer, x: &[f32]) -> Vec<(&'static str, f64)> {
+    let n = case.input[0];
+    let (_, x2) = tensor(st, &format!("{}.x2", case.name));
+    let coupled = layer.coupled_mut().expect("BatchNorm is batch-coupled");
+    for batch in [x, &x2[..]] {
+        let mut totals = vec![0.0; coupled.stat_len()];
+        coupled.forward_stats(batch, n, &mut totals);
+        coupled.update_running(&totals, n * coupled.per_sample());
+    }
+    let mut checks = Vec::new();
+    for t in layer.buffer_tensors() {
+        let (_, want) = tensor(st, &format!("{}.buffer.{}", case.name, t.name));
+        checks.push((t.name, rel_err(&layer.buffers()[t.offset..t.offset + want.len()], &want)));
+    }
+    let mut y = vec![f32::NAN; n * layer.output_shape().len()];
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    layer.forward(x, &mut y, n, &mut Scratch::default(), &mut Pass { train: false, backward: false, rng: &mut rng });
+    checks.push(("y_eval", rel_err(&y, &tensor(st, &format!("{}.y_eval", case.name)).1)));
+    checks
 }
 
 #[derive(Deserialize)]

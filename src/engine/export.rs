@@ -1,6 +1,7 @@
 //! PyTorch code for a spec: the `nn.Sequential` (same indices, so our safetensors load with
 //! `load_state_dict`), the optimizer, the schedule and the loss, as a runnable script.
 
+use super::shape::Shape;
 use super::spec::{LayerSpec, LossKind, OptimizerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind, Schedule, Spec, SpecError};
 
 fn pair(p: Pair) -> String {
@@ -17,7 +18,8 @@ fn num(v: f32) -> String {
     if s.contains(['.', 'e', 'E']) || s.contains("inf") || s.contains("NaN") { s } else { format!("{s}.0") }
 }
 
-fn module(layer: &LayerSpec, in_c: usize, in_shape: [usize; 3]) -> String {
+fn module(layer: &LayerSpec, input: Shape) -> String {
+    let in_c = input.c;
     match layer {
         &LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
             let mut args = format!("{in_c}, {out_channels}, kernel_size={}", pair(kernel_size));
@@ -105,14 +107,20 @@ fn module(layer: &LayerSpec, in_c: usize, in_shape: [usize; 3]) -> String {
         }
         &LayerSpec::Dropout { p } => format!("nn.Dropout(p={})", num(p)),
         &LayerSpec::Dropout2d { p } => format!("nn.Dropout2d(p={})", num(p)),
-        &LayerSpec::BatchNorm2d { eps, momentum, affine } | &LayerSpec::BatchNorm1d { eps, momentum, affine } => {
+        &LayerSpec::BatchNorm2d { eps, momentum, affine, track_running_stats }
+        | &LayerSpec::BatchNorm1d { eps, momentum, affine, track_running_stats } => {
             let class = if matches!(layer, LayerSpec::BatchNorm2d { .. }) { "BatchNorm2d" } else { "BatchNorm1d" };
-            format!("nn.{class}({in_c}, eps={}, momentum={}, affine={})", num(eps), num(momentum), py_bool(affine))
+            let momentum = momentum.map_or("None".to_string(), num);
+            let mut args = format!("{in_c}, eps={}, momentum={momentum}, affine={}", num(eps), py_bool(affine));
+            if !track_running_stats {
+                args += ", track_running_stats=False";
+            }
+            format!("nn.{class}({args})")
         }
-        &LayerSpec::LayerNorm { eps, elementwise_affine } => {
-            let [c, h, w] = in_shape;
-            let shape = if h == 1 && w == 1 { format!("[{c}]") } else { format!("[{c}, {h}, {w}]") };
-            format!("nn.LayerNorm({shape}, eps={}, elementwise_affine={})", num(eps), py_bool(elementwise_affine))
+        &LayerSpec::LayerNorm { eps, elementwise_affine, bias } => {
+            let shape = if input.is_flat() { format!("[{}]", input.c) } else { format!("[{}, {}, {}]", input.c, input.h, input.w) };
+            let bias = if bias { "" } else { ", bias=False" };
+            format!("nn.LayerNorm({shape}, eps={}, elementwise_affine={}{bias})", num(eps), py_bool(elementwise_affine))
         }
         &LayerSpec::InstanceNorm2d { eps, affine } => format!("nn.InstanceNorm2d({in_c}, eps={}, affine={})", num(eps), py_bool(affine)),
         &LayerSpec::GroupNorm { num_groups, eps, affine } => {
@@ -200,7 +208,7 @@ pub fn pytorch_code(spec: &Spec) -> Result<String, SpecError> {
     out += &format!("\ntorch.manual_seed({})\n\nmodel = nn.Sequential(\n", spec.seed);
     for (i, (layer, info)) in spec.layers.iter().zip(&infos).enumerate() {
         let s = info.input;
-        out += &format!("    {},  # {i}: → {}\n", module(layer, s.c, [s.c, s.h, s.w]), info.output);
+        out += &format!("    {},  # {i}: → {}\n", module(layer, s), info.output);
     }
     out += ")\n\n";
     out += &format!("optimizer = {}\n", optimizer(&spec.training.optimizer));
@@ -233,5 +241,24 @@ mod tests {
         assert!(code.contains("    nn.Linear(784, 10),  # 7: → 10\n"), "{code}");
         assert!(code.contains("optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0)"));
         assert!(code.contains("loss_fn = nn.CrossEntropyLoss(label_smoothing=0.0)"));
+    }
+
+    #[test]
+    fn norm_options_are_written_as_pytorch_takes_them() {
+        let mut spec = Spec::default();
+        spec.layers = serde_json::from_str(
+            r#"[{"type":"conv2d","out_channels":4,"kernel_size":3},{"type":"batch_norm2d","momentum":null,"track_running_stats":false},
+                {"type":"adaptive_avg_pool2d","output_size":1},{"type":"layer_norm","bias":false},{"type":"flatten"},
+                {"type":"layer_norm"},{"type":"linear","out_features":10}]"#,
+        )
+        .unwrap();
+        let code = pytorch_code(&spec).unwrap();
+        for line in [
+            "    nn.BatchNorm2d(4, eps=1e-5, momentum=None, affine=True, track_running_stats=False),  # 1: → 4×26×26\n",
+            "    nn.LayerNorm([4, 1, 1], eps=1e-5, elementwise_affine=True, bias=False),  # 3: → 4×1×1\n",
+            "    nn.LayerNorm([4], eps=1e-5, elementwise_affine=True),  # 5: → 4\n",
+        ] {
+            assert!(code.contains(line), "{line}\n{code}");
+        }
     }
 }

@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Shape of one sample's activation in CHW order; a flat vector of `n` features is `[n, 1, 1]`.
+/// Shape of one sample's activation in CHW order. A flat vector of `n` features (PyTorch's
+/// `[N, n]`) is stored as `[n, 1, 1]` with `flat` set, so that it stays apart from an image of
+/// `n` channels of 1×1 (`[N, n, 1, 1]`, what `AdaptiveAvgPool2d(1)` gives): PyTorch accepts
+/// `BatchNorm2d` on the second and refuses it on the first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shape {
     /// Channels (or features, for a flat vector).
@@ -12,17 +15,20 @@ pub struct Shape {
     pub h: usize,
     /// Width.
     pub w: usize,
+    /// A feature vector (`[N, c]` in PyTorch) rather than an image.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    flat: bool,
 }
 
 impl Shape {
     /// A CHW shape.
     pub const fn new(c: usize, h: usize, w: usize) -> Self {
-        Self { c, h, w }
+        Self { c, h, w, flat: false }
     }
 
     /// A flat feature vector of `n` values.
     pub const fn flat(n: usize) -> Self {
-        Self { c: n, h: 1, w: 1 }
+        Self { c: n, h: 1, w: 1, flat: true }
     }
 
     /// Number of values per sample.
@@ -44,9 +50,9 @@ impl Shape {
         self.len() == 0
     }
 
-    /// True for a `[n, 1, 1]` feature vector.
+    /// True for a feature vector (not for an image of 1×1 planes).
     pub const fn is_flat(&self) -> bool {
-        self.h == 1 && self.w == 1
+        self.flat
     }
 }
 

@@ -74,9 +74,11 @@ def module(spec, in_shape):
         return (nn.Dropout if t == "dropout" else nn.Dropout2d)(spec.get("p", 0.5))
     if t in ("batch_norm2d", "batch_norm1d"):
         cls = nn.BatchNorm2d if t == "batch_norm2d" else nn.BatchNorm1d
-        return cls(c, eps=spec.get("eps", 1e-5), momentum=spec.get("momentum", 0.1), affine=spec.get("affine", True))
+        return cls(c, eps=spec.get("eps", 1e-5), momentum=spec.get("momentum", 0.1), affine=spec.get("affine", True),
+                   track_running_stats=spec.get("track_running_stats", True))
     if t == "layer_norm":
-        return nn.LayerNorm(in_shape, eps=spec.get("eps", 1e-5), elementwise_affine=spec.get("elementwise_affine", True))
+        return nn.LayerNorm(in_shape, eps=spec.get("eps", 1e-5), elementwise_affine=spec.get("elementwise_affine", True),
+                            bias=spec.get("bias", True))
     if t == "instance_norm2d":
         return nn.InstanceNorm2d(c, eps=spec.get("eps", 1e-5), affine=spec.get("affine", False))
     if t == "group_norm":
@@ -156,6 +158,16 @@ LAYER_CASES = [
     ("avgpool_hang_stride", {"type": "avg_pool2d", "kernel_size": 4, "stride": 3, "padding": 1, "ceil_mode": True, "count_include_pad": False}, IMG),
     ("avgpool_divisor", {"type": "avg_pool2d", "kernel_size": 3, "stride": 2, "padding": 1, "divisor_override": 5}, IMG),
     ("avgpool_divisor_ceil", {"type": "avg_pool2d", "kernel_size": 2, "ceil_mode": True, "divisor_override": 3}, IMG),
+    # Issue 13: BatchNorm without running statistics or with a cumulative average, LayerNorm
+    # without bias, and images of 1×1 planes (after AdaptiveAvgPool2d(1)).
+    ("batchnorm2d_untracked", {"type": "batch_norm2d", "track_running_stats": False}, IMG),
+    ("batchnorm2d_cumulative", {"type": "batch_norm2d", "momentum": None, "affine": False}, IMG),
+    ("batchnorm1d_cumulative", {"type": "batch_norm1d", "momentum": None}, [9]),
+    ("batchnorm1d_untracked", {"type": "batch_norm1d", "track_running_stats": False, "eps": 0.1}, [7]),
+    ("batchnorm2d_1x1", {"type": "batch_norm2d", "momentum": 0.3}, [5, 1, 1]),
+    ("layernorm_nobias", {"type": "layer_norm", "bias": False}, IMG),
+    ("layernorm_1x1", {"type": "layer_norm"}, [4, 1, 1]),
+    ("layernorm_flat_nobias", {"type": "layer_norm", "bias": False}, [6]),
 ]
 
 
@@ -182,7 +194,22 @@ def make_layers():
             tensors[f"{name}.{pname}"] = p.detach()
             tensors[f"{name}.grad.{pname}"] = p.grad
             params.append(pname)
-        cases.append({"name": name, "layer": spec, "input": [N] + in_shape, "params": params})
+        case = {"name": name, "layer": spec, "input": [N] + in_shape, "params": params}
+        if spec["type"].startswith("batch_norm"):
+            # Running statistics after a second training batch (its own generator, so the inputs
+            # of the other cases stay as they were), and the evaluation-mode output on x.
+            g = torch.Generator().manual_seed(len(cases))
+            x2 = torch.randn(N, *in_shape, generator=g) * 2 + 0.5
+            with torch.no_grad():
+                m(x2)
+                m.eval()
+                tensors[f"{name}.x2"] = x2
+                tensors[f"{name}.y_eval"] = m(x.detach())
+            case["buffers"] = []
+            for bname, b in m.named_buffers():
+                tensors[f"{name}.buffer.{bname}"] = b.detach().float().clone()
+                case["buffers"].append(bname)
+        cases.append(case)
     save_file({k: v.clone().contiguous() for k, v in tensors.items()}, os.path.join(HERE, "layers.safetensors"))
     with open(os.path.join(HERE, "layers.json"), "w") as f:
         json.dump(cases, f, indent=1)

@@ -1,8 +1,10 @@
 //! BatchNorm2d, and BatchNorm1d on `[N, F]` (PyTorch semantics): in training, normalise each
 //! channel with the batch mean and biased variance over N·H·W and update the running statistics
-//! (`running = (1−momentum)·running + momentum·batch`, unbiased variance); in evaluation, use the
-//! running statistics. The batch may be split into chunks run in parallel: statistics are summed
-//! over all chunks (see [`BatchCoupled`]) so the result is that of the whole batch.
+//! (`running = (1−momentum)·running + momentum·batch`, unbiased variance; with `momentum=None`
+//! the factor is 1/num_batches_tracked, a cumulative average); in evaluation, use the running
+//! statistics, or the batch's own when `track_running_stats=False` (then there are no buffers).
+//! The batch may be split into chunks run in parallel: statistics are summed over all chunks
+//! (see [`BatchCoupled`]) so the result is that of the whole batch.
 //!
 //! # Shapes
 //! `[N, C, H, W] → [N, C, H, W]`; weight, bias, running_mean, running_var `[C]`, num_batches_tracked `[]`.
@@ -15,21 +17,25 @@ use crate::engine::shape::Shape;
 pub struct BatchNorm {
     shape: Shape,
     eps: f32,
-    momentum: f32,
+    /// `None`: cumulative average (PyTorch's `momentum=None`).
+    momentum: Option<f32>,
     affine: bool,
+    /// Keeps running statistics; without them evaluation uses batch statistics.
+    track: bool,
     /// `[weight (C) | bias (C)]` when affine: ones and zeros at start.
     params: Vec<f32>,
-    /// `[running_mean (C) | running_var (C) | num_batches_tracked]`: zeros, ones, 0 at start.
+    /// `[running_mean (C) | running_var (C) | num_batches_tracked]`: zeros, ones, 0 at start;
+    /// empty when not tracking.
     buffers: Vec<f32>,
 }
 
 impl BatchNorm {
     /// Creates the layer with PyTorch's initial values.
-    pub fn new(shape: Shape, eps: f32, momentum: f32, affine: bool) -> Self {
+    pub fn new(shape: Shape, eps: f32, momentum: Option<f32>, affine: bool, track_running_stats: bool) -> Self {
         let c = shape.c;
         let params = if affine { [vec![1.0; c], vec![0.0; c]].concat() } else { Vec::new() };
-        let buffers = [vec![0.0; c], vec![1.0; c], vec![0.0]].concat();
-        Self { shape, eps, momentum, affine, params, buffers }
+        let buffers = if track_running_stats { [vec![0.0; c], vec![1.0; c], vec![0.0]].concat() } else { Vec::new() };
+        Self { shape, eps, momentum, affine, track: track_running_stats, params, buffers }
     }
 
     fn plane(&self) -> usize {
@@ -164,8 +170,16 @@ impl BatchCoupled for BatchNorm {
     }
 
     fn update_running(&mut self, totals: &[f64], count: usize) {
+        if !self.track {
+            return;
+        }
         let c_n = self.shape.c;
-        let m = self.momentum as f64;
+        // The count is a float buffer (PyTorch saves it with the weights); it stays exact to 2^24.
+        self.buffers[2 * c_n] += 1.0;
+        let m = match self.momentum {
+            Some(m) => m as f64,
+            None => 1.0 / self.buffers[2 * c_n] as f64,
+        };
         for c in 0..c_n {
             let mean = totals[c] / count as f64;
             let var = (totals[c_n + c] / count as f64 - mean * mean).max(0.0);
@@ -174,7 +188,6 @@ impl BatchCoupled for BatchNorm {
             self.buffers[c] = ((1.0 - m) * self.buffers[c] as f64 + m * mean) as f32;
             self.buffers[c_n + c] = ((1.0 - m) * self.buffers[c_n + c] as f64 + m * unbiased) as f32;
         }
-        self.buffers[2 * c_n] += 1.0;
     }
 }
 
@@ -215,6 +228,9 @@ impl Layer for BatchNorm {
     }
 
     fn buffer_tensors(&self) -> Vec<ParamTensor> {
+        if !self.track {
+            return Vec::new();
+        }
         let c = self.shape.c;
         vec![
             ParamTensor { name: "running_mean", shape: vec![c], offset: 0 },
@@ -233,7 +249,7 @@ impl Layer for BatchNorm {
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, pass: &mut Pass) {
         scratch.eval_forward = !pass.train;
-        if pass.train {
+        if pass.train || !self.track {
             // This call alone sees the batch: its statistics are the chunk's.
             let mut acc = vec![0.0; self.stat_len()];
             self.forward_stats(x, n, &mut acc);

@@ -208,12 +208,17 @@ pub fn build_layer(layer: &LayerSpec, input: Shape, init: Init, rng: &mut ChaCha
         LayerSpec::Flatten => Box::new(Flatten::new(input)),
         LayerSpec::Dropout { p } => Box::new(Dropout::new(input, p, false)),
         LayerSpec::Dropout2d { p } => Box::new(Dropout::new(input, p, true)),
-        LayerSpec::BatchNorm2d { eps, momentum, affine } | LayerSpec::BatchNorm1d { eps, momentum, affine } => {
-            Box::new(BatchNorm::new(input, eps, momentum, affine))
+        LayerSpec::BatchNorm2d { eps, momentum, affine, track_running_stats }
+        | LayerSpec::BatchNorm1d { eps, momentum, affine, track_running_stats } => {
+            Box::new(BatchNorm::new(input, eps, momentum, affine, track_running_stats))
         }
-        LayerSpec::LayerNorm { eps, elementwise_affine } => Box::new(GroupedNorm::new(input, NormKind::Layer, eps, elementwise_affine)),
-        LayerSpec::InstanceNorm2d { eps, affine } => Box::new(GroupedNorm::new(input, NormKind::Instance, eps, affine)),
-        LayerSpec::GroupNorm { num_groups, eps, affine } => Box::new(GroupedNorm::new(input, NormKind::Group(num_groups), eps, affine)),
+        LayerSpec::LayerNorm { eps, elementwise_affine, bias } => {
+            Box::new(GroupedNorm::new(input, NormKind::Layer, eps, elementwise_affine, bias))
+        }
+        LayerSpec::InstanceNorm2d { eps, affine } => Box::new(GroupedNorm::new(input, NormKind::Instance, eps, affine, true)),
+        LayerSpec::GroupNorm { num_groups, eps, affine } => {
+            Box::new(GroupedNorm::new(input, NormKind::Group(num_groups), eps, affine, true))
+        }
         LayerSpec::LocalResponseNorm { size, alpha, beta, k } => Box::new(LocalResponseNorm::new(input, size, alpha, beta, k)),
         LayerSpec::Linear { out_features, bias } => Box::new(Linear::new(input.len(), out_features, bias, init, rng)),
     })

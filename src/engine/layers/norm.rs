@@ -4,7 +4,8 @@
 //! sample with the biased variance, so one implementation serves the three.
 //!
 //! # Shapes
-//! `[N, *] → [N, *]` (unchanged); weight and bias `[C, H, W]` (LayerNorm) or `[C]`.
+//! `[N, *] → [N, *]` (unchanged); weight and bias `[C, H, W]` (LayerNorm; `[F]` on a flat input)
+//! or `[C]`. LayerNorm may learn the scale alone (PyTorch's `bias=False`).
 
 use super::{take, Layer, ParamTensor, Pass, Scratch};
 use crate::engine::shape::Shape;
@@ -27,19 +28,29 @@ pub struct GroupedNorm {
     kind: NormKind,
     eps: f32,
     affine: bool,
-    /// `[weight | bias]`, ones and zeros at start (PyTorch).
+    /// Learns a shift besides the scale (when `affine`).
+    bias: bool,
+    /// `[weight | bias]` (or `[weight]` without bias), ones and zeros at start (PyTorch).
     params: Vec<f32>,
 }
 
 impl GroupedNorm {
-    /// Creates the layer with weight 1 and bias 0.
-    pub fn new(shape: Shape, kind: NormKind, eps: f32, affine: bool) -> Self {
-        let mut s = Self { shape, kind, eps, affine, params: Vec::new() };
+    /// Creates the layer with weight 1 and bias 0; `bias` matters only when `affine`.
+    pub fn new(shape: Shape, kind: NormKind, eps: f32, affine: bool, bias: bool) -> Self {
+        let mut s = Self { shape, kind, eps, affine, bias: affine && bias, params: Vec::new() };
         if affine {
             let n = s.affine_len();
-            s.params = [vec![1.0; n], vec![0.0; n]].concat();
+            s.params = vec![1.0; n];
+            if s.bias {
+                s.params.resize(2 * n, 0.0);
+            }
         }
         s
+    }
+
+    /// The learned shift of affine index `a` (0 without bias).
+    fn shift(&self, a: usize) -> f32 {
+        if self.bias { self.params[self.affine_len() + a] } else { 0.0 }
     }
 
     fn groups(&self) -> usize {
@@ -88,10 +99,11 @@ impl Layer for GroupedNorm {
             vec![self.shape.c]
         };
         let n = self.affine_len();
-        vec![
-            ParamTensor { name: "weight", shape: shape.clone(), offset: 0 },
-            ParamTensor { name: "bias", shape, offset: n },
-        ]
+        let mut tensors = vec![ParamTensor { name: "weight", shape: shape.clone(), offset: 0 }];
+        if self.bias {
+            tensors.push(ParamTensor { name: "bias", shape, offset: n });
+        }
+        tensors
     }
 
     fn forward(&self, x: &[f32], y: &mut [f32], n: usize, scratch: &mut Scratch, _pass: &mut Pass) {
@@ -100,7 +112,6 @@ impl Layer for GroupedNorm {
         // Per group: mean and 1/√(var+ε), kept for backward.
         let stats = take(&mut scratch.f, 2 * n * groups);
         let span = self.affine_span();
-        let alen = self.affine_len();
         for (gi, (xs, ys)) in x[..n * len].chunks_exact(glen).zip(y[..n * len].chunks_exact_mut(glen)).enumerate() {
             let mean = xs.iter().map(|&v| v as f64).sum::<f64>() / glen as f64;
             let var = xs.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / glen as f64;
@@ -112,7 +123,7 @@ impl Layer for GroupedNorm {
                 let xhat = (v - mean as f32) * rstd as f32;
                 *o = if self.affine {
                     let a = (first + k) / span;
-                    xhat * self.params[a] + self.params[alen + a]
+                    xhat * self.params[a] + self.shift(a)
                 } else {
                     xhat
                 };
@@ -147,7 +158,9 @@ impl Layer for GroupedNorm {
                 let d = if self.affine {
                     let a = (first + k) / span;
                     grads[a] += g * xhat;
-                    grads[alen + a] += g;
+                    if self.bias {
+                        grads[alen + a] += g;
+                    }
                     g * self.params[a]
                 } else {
                     g

@@ -118,6 +118,10 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
     if input.checked_len().is_none_or(|v| v > MAX_VALUES) {
         return Err(FieldError::new("input", format!("the input {input} has more than {MAX_VALUES} values per image")));
     }
+    if needs_image(layer) && input.is_flat() {
+        let name = layer.kind_name();
+        return Err(FieldError::new("input", format!("{name} needs an image input but gets the flat {input}")));
+    }
     let elementwise = (input, 0, input.len() as u64, "same as input".to_string(), "0".to_string());
     let (output, params, flops, output_formula, params_formula) = match layer {
         &LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
@@ -184,12 +188,9 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             if !(p.is_finite() && (0.0..1.0).contains(&p)) {
                 return Err(FieldError::new("p", format!("must be in [0, 1), not {p}")));
             }
-            if matches!(layer, LayerSpec::Dropout2d { .. }) && input.is_flat() {
-                return Err(FieldError::new("input", format!("Dropout2d drops channels of an image; it gets the flat input {input} (use Dropout)")));
-            }
             elementwise
         }
-        &LayerSpec::BatchNorm2d { eps, momentum, affine } | &LayerSpec::BatchNorm1d { eps, momentum, affine } => {
+        &LayerSpec::BatchNorm2d { eps, momentum, affine, .. } | &LayerSpec::BatchNorm1d { eps, momentum, affine, .. } => {
             let two_d = matches!(layer, LayerSpec::BatchNorm2d { .. });
             if two_d == input.is_flat() {
                 let msg = if two_d {
@@ -200,22 +201,23 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 return Err(FieldError::new("input", msg));
             }
             norm_eps(eps)?;
-            if !(momentum.is_finite() && (0.0..=1.0).contains(&momentum)) {
-                return Err(FieldError::new("momentum", format!("must be in [0, 1], not {momentum}")));
+            if let Some(m) = momentum.filter(|m| !(m.is_finite() && (0.0..=1.0).contains(m))) {
+                return Err(FieldError::new("momentum", format!("must be in [0, 1], not {m}")));
             }
             let params = if affine { 2 * input.c } else { 0 };
             (input, params, 4 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
         }
-        &LayerSpec::LayerNorm { eps, elementwise_affine } => {
+        &LayerSpec::LayerNorm { eps, elementwise_affine, bias } => {
             norm_eps(eps)?;
-            let params = if elementwise_affine { 2 * input.len() } else { 0 };
-            (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(elementwise_affine, input.len(), params))
+            let (params, formula) = match (elementwise_affine, bias) {
+                (false, _) => (0, "0".to_string()),
+                (true, true) => (2 * input.len(), affine_formula(true, input.len(), 2 * input.len())),
+                (true, false) => (input.len(), format!("{} (scale only)", input.len())),
+            };
+            (input, params, 5 * input.len() as u64, "same as input".into(), formula)
         }
         &LayerSpec::InstanceNorm2d { eps, affine } => {
             norm_eps(eps)?;
-            if input.is_flat() {
-                return Err(FieldError::new("input", format!("InstanceNorm2d needs an image input but gets the flat {input}")));
-            }
             let params = if affine { 2 * input.c } else { 0 };
             (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
         }
@@ -260,7 +262,9 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         return Err(FieldError::new("output", "produces an empty output"));
     }
     let buffers = match layer {
-        LayerSpec::BatchNorm2d { .. } | LayerSpec::BatchNorm1d { .. } => 2 * input.c + 1,
+        LayerSpec::BatchNorm2d { track_running_stats: true, .. } | LayerSpec::BatchNorm1d { track_running_stats: true, .. } => {
+            2 * input.c + 1
+        }
         _ => 0,
     };
     Ok(LayerInfo {
@@ -274,6 +278,22 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         output_formula,
         params_formula,
     })
+}
+
+/// Layers PyTorch runs on `[N, C, H, W]` only; a flat `[N, F]` input is refused.
+fn needs_image(layer: &LayerSpec) -> bool {
+    matches!(
+        layer,
+        LayerSpec::Conv2d { .. }
+            | LayerSpec::MaxPool2d { .. }
+            | LayerSpec::AvgPool2d { .. }
+            | LayerSpec::AdaptiveAvgPool2d { .. }
+            | LayerSpec::AdaptiveMaxPool2d { .. }
+            | LayerSpec::SpatialPyramidPool { .. }
+            | LayerSpec::Dropout2d { .. }
+            | LayerSpec::InstanceNorm2d { .. }
+            | LayerSpec::LocalResponseNorm { .. }
+    )
 }
 
 fn norm_eps(eps: f32) -> Result<(), FieldError> {

@@ -249,24 +249,34 @@ pub enum LayerSpec {
         /// Added to the variance (default 1e-5).
         #[serde(default = "norm_eps")]
         eps: f32,
-        /// Running-statistics update rate (default 0.1).
+        /// Running-statistics update rate (default 0.1); `None` (`null`, `none` in a link) keeps
+        /// a cumulative average of every batch instead, as PyTorch's `momentum=None`.
         #[serde(default = "bn_momentum")]
-        momentum: f32,
+        momentum: Option<f32>,
         /// Learnable scale and shift (default true).
         #[serde(default = "yes")]
         affine: bool,
+        /// Keep running statistics for evaluation (default true); without them evaluation
+        /// normalises with the statistics of the batch it is given, as PyTorch does.
+        #[serde(default = "yes")]
+        track_running_stats: bool,
     },
     /// Batch normalisation of a flat feature vector over the batch (after Linear).
     BatchNorm1d {
         /// Added to the variance (default 1e-5).
         #[serde(default = "norm_eps")]
         eps: f32,
-        /// Running-statistics update rate (default 0.1).
+        /// Running-statistics update rate (default 0.1); `None` (`null`, `none` in a link) keeps
+        /// a cumulative average of every batch instead, as PyTorch's `momentum=None`.
         #[serde(default = "bn_momentum")]
-        momentum: f32,
+        momentum: Option<f32>,
         /// Learnable scale and shift (default true).
         #[serde(default = "yes")]
         affine: bool,
+        /// Keep running statistics for evaluation (default true); without them evaluation
+        /// normalises with the statistics of the batch it is given, as PyTorch does.
+        #[serde(default = "yes")]
+        track_running_stats: bool,
     },
     /// Layer normalisation over all of a sample's C·H·W values (`nn.LayerNorm([C, H, W])`).
     LayerNorm {
@@ -276,6 +286,10 @@ pub enum LayerSpec {
         /// Learnable per-element scale and shift (default true).
         #[serde(default = "yes")]
         elementwise_affine: bool,
+        /// Learn the shift as well as the scale when `elementwise_affine` (default true, PyTorch's
+        /// `bias`).
+        #[serde(default = "yes")]
+        bias: bool,
     },
     /// Instance normalisation: each channel of each sample over H·W.
     InstanceNorm2d {
@@ -345,8 +359,8 @@ fn norm_eps() -> f32 {
     1e-5
 }
 
-fn bn_momentum() -> f32 {
-    0.1
+fn bn_momentum() -> Option<f32> {
+    Some(0.1)
 }
 
 fn lrn_alpha() -> f32 {

@@ -307,13 +307,61 @@ mod tests {
             spec.layers = serde_json::from_str(layers).unwrap();
             spec.infer().map(|i| i[0].output.to_string())
         };
-        assert_eq!(ok(r#"[{"type":"max_pool2d","kernel_size":29,"ceil_mode":true},{"type":"flatten"},{"type":"linear","out_features":10}]"#), Ok("1".into()));
+        assert_eq!(ok(r#"[{"type":"max_pool2d","kernel_size":29,"ceil_mode":true},{"type":"flatten"},{"type":"linear","out_features":10}]"#), Ok("1×1×1".into()));
         assert_eq!(
             ok(r#"[{"type":"avg_pool2d","kernel_size":10,"stride":10},{"type":"avg_pool2d","kernel_size":4,"ceil_mode":true},{"type":"flatten"},{"type":"linear","out_features":10}]"#)
                 .map(|_| ()),
             Ok(())
         );
         assert!(err(r#"[{"type":"max_pool2d","kernel_size":29},{"type":"flatten"},{"type":"linear","out_features":10}]"#).contains("window 29 is larger than the input 28×28"));
+    }
+
+    #[test]
+    fn planes_of_1x1_stay_images_and_flat_vectors_stay_flat() {
+        // PyTorch: AdaptiveAvgPool2d(1) gives [N, C, 1, 1], which BatchNorm2d, Dropout2d and
+        // LayerNorm([C, 1, 1]) take and Linear does not; Flatten gives [N, C], which no 2-D layer takes.
+        let mut spec = Spec::default();
+        spec.layers = serde_json::from_str(
+            r#"[{"type":"conv2d","out_channels":8,"kernel_size":3},{"type":"adaptive_avg_pool2d","output_size":1},
+                {"type":"batch_norm2d"},{"type":"dropout2d","p":0.2},{"type":"layer_norm"},{"type":"instance_norm2d"},
+                {"type":"flatten"},{"type":"linear","out_features":10}]"#,
+        )
+        .unwrap();
+        let infos = spec.infer().unwrap();
+        let shown: Vec<String> = infos.iter().map(|i| i.output.to_string()).collect();
+        assert_eq!(shown, ["8×26×26", "8×1×1", "8×1×1", "8×1×1", "8×1×1", "8×1×1", "8", "10"]);
+        assert_eq!(infos[4].params, 16);
+        let net = crate::engine::network::Network::from_spec(&spec).unwrap();
+        let saved = crate::engine::weights::save(&net, &spec);
+        let tensors = safetensors::SafeTensors::deserialize(&saved).unwrap();
+        assert_eq!(tensors.tensor("4.weight").unwrap().shape(), [8, 1, 1], "LayerNorm([8, 1, 1]) weights");
+        assert_eq!(tensors.tensor("2.running_mean").unwrap().shape(), [8]);
+        let refused = |layers: &str| {
+            let mut spec = Spec::default();
+            spec.layers = serde_json::from_str(layers).unwrap();
+            spec.infer().unwrap_err().to_string()
+        };
+        assert_eq!(
+            refused(r#"[{"type":"adaptive_avg_pool2d","output_size":1},{"type":"linear","out_features":10}]"#),
+            "layer 1, field `input`: Linear needs a flat input but gets 1×1×1; add a Flatten layer before it"
+        );
+        assert_eq!(
+            refused(r#"[{"type":"adaptive_avg_pool2d","output_size":1}]"#),
+            "layer 0, field `output`: the model must end with 10 class scores, but outputs 1×1×1"
+        );
+        for (kind, layer) in [
+            ("Conv2d", r#"{"type":"conv2d","out_channels":2,"kernel_size":1}"#),
+            ("MaxPool2d", r#"{"type":"max_pool2d","kernel_size":1}"#),
+            ("AdaptiveAvgPool2d", r#"{"type":"adaptive_avg_pool2d","output_size":1}"#),
+            ("Dropout2d", r#"{"type":"dropout2d"}"#),
+            ("InstanceNorm2d", r#"{"type":"instance_norm2d"}"#),
+            ("LocalResponseNorm", r#"{"type":"local_response_norm","size":2}"#),
+        ] {
+            assert_eq!(
+                refused(&format!(r#"[{{"type":"flatten"}},{layer}]"#)),
+                format!("layer 1, field `input`: {kind} needs an image input but gets the flat 784")
+            );
+        }
     }
 
     #[test]

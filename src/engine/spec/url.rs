@@ -399,6 +399,27 @@ mod tests {
     }
 
     #[test]
+    fn pytorch_options_of_the_norms_round_trip() {
+        let layers = "conv2d(out_channels=4,kernel_size=3);batch_norm2d(momentum=none,track_running_stats=false);\
+                      adaptive_avg_pool2d(output_size=1);batch_norm2d(momentum=0.3);layer_norm(bias=false);flatten;\
+                      linear(out_features=10);batch_norm1d(momentum=none)";
+        let d = decode(&format!("#v=1&layers={layers}"));
+        assert_eq!(d.notices, Vec::<String>::new());
+        let expected: Vec<LayerSpec> = serde_json::from_str(
+            r#"[{"type":"conv2d","out_channels":4,"kernel_size":3},{"type":"batch_norm2d","momentum":null,"track_running_stats":false},
+                {"type":"adaptive_avg_pool2d","output_size":1},{"type":"batch_norm2d","momentum":0.3},{"type":"layer_norm","bias":false},
+                {"type":"flatten"},{"type":"linear","out_features":10},{"type":"batch_norm1d","momentum":null}]"#,
+        )
+        .unwrap();
+        assert_eq!(d.spec.layers, expected);
+        assert!(matches!(d.spec.layers[1], LayerSpec::BatchNorm2d { momentum: None, track_running_stats: false, .. }));
+        assert!(d.spec.infer().is_ok(), "{:?}", d.spec.infer());
+        let text = encode(&d.spec);
+        assert!(text.contains(&layers.replace(' ', "")), "{text}");
+        assert_eq!(decode(&text).spec, d.spec);
+    }
+
+    #[test]
     fn broken_links_keep_what_can_be_read() {
         let d = decode("v=9&layers=conv2d(out_channels=4,kernel_size=3);warp_drive;relu;conv2d(out_channels=;flatten;linear(out_features=10)&lr=3&epochs=0&batch_size=abc&optimizer=sgd(lr=0.2)&seed=7&junk");
         assert_eq!(d.spec.seed, 7);
