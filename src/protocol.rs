@@ -101,9 +101,13 @@ pub enum Request {
     /// Are you alive? Answered with [`Event::Pong`] from the worker's event loop, which heavy
     /// jobs never block; the page restarts a worker that stops answering.
     Ping,
-    /// Test only: make the worker panic (in wasm a panic aborts the instance), so the tests can
-    /// check that the page restarts it.
-    Panic,
+    /// Test only: make the worker panic (in wasm a panic aborts the instance), or one of its
+    /// pool threads (which kills that thread alone), so the tests can check that the page
+    /// restarts it.
+    Panic {
+        /// On a pool thread rather than the worker's own.
+        in_pool: bool,
+    },
     /// Replace the model's weights with a safetensors file's (training must be paused); a file
     /// that does not fit leaves the model untouched.
     ImportWeights {
@@ -259,6 +263,12 @@ pub enum Event {
     BenchResult(BenchReport),
     /// Answer to [`Request::Ping`].
     Pong,
+    /// Answer to [`Request::Ping`] once a pool thread has panicked: in wasm that kills the thread
+    /// alone, and the next parallel job would wait for it forever, so the page restarts the engine.
+    ThreadDied {
+        /// The panic message.
+        message: String,
+    },
     /// The drawing could not be predicted (the model's output is not finite); the page stops
     /// waiting for a prediction and shows why.
     PredictionFailed {
@@ -297,6 +307,7 @@ impl Event {
             Event::WeightsImported { .. } => "WeightsImported",
             Event::BenchResult(_) => "BenchResult",
             Event::Pong => "Pong",
+            Event::ThreadDied { .. } => "ThreadDied",
             Event::Error { .. } => "Error",
         }
     }

@@ -339,6 +339,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("msg.worker_message", "unreadable message from the engine: {0}"),
     ("msg.engine_restarted", "the engine stopped ({0}) and was restarted, continuing from the last checkpoint saved in this browser (restart {1})"),
     ("msg.engine_silent", "it did not answer for {0} s"),
+    ("msg.engine_thread_died", "one of its threads panicked: {0}"),
     // Engine messages (the engine writes them in English; these templates translate them)
     ("err.layer_field", "layer {0}, field `{1}`: {2}"),
     ("err.at_least_1", "must be at least 1"),

@@ -340,6 +340,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("msg.worker_message", "无法读取来自引擎的消息：{0}"),
     ("msg.engine_restarted", "引擎停止了（{0}），已重新启动，并从本浏览器保存的最近检查点继续（第 {1} 次重启）"),
     ("msg.engine_silent", "它 {0} 秒没有回应"),
+    ("msg.engine_thread_died", "它的一个线程崩溃了：{0}"),
     // Engine messages
     ("err.layer_field", "第 {0} 层，字段 `{1}`：{2}"),
     ("err.at_least_1", "至少为 1"),

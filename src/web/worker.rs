@@ -13,6 +13,7 @@ use crate::engine::spec::{DatasetKind, Spec, PRESETS};
 use crate::engine::train::{evaluate, Trainer};
 use crate::protocol::{EngineMode, Envelope, Event, Progress, Request, GALLERY_SIZE};
 use std::cell::RefCell;
+use std::sync::Mutex;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -201,9 +202,25 @@ async fn start_pool() -> Result<usize, JsValue> {
     Ok(1)
 }
 
+/// The first panic seen on any thread. A panic on the worker's own thread aborts the instance
+/// (the page sees `error`); one on a pool thread kills that thread alone, so it is kept here
+/// for the next ping's answer.
+static POOL_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Logs panics to the console and keeps the first one in [`POOL_PANIC`].
+fn record_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        // try_lock: a panic while the slot is held must not deadlock the dying thread.
+        if let Ok(mut slot) = POOL_PANIC.try_lock() {
+            slot.get_or_insert_with(|| info.payload_as_str().unwrap_or("a panic").to_string());
+        }
+    }));
+}
+
 /// Worker entry point: start the pool, listen, then announce readiness.
 pub fn start() {
-    console_error_panic_hook::set_once();
+    record_panics();
     spawn_local(async {
         let threads = match start_pool().await {
             Ok(n) => n,
@@ -307,8 +324,12 @@ fn handle(request: Request) {
             }
         }
         Request::Bench { preset, config } => spawn_local(bench(preset, config)),
-        Request::Ping => post(Event::Pong),
-        Request::Panic => panic!("the page asked the engine to panic (a test of the restart)"),
+        Request::Ping => match POOL_PANIC.lock().ok().and_then(|p| p.clone()) {
+            Some(message) => post(Event::ThreadDied { message }),
+            None => post(Event::Pong),
+        },
+        Request::Panic { in_pool: false } => panic!("the page asked the engine to panic (a test of the restart)"),
+        Request::Panic { in_pool: true } => rayon::spawn(|| panic!("the page asked a pool thread to panic (a test of the restart)")),
     }
 }
 

@@ -80,6 +80,26 @@ describe('engine restart', { timeout: 240_000 }, () => {
     assert.equal(await text(page, 'run-state'), 'paused');
     assert.match(await drawSeven(page), /\d/);
   });
+
+  it('a pool thread that panics is noticed at the next ping, and the engine restarted', async () => {
+    const { page } = app;
+    const paused = await step(page);
+    await page.waitForTimeout(1500); // the checkpoint is written right after the pause
+    const started = Date.now();
+    await page.evaluate(() => window.wasmBindings.test_panic_engine_thread());
+    await page.waitForFunction(() => /one of its threads panicked/.test(document.querySelector('[data-testid=engine-restarted]')?.textContent ?? ''),
+      null, { timeout: 30_000 });
+    const banner = await text(page, 'engine-restarted');
+    assert.match(banner, /one of its threads panicked: the page asked a pool thread to panic \(a test of the restart\)\) and was restarted.*restart 2/);
+    await page.waitForSelector('[data-testid=train-resume]:not([disabled])', { timeout: 60_000 });
+    console.log(`pool-thread panic: ${Date.now() - started} ms to a restarted engine (${banner})`);
+    assert.equal(await step(page), paused, 'continues at the step the checkpoint holds');
+    await page.click('[data-testid=train-resume]');
+    await waitStep(page, paused + 10);
+    await page.click('[data-testid=train-pause]');
+    await page.waitForSelector('[data-testid=train-resume]');
+    assert.match(await text(page, 'mode'), /2 threads/);
+  });
 });
 
 describe('offline and any static host', { timeout: 240_000 }, () => {

@@ -70,6 +70,9 @@ pub fn start_engine(state: AppState) {
         LAST_HEARD.with(|h| h.set(crate::web::js::now_ms()));
         let Some(text) = event.data().as_string() else { return };
         match serde_json::from_str::<Envelope<Event>>(&text) {
+            Ok(Envelope { cnn: Event::ThreadDied { message } }) => {
+                restart(state, generation, super::lang::msg("msg.engine_thread_died", &[&message]));
+            }
             Ok(Envelope { cnn }) => {
                 for request in state.apply(cnn, &data_url) {
                     send(request);
@@ -131,5 +134,12 @@ fn restart(state: AppState, generation: u32, reason: String) {
 /// it as `window.wasmBindings.test_panic_engine()`).
 #[wasm_bindgen]
 pub fn test_panic_engine() {
-    send(Request::Panic);
+    send(Request::Panic { in_pool: false });
+}
+
+/// Test only: asks one of the engine's pool threads to panic
+/// (`window.wasmBindings.test_panic_engine_thread()`).
+#[wasm_bindgen]
+pub fn test_panic_engine_thread() {
+    send(Request::Panic { in_pool: true });
 }

@@ -304,7 +304,7 @@ impl AppState {
                 self.run.set(RunState::Finished);
                 super::runs::archive(*self);
             }
-            Event::Pong => {}
+            Event::Pong | Event::ThreadDied { .. } => {}
             Event::Prediction(inspection) => {
                 self.prediction.set(Some(inspection.probs.clone()));
                 self.inspection.set(Some(inspection));
