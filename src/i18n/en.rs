@@ -434,6 +434,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.link_format", "the weights in the link use format {0}, this page reads format {1}"),
     ("err.link_scale", "the weights in the link hold a non-finite scale"),
     ("err.test_panic", "the page asked the engine to panic (a test of the restart)"),
+    ("err.test_panic_thread", "the page asked a pool thread to panic (a test of the restart)"),
     ("err.non_finite_tensor", "tensor `{0}` holds {1} at index {2}: weights must be finite numbers"),
     ("err.link_unusable", "the weights in the link are unusable: {0}"),
     ("err.prediction_non_finite", "the model gives a number that is not finite (NaN or ∞) in {0} for this drawing: its weights are unusable; rebuild the model or load other weights"),

@@ -435,6 +435,7 @@ pub const TABLE: &[(&str, &str)] = &[
     ("err.link_format", "链接中的权重使用格式 {0}，本页面读取格式 {1}"),
     ("err.link_scale", "链接中的权重包含非有限的缩放系数"),
     ("err.test_panic", "页面要求引擎崩溃（用于测试重启）"),
+    ("err.test_panic_thread", "页面要求一个线程池线程崩溃（用于测试重启）"),
     ("err.non_finite_tensor", "张量 `{0}` 在索引 {2} 处为 {1}：权重必须是有限数"),
     ("err.link_unusable", "链接中的权重无法使用：{0}"),
     ("err.prediction_non_finite", "对这幅图，模型在{0}中给出了非有限数（NaN 或 ∞）：它的权重无法使用；请重新构建模型或载入其他权重"),
