@@ -270,3 +270,27 @@ fn every_key_in_the_tables_is_used() {
         .collect();
     assert!(unused.is_empty(), "keys nothing uses: {unused:?}");
 }
+
+#[test]
+fn every_layer_kind_group_and_field_has_words_in_both_languages() {
+    use crate::engine::spec::{LayerKind, PaletteGroup};
+    use strum::IntoEnumIterator;
+    let mut missing = Vec::new();
+    let mut need = |prefix: &str, name: &str| {
+        let key = key_for(prefix, name);
+        if key.is_empty() || Lang::ALL.iter().any(|&l| text(l, key).trim().is_empty()) {
+            missing.push(format!("{prefix}{name}"));
+        }
+    };
+    for group in PaletteGroup::iter() {
+        need("group.", group.name());
+    }
+    for kind in LayerKind::all() {
+        need("layer.", kind.name());
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(kind.example()) else { panic!("{kind:?}") };
+        for field in fields.keys().filter(|k| *k != "type") {
+            need("field.", field);
+        }
+    }
+    assert!(missing.is_empty(), "keys missing from the tables: {missing:?}");
+}

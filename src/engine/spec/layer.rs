@@ -120,9 +120,11 @@ pub enum PoolKind {
     Avg,
 }
 
-/// One layer of a sequential model. Input sizes are inferred from the previous layer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One layer of a sequential model. Input sizes are inferred from the previous layer. Each
+/// variant is registered in `kinds.rs` ([`LayerKind`] is derived from this enum).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::EnumDiscriminants)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[strum_discriminants(name(LayerKind), derive(Hash, strum::EnumIter), doc = "The kind of a [`LayerSpec`], without its fields.")]
 pub enum LayerSpec {
     /// 2-D convolution (cross-correlation), PyTorch `nn.Conv2d`.
     Conv2d {
@@ -428,59 +430,6 @@ impl LayerSpec {
 
     /// PyTorch-style display name.
     pub fn kind_name(&self) -> &'static str {
-        match self {
-            LayerSpec::Conv2d { .. } => "Conv2d",
-            LayerSpec::Relu => "ReLU",
-            LayerSpec::LeakyRelu { .. } => "LeakyReLU",
-            LayerSpec::Sigmoid => "Sigmoid",
-            LayerSpec::Tanh => "Tanh",
-            LayerSpec::Silu => "SiLU",
-            LayerSpec::Mish => "Mish",
-            LayerSpec::Elu { .. } => "ELU",
-            LayerSpec::Softmax => "Softmax",
-            LayerSpec::MaxPool2d { .. } => "MaxPool2d",
-            LayerSpec::AvgPool2d { .. } => "AvgPool2d",
-            LayerSpec::AdaptiveAvgPool2d { .. } => "AdaptiveAvgPool2d",
-            LayerSpec::AdaptiveMaxPool2d { .. } => "AdaptiveMaxPool2d",
-            LayerSpec::SpatialPyramidPool { .. } => "SpatialPyramidPool",
-            LayerSpec::Flatten => "Flatten",
-            LayerSpec::Dropout { .. } => "Dropout",
-            LayerSpec::Dropout2d { .. } => "Dropout2d",
-            LayerSpec::BatchNorm2d { .. } => "BatchNorm2d",
-            LayerSpec::BatchNorm1d { .. } => "BatchNorm1d",
-            LayerSpec::LayerNorm { .. } => "LayerNorm",
-            LayerSpec::InstanceNorm2d { .. } => "InstanceNorm2d",
-            LayerSpec::GroupNorm { .. } => "GroupNorm",
-            LayerSpec::LocalResponseNorm { .. } => "LocalResponseNorm",
-            LayerSpec::Linear { .. } => "Linear",
-        }
+        LayerKind::from(self).name()
     }
-}
-
-/// One default-configured layer of every kind, grouped as the tutorials group them (the layer
-/// builder's palette).
-pub fn palette() -> Vec<(&'static str, LayerSpec)> {
-    let parse = |json: &str| serde_json::from_str::<LayerSpec>(json).expect("palette layers are valid");
-    let groups: [(&str, &[&str]); 6] = [
-        ("Convolution", &[
-            r#"{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":1}"#,
-        ]),
-        ("Activation", &[
-            r#"{"type":"relu"}"#, r#"{"type":"leaky_relu"}"#, r#"{"type":"sigmoid"}"#, r#"{"type":"tanh"}"#,
-            r#"{"type":"silu"}"#, r#"{"type":"mish"}"#, r#"{"type":"elu"}"#, r#"{"type":"softmax"}"#,
-        ]),
-        ("Pooling", &[
-            r#"{"type":"max_pool2d","kernel_size":2}"#, r#"{"type":"avg_pool2d","kernel_size":2}"#,
-            r#"{"type":"adaptive_avg_pool2d","output_size":1}"#, r#"{"type":"adaptive_max_pool2d","output_size":1}"#,
-            r#"{"type":"spatial_pyramid_pool","levels":[1,2,4]}"#,
-        ]),
-        ("Normalization", &[
-            r#"{"type":"batch_norm2d"}"#, r#"{"type":"batch_norm1d"}"#, r#"{"type":"layer_norm"}"#,
-            r#"{"type":"instance_norm2d"}"#, r#"{"type":"group_norm","num_groups":2}"#,
-            r#"{"type":"local_response_norm","size":5}"#,
-        ]),
-        ("Regularization", &[r#"{"type":"dropout"}"#, r#"{"type":"dropout2d"}"#]),
-        ("Dense", &[r#"{"type":"flatten"}"#, r#"{"type":"linear","out_features":10}"#]),
-    ];
-    groups.iter().flat_map(|(g, layers)| layers.iter().map(move |j| (*g, parse(j)))).collect()
 }

@@ -112,7 +112,7 @@ pub fn Builder(state: AppState) -> impl IntoView {
         .map(|(group, layer)| {
             let name = layer.kind_name();
             let testid = format!("add-{}", layer_json(&layer).get("type").and_then(Value::as_str).unwrap_or_default());
-            let title = move || tf("builder.add_title", &[&name, &t(layer_key(name)), &t(group_key(group))]);
+            let title = move || tf("builder.add_title", &[&name, &t(layer_key(name)), &t(group_key(group.name()))]);
             view! { <button class="chip" data-testid=testid title=title on:click=move |_| add(layer.clone())>{format!("+ {name}")}</button> }
         })
         .collect_view();
