@@ -119,10 +119,25 @@ fn linear_gradients() {
 
 #[test]
 fn activation_gradients() {
-    for act in [Act::Relu, Act::LeakyRelu(0.1), Act::Sigmoid, Act::Tanh, Act::Silu, Act::Mish, Act::Elu(1.3)] {
+    for act in [
+        Act::Relu,
+        Act::LeakyRelu(0.1),
+        Act::Sigmoid,
+        Act::Tanh,
+        Act::Silu,
+        Act::Mish,
+        Act::Elu(1.3),
+        Act::Gelu { tanh: false },
+        Act::Gelu { tanh: true },
+        Act::Relu6,
+        Act::Hardswish,
+    ] {
         check_layer(Box::new(Activation::new(Shape::new(2, 3, 3), act)), &format!("{act:?}"));
     }
     check_spec(r#"{"type":"softmax"}"#, Shape::flat(6));
+    check_spec(r#"{"type":"prelu"}"#, Shape::new(2, 3, 3));
+    check_spec(r#"{"type":"prelu","num_parameters":2,"init":-0.3}"#, Shape::new(2, 3, 3));
+    check_spec(r#"{"type":"prelu","num_parameters":5}"#, Shape::flat(5));
 }
 
 #[test]

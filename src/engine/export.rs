@@ -2,7 +2,7 @@
 //! `load_state_dict`), the optimizer, the schedule and the loss, as a runnable script.
 
 use super::shape::Shape;
-use super::spec::{LayerSpec, LossKind, OptimizerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind, Schedule, Spec, SpecError};
+use super::spec::{GeluApproximate, LayerSpec, LossKind, OptimizerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind, Schedule, Spec, SpecError};
 
 fn pair(p: Pair) -> String {
     if p.h == p.w { p.h.to_string() } else { format!("({}, {})", p.h, p.w) }
@@ -58,6 +58,11 @@ fn module(layer: &LayerSpec, input: Shape) -> String {
         LayerSpec::Tanh => "nn.Tanh()".into(),
         LayerSpec::Silu => "nn.SiLU()".into(),
         LayerSpec::Mish => "nn.Mish()".into(),
+        LayerSpec::Gelu { approximate: GeluApproximate::None } => "nn.GELU()".into(),
+        LayerSpec::Gelu { approximate: GeluApproximate::Tanh } => "nn.GELU(approximate=\"tanh\")".into(),
+        LayerSpec::Relu6 => "nn.ReLU6()".into(),
+        LayerSpec::Hardswish => "nn.Hardswish()".into(),
+        &LayerSpec::Prelu { num_parameters, init } => format!("nn.PReLU(num_parameters={num_parameters}, init={})", num(init)),
         &LayerSpec::Elu { alpha } => format!("nn.ELU(alpha={})", num(alpha)),
         LayerSpec::Softmax => "nn.Softmax(dim=1)".into(),
         &LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {

@@ -178,6 +178,8 @@ fn the_engines_spec_errors_translate() {
         vec![r#"{"type":"group_norm","num_groups":3}"#],
         vec![r#"{"type":"spatial_pyramid_pool","levels":[]}"#],
         vec![r#"{"type":"batch_norm2d","momentum":2.0}"#],
+        vec![r#"{"type":"prelu","num_parameters":3}"#],
+        vec![r#"{"type":"flatten"}"#, r#"{"type":"local_response_norm","size":2}"#],
     ];
     for layers in cases {
         let english = spec_error(&layers);

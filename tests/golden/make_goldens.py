@@ -95,6 +95,14 @@ def module(spec, in_shape):
         return nn.LeakyReLU(spec.get("negative_slope", 0.01))
     if t == "elu":
         return nn.ELU(spec.get("alpha", 1.0))
+    if t == "gelu":
+        return nn.GELU(approximate=spec.get("approximate", "none"))
+    if t == "relu6":
+        return nn.ReLU6()
+    if t == "hardswish":
+        return nn.Hardswish()
+    if t == "prelu":
+        return nn.PReLU(num_parameters=spec.get("num_parameters", 1), init=spec.get("init", 0.25))
     raise ValueError(f"no PyTorch module for {t}")
 
 
@@ -168,7 +176,18 @@ LAYER_CASES = [
     ("layernorm_nobias", {"type": "layer_norm", "bias": False}, IMG),
     ("layernorm_1x1", {"type": "layer_norm"}, [4, 1, 1]),
     ("layernorm_flat_nobias", {"type": "layer_norm", "bias": False}, [6]),
+    # Issue 14: activations added through the layer registry.
+    ("gelu", {"type": "gelu"}, IMG),
+    ("gelu_tanh", {"type": "gelu", "approximate": "tanh"}, IMG),
+    ("relu6", {"type": "relu6"}, IMG),
+    ("hardswish", {"type": "hardswish"}, IMG),
+    ("prelu", {"type": "prelu"}, IMG),
+    ("prelu_channels", {"type": "prelu", "num_parameters": 3, "init": 0.1}, IMG),
+    ("prelu_flat", {"type": "prelu", "num_parameters": 9}, [9]),
 ]
+
+# Inputs spread wider for the functions whose kinks lie away from 0 (ReLU6 at 6, Hardswish at ±3).
+WIDE = {"relu6": 4.0, "hardswish": 3.0}
 
 
 def make_layers():
@@ -176,12 +195,12 @@ def make_layers():
     for name, spec, in_shape in LAYER_CASES:
         m = module(spec, in_shape)
         m.train()
-        if "norm" in spec["type"]:
+        if "norm" in spec["type"] or spec["type"] == "prelu":
             with torch.no_grad():
                 # Away from the ones/zeros start, so a swapped weight and bias would show.
                 for p in m.parameters():
                     p.add_(torch.randn_like(p) * 0.5)
-        x = torch.randn(N, *in_shape, requires_grad=True)
+        x = (torch.randn(N, *in_shape) * WIDE.get(name, 1.0)).requires_grad_(True)
         y = m(x)
         dy = torch.randn_like(y)
         y.backward(dy)

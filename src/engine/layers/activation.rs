@@ -23,6 +23,30 @@ pub enum Act {
     Mish,
     /// ELU: `x` if `x > 0`, else `α(e^x − 1)`.
     Elu(f32),
+    /// GELU: `x·Φ(x)`, or its tanh approximation.
+    Gelu {
+        /// PyTorch's `approximate="tanh"`.
+        tanh: bool,
+    },
+    /// ReLU6: `min(max(0, x), 6)`; gradient 0 at both kinks (PyTorch's hardtanh backward).
+    Relu6,
+    /// Hardswish: `x·ReLU6(x + 3)/6`.
+    Hardswish,
+}
+
+/// √(2/π), in the tanh approximation of GELU.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+/// The cubic coefficient of the tanh approximation of GELU.
+const GELU_CUBIC: f32 = 0.044_715;
+
+/// Φ(x) = ½(1 + erf(x/√2)), the standard normal distribution function.
+fn normal_cdf(x: f32) -> f32 {
+    0.5 * (1.0 + libm::erff(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// tanh(√(2/π)·(x + 0.044715·x³)).
+fn gelu_tanh_inner(x: f32) -> f32 {
+    (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh()
 }
 
 use crate::engine::kernels::math;
@@ -72,6 +96,27 @@ impl Act {
                     a * x.exp_m1()
                 }
             }
+            Act::Gelu { tanh: false } => x * normal_cdf(x),
+            Act::Gelu { tanh: true } => 0.5 * x * (1.0 + gelu_tanh_inner(x)),
+            // Comparisons written so NaN passes through, as for ReLU.
+            Act::Relu6 => {
+                if x < 0.0 {
+                    0.0
+                } else if x > 6.0 {
+                    6.0
+                } else {
+                    x
+                }
+            }
+            Act::Hardswish => {
+                if x <= -3.0 {
+                    0.0
+                } else if x >= 3.0 {
+                    x
+                } else {
+                    x * (x + 3.0) / 6.0
+                }
+            }
         }
     }
 
@@ -102,6 +147,26 @@ impl Act {
                     1.0
                 } else {
                     y + a
+                }
+            }
+            Act::Gelu { tanh: false } => {
+                let density = (-0.5 * x * x).exp() * (0.5 * std::f32::consts::FRAC_2_SQRT_PI * std::f32::consts::FRAC_1_SQRT_2);
+                normal_cdf(x) + x * density
+            }
+            Act::Gelu { tanh: true } => {
+                let t = gelu_tanh_inner(x);
+                let du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * x * x);
+                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du
+            }
+            Act::Relu6 => f32::from(x > 0.0 && x < 6.0),
+            // PyTorch's hardswish_backward: 0 below −3, x/3 + ½ up to 3 (inclusive), 1 above.
+            Act::Hardswish => {
+                if x < -3.0 {
+                    0.0
+                } else if x <= 3.0 {
+                    x / 3.0 + 0.5
+                } else {
+                    1.0
                 }
             }
         }
@@ -160,6 +225,9 @@ impl Layer for Activation {
             Act::Silu => map_into(x, y, |v| Act::Silu.apply(v)),
             Act::Mish => map_into(x, y, |v| Act::Mish.apply(v)),
             Act::Elu(a) => map_into(x, y, |v| Act::Elu(a).apply(v)),
+            Act::Gelu { tanh } => map_into(x, y, |v| Act::Gelu { tanh }.apply(v)),
+            Act::Relu6 => map_into(x, y, |v| Act::Relu6.apply(v)),
+            Act::Hardswish => map_into(x, y, |v| Act::Hardswish.apply(v)),
         }
     }
 
@@ -189,6 +257,9 @@ impl Layer for Activation {
             Act::Silu => chain_into(dx, dy, x, y, |xv, yv| Act::Silu.derivative(xv, yv)),
             Act::Mish => chain_into(dx, dy, x, y, |xv, yv| Act::Mish.derivative(xv, yv)),
             Act::Elu(a) => chain_into(dx, dy, x, y, |xv, yv| Act::Elu(a).derivative(xv, yv)),
+            Act::Gelu { tanh } => chain_into(dx, dy, x, y, |xv, yv| Act::Gelu { tanh }.derivative(xv, yv)),
+            Act::Relu6 => chain_into(dx, dy, x, y, |xv, yv| Act::Relu6.derivative(xv, yv)),
+            Act::Hardswish => chain_into(dx, dy, x, y, |xv, yv| Act::Hardswish.derivative(xv, yv)),
         }
     }
 

@@ -12,6 +12,7 @@ mod flatten;
 mod linear;
 mod norm;
 mod pool;
+mod prelu;
 mod softmax;
 
 pub use activation::{Act, Activation};
@@ -21,6 +22,7 @@ pub use dropout::Dropout;
 pub use norm::{GroupedNorm, LocalResponseNorm, NormKind};
 pub use flatten::Flatten;
 pub use linear::Linear;
+pub use prelu::Prelu;
 pub use pool::{adaptive_max, AvgPool2d, AxisWindows, MaxPool2d, PoolOptions, SpatialPyramidPool};
 pub use softmax::Softmax;
 
@@ -194,6 +196,12 @@ pub fn build_layer(layer: &LayerSpec, input: Shape, init: Init, rng: &mut ChaCha
         LayerSpec::Silu => Box::new(Activation::new(input, Act::Silu)),
         LayerSpec::Mish => Box::new(Activation::new(input, Act::Mish)),
         LayerSpec::Elu { alpha } => Box::new(Activation::new(input, Act::Elu(alpha))),
+        LayerSpec::Gelu { approximate } => {
+            Box::new(Activation::new(input, Act::Gelu { tanh: approximate == crate::engine::spec::GeluApproximate::Tanh }))
+        }
+        LayerSpec::Relu6 => Box::new(Activation::new(input, Act::Relu6)),
+        LayerSpec::Hardswish => Box::new(Activation::new(input, Act::Hardswish)),
+        LayerSpec::Prelu { num_parameters, init } => Box::new(Prelu::new(input, num_parameters, init)),
         LayerSpec::Softmax => Box::new(Softmax::new(input)),
         LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {
             Box::new(MaxPool2d::new(input, PoolOptions { kernel: kernel_size, stride, padding, dilation, ceil_mode })?)

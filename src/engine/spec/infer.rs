@@ -153,7 +153,24 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             let flops = (2 * fan_in as u64).saturating_mul(out.len() as u64);
             (out, params, flops, output_formula, params_formula)
         }
-        LayerSpec::Relu | LayerSpec::Sigmoid | LayerSpec::Tanh | LayerSpec::Silu | LayerSpec::Mish => elementwise,
+        LayerSpec::Relu
+        | LayerSpec::Sigmoid
+        | LayerSpec::Tanh
+        | LayerSpec::Silu
+        | LayerSpec::Mish
+        | LayerSpec::Gelu { .. }
+        | LayerSpec::Relu6
+        | LayerSpec::Hardswish => elementwise,
+        &LayerSpec::Prelu { num_parameters, init } => {
+            finite("init", init)?;
+            if num_parameters != 1 && num_parameters != input.c {
+                return Err(FieldError::new(
+                    "num_parameters",
+                    format!("must be 1 or the number of input channels ({}), not {num_parameters}", input.c),
+                ));
+            }
+            (input, num_parameters, 2 * input.len() as u64, "same as input".into(), format!("{num_parameters}"))
+        }
         &LayerSpec::LeakyRelu { negative_slope } => {
             finite("negative_slope", negative_slope)?;
             elementwise

@@ -109,6 +109,28 @@ pub enum PaddingMode {
     Circular,
 }
 
+/// Which GELU PyTorch computes (`approximate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GeluApproximate {
+    /// The exact `x·Φ(x)`.
+    #[default]
+    None,
+    /// The tanh approximation.
+    Tanh,
+}
+
+impl<'de> Deserialize<'de> for GeluApproximate {
+    /// `"none"`, `"tanh"`, or `null` (a link's `none` is read as null).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Option::<String>::deserialize(d)?.as_deref() {
+            None | Some("none") => Ok(GeluApproximate::None),
+            Some("tanh") => Ok(GeluApproximate::Tanh),
+            Some(other) => Err(serde::de::Error::invalid_value(serde::de::Unexpected::Str(other), &"\"none\" or \"tanh\"")),
+        }
+    }
+}
+
 /// How spatial pyramid pooling reduces each cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -172,6 +194,27 @@ pub enum LayerSpec {
         /// Scale of the negative part (default 1.0).
         #[serde(default = "default_alpha")]
         alpha: f32,
+    },
+    /// GELU, `x·Φ(x)` with Φ the standard normal distribution function (`approximate = "tanh"`
+    /// uses `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`).
+    Gelu {
+        /// `none` (exact, default) or `tanh`.
+        #[serde(default)]
+        approximate: GeluApproximate,
+    },
+    /// ReLU6: `min(max(0, x), 6)` (MobileNet).
+    Relu6,
+    /// Hardswish: `x·ReLU6(x + 3)/6` (MobileNetV3).
+    Hardswish,
+    /// PReLU: `x` if `x > 0`, else `a·x` with a learned slope `a`, one for all channels or one per
+    /// channel.
+    Prelu {
+        /// 1 (one slope) or the number of input channels (default 1).
+        #[serde(default = "one")]
+        num_parameters: usize,
+        /// The slopes' starting value (default 0.25).
+        #[serde(default = "prelu_init")]
+        init: f32,
     },
     /// Softmax over the features of each sample (PyTorch `nn.Softmax(dim=1)` on a flat input).
     Softmax,
@@ -335,6 +378,10 @@ pub enum LayerSpec {
         #[serde(default = "yes")]
         bias: bool,
     },
+}
+
+fn prelu_init() -> f32 {
+    0.25
 }
 
 fn one() -> usize {

@@ -18,7 +18,7 @@ pub use presets::{BENCH_PRESETS, PRESETS};
 
 pub use infer::{infer_layer, summary_table, LayerInfo};
 pub use kinds::{palette, LayerKind, PaletteGroup};
-pub use layer::{LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
+pub use layer::{GeluApproximate, LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
 pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
 
 use super::shape::Shape;

@@ -58,6 +58,7 @@ fn channels(field: &'static str, v: usize) -> Result<(), FieldError> {
 /// Checks every size field of `layer` against its range; the error names the field.
 pub fn check(layer: &LayerSpec) -> Result<(), FieldError> {
     match layer {
+        LayerSpec::Prelu { num_parameters, .. } => channels("num_parameters", *num_parameters),
         LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, dilation, groups, .. } => {
             pair_within("kernel_size", *kernel_size, 1, MAX_WINDOW)?;
             pair_within("stride", *stride, 1, MAX_WINDOW)?;

@@ -12,6 +12,7 @@ pub fn choices(field: &str) -> Option<&'static [&'static str]> {
     match field {
         "padding_mode" => Some(&["zeros", "reflect", "replicate", "circular"]),
         "pool" => Some(&["max", "avg"]),
+        "approximate" => Some(&["none", "tanh"]),
         _ => None,
     }
 }
@@ -21,7 +22,8 @@ pub fn choices(field: &str) -> Option<&'static [&'static str]> {
 pub fn range(field: &str) -> Option<(f64, f64, &'static str)> {
     Some(match field {
         "out_channels" | "out_features" => (1.0, 4096.0, "1"),
-        "groups" | "num_groups" => (1.0, 4096.0, "1"),
+        "groups" | "num_groups" | "num_parameters" => (1.0, 4096.0, "1"),
+        "init" => (-10.0, 10.0, "any"),
         "size" => (1.0, 64.0, "1"),
         "step_size" | "t_max" => (1.0, 100_000.0, "1"),
         "patience" => (0.0, 1000.0, "1"),
