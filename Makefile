@@ -120,13 +120,12 @@ build-threaded:
 	trunk build www/index.html --release --offline --dist dist --public-url ./
 
 # Threads without relaxed SIMD, for browsers that lack it (index.html picks the build). RUSTFLAGS
-# replaces the config's rustflags, so these are that list without +relaxed-simd; its own target
-# folder keeps both builds incremental.
-PLAIN_RUSTFLAGS := -C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 \
-  -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=1073741824 \
-  -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
-  -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base
+# replaces the config's rustflags, so they are read from .cargo/config.toml (the one list) with
+# +relaxed-simd taken out; its own target folder keeps both builds incremental.
+PLAIN_RUSTFLAGS := $(shell sed -n '/^rustflags/,/]/p' .cargo/config.toml | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' ' | sed 's/,+relaxed-simd//')
 build-plain:
+	case "$(PLAIN_RUSTFLAGS)" in *shared-memory*simd128*|*simd128*shared-memory*) ;; \
+	  *) echo "could not read the rustflags of .cargo/config.toml: '$(PLAIN_RUSTFLAGS)'"; exit 1;; esac
 	CARGO_TARGET_DIR=target/plain RUSTFLAGS="$(PLAIN_RUSTFLAGS)" \
 	  trunk build www/index.html --release --offline --dist dist/plain --public-url ./
 

@@ -13,9 +13,6 @@ pub const GALLERY_SIZE: usize = 24;
 use crate::engine::train::{EvalReport, StepReport};
 use serde::{Deserialize, Serialize};
 
-/// Key under which every protocol message is wrapped.
-pub const ENVELOPE_KEY: &str = "cnn";
-
 /// A message wrapper that marks a message as ours.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Envelope<T> {

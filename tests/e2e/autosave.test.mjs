@@ -61,6 +61,8 @@ describe('autosave', { timeout: 300_000 }, () => {
 
   it('a reset forgets the checkpoint', async () => {
     await page.click('[data-testid=train-reset]');
+    // The notice described the restored run; Reset ends that run.
+    await page.waitForSelector('[data-testid=restored]', { state: 'detached', timeout: 5_000 });
     await page.waitForTimeout(1000);
     await page.reload();
     await waitForData(page);

@@ -458,18 +458,6 @@ impl LayerSpec {
         }
     }
 
-    /// An average pool with square window, stride = window, no padding.
-    pub fn avg_pool(kernel_size: usize) -> Self {
-        LayerSpec::AvgPool2d {
-            kernel_size: Pair::square(kernel_size),
-            stride: None,
-            padding: Pair::square(0),
-            ceil_mode: false,
-            count_include_pad: true,
-            divisor_override: None,
-        }
-    }
-
     /// A linear layer with bias.
     pub fn linear(out_features: usize) -> Self {
         LayerSpec::Linear { out_features, bias: true }

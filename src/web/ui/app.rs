@@ -202,13 +202,7 @@ fn ModelSummary(state: AppState) -> impl IntoView {
 
 /// Rebuilds the model from the current spec (fresh weights) and clears the figures.
 fn reset(state: AppState) {
-    super::runs::archive(state);
-    state.progress.set(None);
-    state.evals.set(Vec::new());
-    state.epoch_times.set(Vec::new());
-    state.validations.set(Vec::new());
-    state.curve.set(Vec::new());
-    state.run.set(RunState::Idle);
+    super::edit::clear_run(state);
     let spec = state.spec.get_untracked();
     if spec.infer().is_ok() {
         send(Request::Build { spec });

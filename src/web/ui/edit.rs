@@ -75,14 +75,7 @@ fn write_fragment(spec: &Spec) {
 fn make_current(state: AppState, spec: Spec) {
     write_fragment(&spec);
     let dataset_changed = state.spec.get_untracked().dataset != spec.dataset;
-    super::runs::archive(state);
-    state.restored.set(None);
-    state.progress.set(None);
-    state.evals.set(Vec::new());
-    state.epoch_times.set(Vec::new());
-    state.validations.set(Vec::new());
-    state.curve.set(Vec::new());
-    state.run.set(RunState::Idle);
+    clear_run(state);
     let valid = spec.infer().is_ok();
     state.spec.set(spec.clone());
     super::persist::save(state);
@@ -97,6 +90,19 @@ fn make_current(state: AppState, spec: Spec) {
     } else {
         state.model.set(None);
     }
+}
+
+/// Ends the shown run: archives it in the run history and clears its figures, curves and
+/// notices (the one place for Reset, a model change and a loaded spec).
+pub fn clear_run(state: AppState) {
+    super::runs::archive(state);
+    state.restored.set(None);
+    state.progress.set(None);
+    state.evals.set(Vec::new());
+    state.epoch_times.set(Vec::new());
+    state.validations.set(Vec::new());
+    state.curve.set(Vec::new());
+    state.run.set(RunState::Idle);
 }
 
 /// True while training runs: the model cannot change under it.

@@ -302,6 +302,8 @@ impl AppState {
             }
             Event::Finished => {
                 self.run.set(RunState::Finished);
+                // "Continued from the checkpoint…" described the run's start, not its end.
+                self.restored.set(None);
                 super::runs::archive(*self);
             }
             Event::Pong | Event::ThreadDied { .. } => {}
