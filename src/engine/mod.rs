@@ -17,6 +17,7 @@ pub mod optim;
 pub mod preprocess;
 pub mod profile;
 pub mod shape;
+pub mod smoothing;
 pub mod spec;
 pub mod train;
 pub mod weights;

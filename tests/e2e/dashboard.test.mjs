@@ -70,6 +70,22 @@ describe('training dashboard', { timeout: 300_000 }, () => {
     assert.deepEqual(page.errors, []);
   });
 
+  it('the smoothing slider and the log scale redraw the loss chart', async () => {
+    assert.equal(await text(page, 'chart-smoothing-value'), '0.60', 'TensorBoard\'s default weight');
+    const redrawn = async (change) => {
+      const [shown, count] = [await pixels(page, 'chart-loss'), await redraws(page)];
+      await change();
+      await page.waitForFunction((c) => Number(document.querySelector('[data-testid=chart-text]').dataset.redraws) > c, count);
+      assert.notEqual(await pixels(page, 'chart-loss'), shown);
+    };
+    await redrawn(() => page.fill('[data-testid=chart-smoothing]', '0.95'));
+    assert.equal(await text(page, 'chart-smoothing-value'), '0.95');
+    await redrawn(() => page.check('[data-testid=chart-log-loss]'));
+    await screenshot(page, 'dashboard-log-loss');
+    await redrawn(() => page.uncheck('[data-testid=chart-log-loss]'));
+    await page.fill('[data-testid=chart-smoothing]', '0.6');
+  });
+
   it('single step trains exactly one step and pauses again', async () => {
     const at = await step(page);
     await page.click('[data-testid=train-step]');

@@ -50,7 +50,38 @@ fn tick_decimals(span: f64) -> Option<usize> {
     (d <= 4.0).then_some(d as usize)
 }
 
-fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_min: Option<f64>, legend: Legend) -> Result<(), String> {
+/// How a chart's y axis is drawn.
+#[derive(Clone, Copy, PartialEq)]
+enum Scale {
+    Linear,
+    /// log₁₀ of the values, ticks labelled with the values themselves; points ≤ 0 are left out.
+    Log,
+}
+
+/// `10^y` with about three significant digits, for the ticks of a log axis.
+fn log_tick(y: f64) -> String {
+    let v = 10f64.powf(y);
+    let decimals = (2.0 - v.log10().floor()).clamp(0.0, 6.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_min: Option<f64>, legend: Legend, scale: Scale) -> Result<(), String> {
+    let logged: Vec<Series>;
+    let (series, y_min) = if scale == Scale::Log {
+        logged = series
+            .iter()
+            .map(|s| Series {
+                name: s.name.clone(),
+                color: s.color,
+                points: s.points.iter().filter(|p| p.1 > 0.0).map(|&(x, y)| (x, y.log10())).collect(),
+                dots: s.dots,
+                width: s.width,
+            })
+            .collect();
+        (&logged[..], None)
+    } else {
+        (series, y_min)
+    };
     let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -81,6 +112,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
         .x_desc(t("chart.step"))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| match tick_decimals(y_hi - y_lo) {
+            _ if scale == Scale::Log => log_tick(*y),
             _ if *y == 0.0 => "0".into(),
             Some(d) => format!("{y:.d$}"),
             None => format!("{y:.1e}"),
@@ -115,18 +147,8 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
     root.present().map_err(|e| e.to_string())
 }
 
-/// Exponential moving average (α = 0.1), as TensorBoard-style smoothing.
-fn smooth(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut avg = None;
-    points
-        .iter()
-        .map(|&(x, y)| {
-            let a = avg.map_or(y, |a: f64| 0.9 * a + 0.1 * y);
-            avg = Some(a);
-            (x, a)
-        })
-        .collect()
-}
+/// Smoothing weight of a new chart (TensorBoard's default).
+const DEFAULT_SMOOTHING: f64 = 0.6;
 
 /// Least time between two redraws of the charts: while training, progress arrives ~8 times a
 /// second and redrawing three plotters charts each time took CPU from the engine's threads.
@@ -193,7 +215,12 @@ pub fn Charts(state: AppState) -> impl IntoView {
     let lr_ref = NodeRef::<Canvas>::new();
     let throttle = Throttle::default();
     let redraws = RwSignal::new(0u64);
+    let smoothing = RwSignal::new(DEFAULT_SMOOTHING);
+    let log_loss = RwSignal::new(false);
     Effect::new(move |_| {
+        let weight = smoothing.get();
+        let loss_scale = if log_loss.get() { Scale::Log } else { Scale::Linear };
+        let smooth = move |points: &[(f64, f64)]| crate::engine::smoothing::smooth(points, weight);
         // Track everything the charts show.
         let curve = state.curve.get();
         let evals = state.evals.get();
@@ -234,7 +261,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
             if !validations.is_empty() {
                 loss_series.push(Series { name: t("chart.validation").into(), color: VERMILLION, points: validation_at(|r| r.loss), dots: true, width: 2 });
             }
-            let _ = draw(&loss_c, t("chart.loss"), &loss_series, Some(0.0), Legend::UpperRight);
+            let _ = draw(&loss_c, t("chart.loss"), &loss_series, Some(0.0), Legend::UpperRight, loss_scale);
             let mut acc_series = overlay(|r| &r.2);
             acc_series.extend([
                 Series { name: t("chart.raw").into(), color: GREY, points: thin(acc.clone()), dots: false, width: 1 },
@@ -244,7 +271,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
             if !validations.is_empty() {
                 acc_series.push(Series { name: t("chart.validation").into(), color: VERMILLION, points: validation_at(|r| r.accuracy * 100.0), dots: true, width: 2 });
             }
-            let _ = draw(&acc_c, t("chart.accuracy"), &acc_series, None, Legend::LowerRight);
+            let _ = draw(&acc_c, t("chart.accuracy"), &acc_series, None, Legend::LowerRight, Scale::Linear);
             let steps_per_epoch = progress.as_ref().map_or_else(|| 60_000usize.div_ceil(spec.training.batch_size), |p| p.steps_per_epoch);
             let total = (steps_per_epoch * spec.training.epochs).max(1);
             let stride = total.div_ceil(300).max(1);
@@ -253,7 +280,7 @@ pub fn Charts(state: AppState) -> impl IntoView {
             let _ = draw(&lr_c, t("chart.lr"), &[
                 Series { name: t("chart.schedule").into(), color: GREEN, points: schedule, dots: false, width: 2 },
                 Series { name: t("chart.now").into(), color: ORANGE, points: now, dots: true, width: 2 },
-            ], Some(0.0), Legend::LowerLeft);
+            ], Some(0.0), Legend::LowerLeft, Scale::Linear);
             redraws.update(|r| *r += 1);
         });
     });
@@ -272,6 +299,15 @@ pub fn Charts(state: AppState) -> impl IntoView {
     };
     view! {
         <div class="charts">
+            <div class="row chart-options">
+                <label title=move || t("chart.smoothing_title")>{move || t("chart.smoothing")}" "
+                    <input type="range" min="0" max="0.99" step="0.01" data-testid="chart-smoothing" prop:value=move || smoothing.get().to_string()
+                        on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { smoothing.set(v) } } />
+                    " "<output data-testid="chart-smoothing-value">{move || format!("{:.2}", smoothing.get())}</output>
+                </label>
+                <label><input type="checkbox" data-testid="chart-log-loss" prop:checked=move || log_loss.get()
+                    on:change=move |ev| log_loss.set(event_target_checked(&ev)) />" "{move || t("chart.log_scale")}</label>
+            </div>
             <canvas node_ref=loss_ref width="560" height="240" data-testid="chart-loss" role="img"
                     aria-label=move || tf("chart.loss_label", &[&latest()])></canvas>
             <canvas node_ref=acc_ref width="560" height="240" data-testid="chart-accuracy" role="img"
