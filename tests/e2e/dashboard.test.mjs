@@ -78,12 +78,16 @@ describe('training dashboard', { timeout: 300_000 }, () => {
       await page.waitForFunction((c) => Number(document.querySelector('[data-testid=chart-text]').dataset.redraws) > c, count);
       assert.notEqual(await pixels(page, 'chart-loss'), shown);
     };
-    await redrawn(() => page.fill('[data-testid=chart-smoothing]', '0.95'));
+    const slide = (v) => page.$eval('[data-testid=chart-smoothing]', (el, value) => {
+      el.value = value;
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    }, v);
+    await redrawn(() => slide('0.95'));
     assert.equal(await text(page, 'chart-smoothing-value'), '0.95');
     await redrawn(() => page.check('[data-testid=chart-log-loss]'));
     await screenshot(page, 'dashboard-log-loss');
     await redrawn(() => page.uncheck('[data-testid=chart-log-loss]'));
-    await page.fill('[data-testid=chart-smoothing]', '0.6');
+    await slide('0.6');
   });
 
   it('single step trains exactly one step and pauses again', async () => {
