@@ -8,6 +8,12 @@ import { closeApp, launch, newPage, openApp, screenshot, serve, step, text, wait
 
 const waitStep = (page, n) => page.waitForFunction((k) => Number.parseInt(document.querySelector('[data-testid=step]').textContent, 10) >= k, n, { timeout: 90_000 });
 
+/** Steps since the run began (the step figure restarts at each epoch). */
+async function runStep(page) {
+  const epoch = Number.parseInt(await text(page, 'epoch'), 10) || 1;
+  return (epoch - 1) * 938 + await step(page);
+}
+
 describe('autosave', { timeout: 300_000 }, () => {
   let server, browser, context, page;
 
@@ -28,6 +34,10 @@ describe('autosave', { timeout: 300_000 }, () => {
   });
 
   it('a reload after a pause continues from the saved step', async () => {
+    // Three epochs, so that the next test still finds the run going after its 7 s (one epoch can
+    // end in that time, and a finished run leaves nothing to continue).
+    await page.fill('[data-testid=epochs]', '3');
+    await page.press('[data-testid=epochs]', 'Enter');
     await page.click('[data-testid=train-start]');
     await waitStep(page, 40);
     await page.click('[data-testid=train-pause]');
@@ -37,7 +47,7 @@ describe('autosave', { timeout: 300_000 }, () => {
     await page.reload();
     await page.waitForSelector('[data-testid=data-status]:has-text("ready")', { timeout: 60_000 });
     await page.waitForSelector('[data-testid=restored]', { timeout: 60_000 });
-    assert.match(await text(page, 'restored'), new RegExp(`epoch 1 of 1, step ${paused} of 938`));
+    assert.match(await text(page, 'restored'), new RegExp(`epoch 1 of 3, step ${paused} of 938`));
     assert.equal(await step(page), paused);
     assert.equal(await text(page, 'run-state'), 'paused');
     // The curves came back with the checkpoint.
@@ -49,13 +59,13 @@ describe('autosave', { timeout: 300_000 }, () => {
   });
 
   it('a reload in the middle of training continues from the last periodic checkpoint', async () => {
-    const before = await step(page);
+    const before = await runStep(page);
     await page.waitForTimeout(7000);
-    const now = await step(page);
+    const now = await runStep(page);
     assert.ok(now > before);
     await page.reload();
     await page.waitForSelector('[data-testid=restored]', { timeout: 60_000 });
-    const restored = await step(page);
+    const restored = await runStep(page);
     assert.ok(restored > before, `restored at step ${restored}, training had reached ${now} from ${before}`);
   });
 
