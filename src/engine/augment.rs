@@ -3,7 +3,7 @@
 //! distortion by bilinear resampling, brightness and contrast jitter, gaussian noise, random
 //! erasing (torchvision's defaults for area and aspect), and horizontal flip (off for digits).
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
@@ -79,9 +79,7 @@ impl AugmentSpec {
 
 /// The random stream of one image in one epoch (independent of batch and thread layout).
 pub fn image_rng(seed: u64, epoch: usize, index: usize) -> ChaCha8Rng {
-    let mut z = seed ^ 0xA076_1D64_78BD_642F ^ (epoch as u64).wrapping_mul(0xE703_7ED1_A0B4_28DB) ^ (index as u64).wrapping_mul(0x8EBC_6AF0_9C88_C6E3);
-    z = (z ^ (z >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    ChaCha8Rng::seed_from_u64(z ^ (z >> 32))
+    crate::engine::streams::Purpose::Augment { epoch: epoch as u64, image: index as u64 }.rng(seed)
 }
 
 /// Bilinear sample of a `w×h` image at (x, y), zero outside.
@@ -240,6 +238,7 @@ fn photometric(spec: &AugmentSpec, img: &mut [f32], w: usize, h: usize, rng: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     /// A stroke on a grey background, so that erasing anywhere shows.
     fn digit() -> Vec<f32> {

@@ -18,6 +18,7 @@ pub mod preprocess;
 pub mod profile;
 pub mod shape;
 pub mod smoothing;
+pub mod streams;
 pub mod spec;
 pub mod train;
 pub mod weights;

@@ -5,8 +5,6 @@ use super::loss::{Loss, LossSum};
 use super::profile::{NoProfiler, Phase, Profiler};
 use super::shape::Shape;
 use super::spec::{Spec, SpecError};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 /// The layers of a model, built from a [`Spec`].
 #[derive(Clone)]
@@ -52,7 +50,7 @@ impl Workspace {
 impl Network {
     /// Builds and initialises the network of a spec from `seed`.
     pub fn from_spec(spec: &Spec) -> Result<Self, SpecError> {
-        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+        let mut rng = crate::engine::streams::Purpose::Init.rng(spec.seed);
         let layers = layers::build(spec, &mut rng)?;
         Ok(Self { layers, input: spec.dataset.input_shape(), classes: spec.dataset.classes() })
     }

@@ -9,6 +9,7 @@ use super::layers::Pass;
 use super::loss::{cross_entropy, Loss, LossSum};
 use super::network::{Network, Workspace};
 use super::augment::image_rng;
+use super::streams::Purpose;
 use super::optim::{lr_at, Optimizer, Plateau};
 use super::spec::{Spec, SpecError};
 use rand::seq::SliceRandom;
@@ -23,14 +24,6 @@ pub const CHUNK: usize = 16;
 
 /// True when this build can run rayon work on more than one thread.
 pub const HAS_THREADS: bool = !cfg!(all(target_arch = "wasm32", not(target_feature = "atomics")));
-
-/// SplitMix64 finaliser: derives independent seeds from (seed, a, b).
-fn mix(seed: u64, a: u64, b: u64) -> u64 {
-    let mut z = seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// What a call to [`Trainer::train_steps`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -218,7 +211,7 @@ impl Trainer {
 
     fn shuffle(&mut self) {
         self.order.clone_from(&self.train_idx);
-        let mut rng = ChaCha8Rng::seed_from_u64(mix(self.spec.seed, 1, self.epoch as u64));
+        let mut rng = Purpose::Shuffle { epoch: self.epoch as u64 }.rng(self.spec.seed);
         self.order.shuffle(&mut rng);
         self.position = 0;
     }
@@ -322,7 +315,7 @@ impl Trainer {
         let (w, h) = (self.data.train.cols, self.data.train.rows);
         let own = (batch / 2).max(1).min(batch);
         for s in 0..steps {
-            let mut rng = ChaCha8Rng::seed_from_u64(mix(self.spec.seed, 7, self.step * 1000 + s as u64));
+            let mut rng = Purpose::FineTune { step: self.step, sub: s as u64 }.rng(self.spec.seed);
             for k in 0..batch {
                 let img = &mut self.batch_x[k * px..(k + 1) * px];
                 let (set, idx) = if k < own && !user.is_empty() {
@@ -360,7 +353,7 @@ impl Trainer {
             }
             let lo = c * CHUNK;
             let hi = (lo + CHUNK).min(batch);
-            let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64));
+            let mut rng = Purpose::Chunk { step, chunk: c as u64 }.rng(seed);
             let mut pass = Pass { train: true, backward: true, rng: &mut rng };
             ws.last = net.train_chunk(&xs[lo * px..hi * px], &ys[lo..hi], loss, scale, ws, &mut pass);
         };
@@ -433,9 +426,9 @@ impl Trainer {
         let mut rngs = std::mem::take(&mut self.chunk_rngs);
         rngs.truncate(chunks);
         for (c, rng) in rngs.iter_mut().enumerate() {
-            *rng = ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64));
+            *rng = Purpose::Chunk { step, chunk: c as u64 }.rng(seed);
         }
-        rngs.extend((rngs.len()..chunks).map(|c| ChaCha8Rng::seed_from_u64(mix(seed, 2 + step, c as u64))));
+        rngs.extend((rngs.len()..chunks).map(|c| Purpose::Chunk { step, chunk: c as u64 }.rng(seed)));
         let bounds = |c: usize| (c * CHUNK, ((c + 1) * CHUNK).min(batch));
         let each = |ws: &mut [Workspace], rngs: &mut [ChaCha8Rng], f: &(dyn Fn(usize, &mut Workspace, &mut ChaCha8Rng) + Sync)| {
             if parallel {
@@ -631,7 +624,7 @@ fn split_validation(train: &Dataset, fraction: f32, seed: u64) -> (Vec<u32>, Opt
     if held == 0 {
         return (idx, None);
     }
-    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(seed, 3, 0)));
+    idx.shuffle(&mut Purpose::ValidationSplit.rng(seed));
     let (val, rest) = idx.split_at(held);
     let px = train.pixels();
     let mut set = Dataset { images: Vec::with_capacity(held * px), labels: Vec::with_capacity(held), rows: train.rows, cols: train.cols };
