@@ -8,8 +8,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
+/// What the page does with an engine event: update the state and answer with requests. Given
+/// by the caller (`events::apply`) so that this module knows only the state, not the modules
+/// that act on it.
+pub type EventHandler = fn(AppState, Event, &str) -> Vec<Request>;
+
 thread_local! {
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
+    /// The handler of the page's events, kept for the workers started after a failure.
+    static HANDLER: Cell<Option<EventHandler>> = const { Cell::new(None) };
     /// When the current worker last said anything (ms), and which worker that was.
     static LAST_HEARD: Cell<f64> = const { Cell::new(0.0) };
     static GENERATION: Cell<u32> = const { Cell::new(0) };
@@ -50,7 +57,8 @@ pub fn send(request: Request) {
 /// Starts the engine worker and routes its events into `state`; a worker that fails (a panic
 /// aborts the wasm instance and fires `error`) or stops answering is replaced by a new one,
 /// which loads the data and continues from the last checkpoint as on page load.
-pub fn start_engine(state: AppState) {
+pub fn start_engine(state: AppState, handler: EventHandler) {
+    HANDLER.with(|h| h.set(Some(handler)));
     let generation = GENERATION.with(|g| {
         g.set(g.get() + 1);
         g.get()
@@ -74,7 +82,7 @@ pub fn start_engine(state: AppState) {
                 restart(state, generation, super::lang::msg("msg.engine_thread_died", &[&message]));
             }
             Ok(Envelope { cnn }) => {
-                for request in state.apply(cnn, &data_url) {
+                for request in handler(state, cnn, &data_url) {
                     send(request);
                 }
             }
@@ -127,7 +135,9 @@ fn restart(state: AppState, generation: u32, reason: String) {
     }
     web_sys::console::warn_1(&format!("engine worker stopped ({reason}); starting a new one").into());
     state.engine_lost(reason);
-    start_engine(state);
+    if let Some(handler) = HANDLER.with(Cell::get) {
+        start_engine(state, handler);
+    }
 }
 
 /// Test only: asks the engine to panic, to check that the page restarts it (the e2e tests call

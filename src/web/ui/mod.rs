@@ -9,6 +9,7 @@ mod client;
 mod draw;
 mod edit;
 mod evaluate;
+mod events;
 mod fields;
 mod inside;
 mod lang;
@@ -43,6 +44,6 @@ pub fn start() {
         }
         bench::queue_from_url(state);
         leptos::mount::mount_to_body(move || view! { <app::App state=state /> });
-        client::start_engine(state);
+        client::start_engine(state, events::apply);
     });
 }

@@ -2,8 +2,7 @@
 //! curves of the run in progress (the engine worker keeps the training checkpoint beside them).
 //! A reload puts them back; a failure to read or write is shown, never swallowed.
 
-use super::runs::Run;
-use super::state::AppState;
+use super::state::{AppState, Run};
 use crate::engine::train::EvalReport;
 use crate::engine::spec::Spec;
 use crate::protocol::Progress;

@@ -3,32 +3,12 @@
 //! current one.
 
 use super::lang::{t, tf};
-use super::state::AppState;
-use crate::engine::spec::{diff::spec_diff, Spec};
-use crate::engine::train::EvalReport;
+use super::state::{AppState, Run};
+use crate::engine::spec::diff::spec_diff;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 /// Runs kept.
 const KEEP: usize = 5;
-
-/// A finished (or abandoned) training run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Run {
-    /// Number shown to the user (increasing).
-    pub id: u32,
-    /// The spec it trained.
-    pub spec: Spec,
-    /// (optimizer step, loss, accuracy) per progress report.
-    pub curve: Vec<(u64, f64, f64)>,
-    /// Test results per epoch.
-    pub evals: Vec<(usize, EvalReport)>,
-    /// Validation results per epoch.
-    #[serde(default)]
-    pub validations: Vec<(usize, EvalReport)>,
-    /// Overlay on the charts.
-    pub shown: bool,
-}
 
 /// Copies the current curves into the history (once per run; there must be some).
 pub fn archive(state: AppState) {

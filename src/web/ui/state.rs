@@ -1,10 +1,12 @@
-//! The UI's reactive state, updated from engine events.
+//! The UI's reactive state: signals and the data they hold, nothing that acts (engine events
+//! are applied in `events.rs`, user actions live in `edit.rs`, `persist.rs`, `runs.rs`…).
 
 use crate::engine::bench::{BenchConfig, BenchReport};
 use crate::engine::spec::{LayerInfo, Spec};
 use crate::engine::train::EvalReport;
-use crate::protocol::{EngineMode, Event, Progress, Request};
+use crate::protocol::{EngineMode, Progress, Request};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Where training stands, as the UI shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +91,7 @@ pub struct AppState {
     /// Counts preview updates (lets tests wait for a fresh one).
     pub augment_version: RwSignal<u64>,
     /// Earlier runs (persisted in IndexedDB).
-    pub runs: RwSignal<Vec<super::runs::Run>>,
+    pub runs: RwSignal<Vec<Run>>,
     /// The spec the current curves were trained with.
     pub run_spec: RwSignal<Option<Spec>>,
     /// The current curves are already in the history.
@@ -162,7 +164,7 @@ impl AppState {
 
     /// The model's weights changed (built, restored, loaded, fine-tuned): the test-set analysis
     /// no longer describes them, and the drawing is predicted again if there is one.
-    fn weights_changed(&self) -> Option<Request> {
+    pub fn weights_changed(&self) -> Option<Request> {
         self.analysis.set(None);
         self.gallery.set(None);
         self.last_input.get_untracked().map(|pixels| Request::Predict { pixels })
@@ -185,151 +187,22 @@ impl AppState {
         self.prediction.set(None);
         self.inspection.set(None);
     }
+}
 
-    /// Applies one engine event; returns requests the UI should send in response.
-    pub fn apply(&self, event: Event, data_url: &str) -> Vec<Request> {
-        match event {
-            Event::Ready(mode) => {
-                self.mode.set(Some(mode));
-                // A benchmark-only page (?bench=…) leaves the data alone so nothing competes.
-                if !self.bench_queue.get_untracked().is_empty() {
-                    return self.next_bench().into_iter().collect();
-                }
-                let spec = self.spec.get_untracked();
-                // Restore first: it tells the worker the coming Build is the page load's. A
-                // link with weights brings its own, so no checkpoint competes with them.
-                let mut requests = vec![self.load_data_request(data_url)];
-                if self.link_weights.with_untracked(Option::is_none) {
-                    requests.insert(0, Request::Restore);
-                }
-                // An invalid spec (e.g. from a link) is shown for fixing, not built.
-                if spec.infer().is_ok() {
-                    requests.push(Request::Build { spec });
-                }
-                return requests;
-            }
-            Event::BenchResult(report) => {
-                self.bench_results.update(|r| r.push(report));
-                self.bench_queue.update(|q| {
-                    q.remove(0);
-                });
-                self.bench_running.set(false);
-                return self.next_bench().into_iter().collect();
-            }
-            Event::DataProgress { loaded, total } => self.data_progress.set((loaded, total)),
-            Event::DataLoaded { train, test, .. } => {
-                self.data_ready.set(Some((train, test)));
-                return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
-            }
-            Event::AugmentPreview { originals, augmented, labels } => {
-                self.augment_preview.set(Some((originals, augmented, labels)));
-                self.augment_version.update(|v| *v += 1);
-            }
-            Event::DataFailed { message } => {
-                self.data_error.set(Some(message.clone()));
-                self.error.set(Some(message));
-            }
-            Event::Analysis { confusion, wrong } => self.analysis.set(Some((confusion, wrong))),
-            Event::Gallery { truth, predicted, examples } => self.gallery.set(Some((truth, predicted, examples))),
-            Event::Built { layers, params } => {
-                self.model.set(Some((layers, params)));
-                self.weights_link.set(None);
-                self.error.set(None);
-                let repredict = self.weights_changed();
-                if self.data_ready.get_untracked().is_some() {
-                    // The opening link's weights go into the first model built with the data.
-                    if let Some(text) = self.link_weights.try_update(Option::take).flatten() {
-                        return vec![Request::ImportWeightsLink { text }];
-                    }
-                    // New weights: the drawing's prediction and layer views follow.
-                    return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), repredict].into_iter().flatten().collect();
-                }
-            }
-            Event::WeightsLink { text } => {
-                let link = text.map(|w| format!("{}&w={w}", super::edit::share_url(&self.spec.get_untracked())));
-                if let (Ok(url), Some(window)) = (&link, web_sys::window()) {
-                    // May be refused outside a click; the link is shown either way.
-                    let _ = window.navigator().clipboard().write_text(url);
-                }
-                self.weights_link.set(Some(link));
-            }
-            Event::FineTuned { steps, accuracy } => {
-                self.fine_tuning.set(false);
-                self.fine_tuned.set(Some(super::lang::msg("msg.fine_tuned", &[&steps, &format!("{:.0}", accuracy * 100.0)])));
-                return self.weights_changed().into_iter().collect();
-            }
-            Event::WeightsFile { bytes } => super::transfer::download(self, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
-            Event::WeightsImported { name, tensors } => {
-                self.error.set(None);
-                self.notice.set(Some(super::lang::msg("msg.loaded", &[&tensors, &name])));
-                return self.weights_changed().into_iter().collect();
-            }
-            Event::Restored(p) => {
-                self.run.set(RunState::Paused);
-                self.restored.set(Some(super::lang::msg("msg.restored", &[&(p.epoch + 1), &p.epochs, &p.step_in_epoch, &p.steps_per_epoch])));
-                super::persist::resume_curves(*self, &p);
-                self.progress.set(Some(p));
-                return self.weights_changed().into_iter().collect();
-            }
-            Event::Progress(p) => {
-                if p.report.steps > 0 {
-                    if self.curve.with_untracked(Vec::is_empty) {
-                        self.run_spec.set(Some(self.spec.get_untracked()));
-                        self.curve_archived.set(false);
-                    }
-                    self.curve.update(|c| c.push((p.global_step, p.report.loss, p.report.accuracy)));
-                    super::persist::save_soon(*self);
-                }
-                self.progress.set(Some(p));
-            }
-            Event::Evaluated { epoch, report, validation, seconds } => {
-                self.evals.update(|e| e.push((epoch, report)));
-                if let Some(seconds) = seconds {
-                    self.epoch_times.update(|t| t.push((epoch, seconds)));
-                }
-                if let Some(v) = validation {
-                    self.validations.update(|e| e.push((epoch, v)));
-                }
-                super::persist::save(*self);
-            }
-            Event::Paused => {
-                self.run.set(RunState::Paused);
-                super::persist::save(*self);
-                // The next images to train on have moved on.
-                if self.data_ready.get_untracked().is_some() {
-                    return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
-                }
-            }
-            Event::Finished => {
-                self.run.set(RunState::Finished);
-                // "Continued from the checkpoint…" described the run's start, not its end.
-                self.restored.set(None);
-                super::runs::archive(*self);
-            }
-            Event::Pong | Event::ThreadDied { .. } => {}
-            Event::Prediction(inspection) => {
-                self.prediction.set(Some(inspection.probs.clone()));
-                self.inspection.set(Some(inspection));
-            }
-            Event::PredictionFailed { message } => {
-                // Nothing to show for this drawing; the next stroke asks again.
-                self.prediction.set(None);
-                self.inspection.set(None);
-                self.last_input.set(None);
-                self.error.set(Some(message));
-            }
-            Event::Error { message } => {
-                self.fine_tuning.set(false);
-                if self.run.get_untracked() == RunState::Pausing {
-                    self.run.set(RunState::Paused);
-                }
-                if self.bench_running.get_untracked() {
-                    self.bench_running.set(false);
-                    self.bench_queue.set(Vec::new());
-                }
-                self.error.set(Some(message));
-            }
-        }
-        Vec::new()
-    }
+/// A finished (or abandoned) training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Number shown to the user (increasing).
+    pub id: u32,
+    /// The spec it trained.
+    pub spec: Spec,
+    /// (optimizer step, loss, accuracy) per progress report.
+    pub curve: Vec<(u64, f64, f64)>,
+    /// Test results per epoch.
+    pub evals: Vec<(usize, EvalReport)>,
+    /// Validation results per epoch.
+    #[serde(default)]
+    pub validations: Vec<(usize, EvalReport)>,
+    /// Overlay on the charts.
+    pub shown: bool,
 }
