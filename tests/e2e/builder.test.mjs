@@ -41,10 +41,20 @@ describe('layer builder', { timeout: 300_000 }, () => {
   });
 
   it('moves, duplicates and removes layers by keyboard', async () => {
+    const focused = () => page.evaluate(() => document.activeElement?.dataset.testid);
     await page.focus('[data-testid=layer-6]');
     await page.keyboard.press('Alt+ArrowUp');
     assert.deepEqual((await layerNames(page)).slice(4, 8), ['ReLU', 'BatchNorm2d', 'MaxPool2d', 'Flatten']);
     assert.equal(await inner(page, 5, 'layer-shape'), '→ 16×14×14');
+    // The focus moved with the layer: Alt+↓ then Alt+↑ again without touching it in between.
+    await page.waitForFunction(() => document.activeElement?.dataset.testid === 'layer-5');
+    await page.keyboard.press('Alt+ArrowDown');
+    assert.deepEqual((await layerNames(page)).slice(4, 8), ['ReLU', 'MaxPool2d', 'BatchNorm2d', 'Flatten']);
+    await page.waitForFunction(() => document.activeElement?.dataset.testid === 'layer-6');
+    await page.keyboard.press('Alt+ArrowUp');
+    assert.deepEqual((await layerNames(page)).slice(4, 8), ['ReLU', 'BatchNorm2d', 'MaxPool2d', 'Flatten']);
+    await page.waitForFunction(() => document.activeElement?.dataset.testid === 'layer-5');
+    assert.equal(await focused(), 'layer-5');
     await page.focus('[data-testid=layer-5]');
     await page.keyboard.press('d');
     assert.deepEqual((await layerNames(page)).slice(5, 7), ['BatchNorm2d', 'BatchNorm2d']);

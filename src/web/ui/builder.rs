@@ -58,6 +58,24 @@ fn move_layer(state: AppState, from: usize, to: usize) {
     });
 }
 
+/// Puts the keyboard focus on layer `i` once the list has been drawn again: an edit redraws
+/// every row, and the row that had the focus is gone (so Alt+↓ twice would need a click between).
+fn focus_layer_soon(i: usize) {
+    use wasm_bindgen::JsCast;
+    let focus = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let row = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&format!("[data-testid=layer-{i}]")).ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(row) = row {
+            let _ = row.focus();
+        }
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.request_animation_frame(focus.unchecked_ref());
+    }
+}
+
 /// The table key of a layer's name in words.
 fn layer_key(name: &str) -> &'static str {
     crate::i18n::key_for("layer.", name)
@@ -166,18 +184,22 @@ pub fn Builder(state: AppState) -> impl IntoView {
                             ev.prevent_default();
                             move_layer(state, i, i - 1);
                             selected.set(Some(i - 1));
+                            focus_layer_soon(i - 1);
                         } else if ev.alt_key() && key == "ArrowDown" && i + 1 < count {
                             ev.prevent_default();
                             move_layer(state, i, i + 1);
                             selected.set(Some(i + 1));
+                            focus_layer_soon(i + 1);
                         } else if key == "Delete" && ev.target() == ev.current_target() {
                             ev.prevent_default();
                             edit_layers(state, |l| { l.remove(i); });
                             selected.set(None);
+                            focus_layer_soon(i.min(count.saturating_sub(2)));
                         } else if (key == "d" || key == "D") && ev.target() == ev.current_target() {
                             ev.prevent_default();
                             let copy = state.spec.get_untracked().layers[i].clone();
                             edit_layers(state, |l| l.insert(i + 1, copy));
+                            focus_layer_soon(i);
                         }
                     };
                     view! {
