@@ -60,13 +60,19 @@ describe('autosave', { timeout: 300_000 }, () => {
 
   it('a reload in the middle of training continues from the last periodic checkpoint', async () => {
     const before = await runStep(page);
-    await page.waitForTimeout(7000);
+    // Past the end of the first epoch, and long enough for a periodic checkpoint after it.
+    await page.waitForSelector('[data-testid=epoch-time]', { timeout: 120_000 });
+    await page.waitForTimeout(6000);
     const now = await runStep(page);
     assert.ok(now > before);
+    const shown = await page.$$eval('[data-testid=evals] li', (items) => items.map((li) => li.dataset.testid));
     await page.reload();
     await page.waitForSelector('[data-testid=restored]', { timeout: 60_000 });
     const restored = await runStep(page);
     assert.ok(restored > before, `restored at step ${restored}, training had reached ${now} from ${before}`);
+    // Everything the run showed for the first epoch comes back: test figures and wall time.
+    assert.deepEqual(await page.$$eval('[data-testid=evals] li', (items) => items.map((li) => li.dataset.testid)), shown);
+    assert.ok(shown.includes('epoch-time') && shown.includes('test-acc'), `${shown}`);
   });
 
   it('a reset forgets the checkpoint', async () => {

@@ -42,6 +42,9 @@ pub struct CurrentRun {
     pub evals: Vec<(usize, EvalReport)>,
     /// Validation results per epoch.
     pub validations: Vec<(usize, EvalReport)>,
+    /// Wall time of each finished epoch (s), shown beside the test figures.
+    #[serde(default)]
+    pub epoch_times: Vec<(usize, f64)>,
 }
 
 thread_local! {
@@ -80,6 +83,7 @@ pub fn resume_curves(state: AppState, restored: &Progress) {
     state.curve.set(current.curve.into_iter().filter(|c| c.0 <= step).collect());
     state.evals.set(upto(current.evals));
     state.validations.set(upto(current.validations));
+    state.epoch_times.set(current.epoch_times.into_iter().filter(|(e, _)| *e as u64 * per_epoch <= step).collect());
     state.run_spec.set(Some(current.spec));
     state.curve_archived.set(false);
 }
@@ -95,6 +99,7 @@ fn snapshot(state: AppState) -> Saved {
             curve,
             evals: state.evals.get_untracked(),
             validations: state.validations.get_untracked(),
+            epoch_times: state.epoch_times.get_untracked(),
         })
     };
     Saved { spec: Some(state.spec.get_untracked()), runs: state.runs.get_untracked(), current, my_digits: state.my_digits.get_untracked() }
