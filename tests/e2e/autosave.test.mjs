@@ -34,9 +34,9 @@ describe('autosave', { timeout: 300_000 }, () => {
   });
 
   it('a reload after a pause continues from the saved step', async () => {
-    // Three epochs, so that the next test still finds the run going after its 7 s (one epoch can
-    // end in that time, and a finished run leaves nothing to continue).
-    await page.fill('[data-testid=epochs]', '3');
+    // Ten epochs, so that the next test still finds the run going after the first epoch and a
+    // checkpoint (an epoch takes 7 s here; a finished run leaves nothing to continue).
+    await page.fill('[data-testid=epochs]', '10');
     await page.press('[data-testid=epochs]', 'Enter');
     await page.click('[data-testid=train-start]');
     await waitStep(page, 40);
@@ -47,7 +47,7 @@ describe('autosave', { timeout: 300_000 }, () => {
     await page.reload();
     await page.waitForSelector('[data-testid=data-status]:has-text("ready")', { timeout: 60_000 });
     await page.waitForSelector('[data-testid=restored]', { timeout: 60_000 });
-    assert.match(await text(page, 'restored'), new RegExp(`epoch 1 of 3, step ${paused} of 938`));
+    assert.match(await text(page, 'restored'), new RegExp(`epoch 1 of 10, step ${paused} of 938`));
     assert.equal(await step(page), paused);
     assert.equal(await text(page, 'run-state'), 'paused');
     // The curves came back with the checkpoint.
