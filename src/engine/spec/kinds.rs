@@ -136,6 +136,22 @@ mod tests {
     }
 
     #[test]
+    fn the_choice_names_are_the_spec_names() {
+        use crate::engine::spec::{GeluApproximate, PaddingMode, PoolKind};
+        use strum::VariantNames;
+        fn check<T: serde::de::DeserializeOwned + serde::Serialize + VariantNames>() {
+            for name in T::VARIANTS {
+                let value: T = serde_json::from_value(serde_json::json!(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(serde_json::to_value(value).unwrap(), serde_json::json!(name));
+            }
+        }
+        check::<PaddingMode>();
+        check::<PoolKind>();
+        check::<GeluApproximate>();
+        assert_eq!(PaddingMode::VARIANTS, ["zeros", "reflect", "replicate", "circular"]);
+    }
+
+    #[test]
     fn every_kind_is_registered_once_and_in_the_palette() {
         let kinds: Vec<LayerKind> = LayerKind::all().collect();
         let names: std::collections::HashSet<&str> = kinds.iter().map(|k| k.name()).collect();

@@ -94,9 +94,10 @@ impl From<usize> for Padding {
     }
 }
 
-/// How a convolution fills its padding (PyTorch `padding_mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How a convolution fills its padding (PyTorch `padding_mode`). `VARIANTS` lists the names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, strum::VariantNames)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PaddingMode {
     /// Zeros.
     #[default]
@@ -109,9 +110,10 @@ pub enum PaddingMode {
     Circular,
 }
 
-/// Which GELU PyTorch computes (`approximate`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+/// Which GELU PyTorch computes (`approximate`). `VARIANTS` lists the names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default, strum::VariantNames)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GeluApproximate {
     /// The exact `x·Φ(x)`.
     #[default]
@@ -131,9 +133,10 @@ impl<'de> Deserialize<'de> for GeluApproximate {
     }
 }
 
-/// How spatial pyramid pooling reduces each cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// How spatial pyramid pooling reduces each cell. `VARIANTS` lists the names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, strum::VariantNames)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PoolKind {
     /// Maximum of the cell.
     #[default]

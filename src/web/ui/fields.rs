@@ -7,12 +7,14 @@ use leptos::prelude::*;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// Fields that take one of a few words.
+/// Fields that take one of a few words (the names come from the spec's enums).
 pub fn choices(field: &str) -> Option<&'static [&'static str]> {
+    use crate::engine::spec::{GeluApproximate, PaddingMode, PoolKind};
+    use strum::VariantNames;
     match field {
-        "padding_mode" => Some(&["zeros", "reflect", "replicate", "circular"]),
-        "pool" => Some(&["max", "avg"]),
-        "approximate" => Some(&["none", "tanh"]),
+        "padding_mode" => Some(PaddingMode::VARIANTS),
+        "pool" => Some(PoolKind::VARIANTS),
+        "approximate" => Some(GeluApproximate::VARIANTS),
         _ => None,
     }
 }
