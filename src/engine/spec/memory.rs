@@ -84,7 +84,23 @@ fn scratch_values(layer: &LayerSpec, info: &LayerInfo, n: u64, backward: bool) -
             n * input + 2 * n * info.input.c as u64
         }
         LayerSpec::BatchNorm2d { .. } | LayerSpec::BatchNorm1d { .. } => 2 * info.input.c as u64,
-        _ => 0,
+        // No scratch (named, so that a new kind has to be placed here or above).
+        LayerSpec::Relu
+        | LayerSpec::LeakyRelu { .. }
+        | LayerSpec::Sigmoid
+        | LayerSpec::Tanh
+        | LayerSpec::Silu
+        | LayerSpec::Mish
+        | LayerSpec::Elu { .. }
+        | LayerSpec::Gelu { .. }
+        | LayerSpec::Relu6
+        | LayerSpec::Hardswish
+        | LayerSpec::Prelu { .. }
+        | LayerSpec::Softmax
+        | LayerSpec::AvgPool2d { .. }
+        | LayerSpec::AdaptiveAvgPool2d { .. }
+        | LayerSpec::Flatten
+        | LayerSpec::Linear { .. } => 0,
     }
 }
 

@@ -103,7 +103,25 @@ pub fn check(layer: &LayerSpec) -> Result<(), FieldError> {
         LayerSpec::GroupNorm { num_groups, .. } => channels("num_groups", *num_groups),
         LayerSpec::LocalResponseNorm { size, .. } => channels("size", *size),
         LayerSpec::Linear { out_features, .. } => within("out_features", *out_features, 1, MAX_FEATURES),
-        _ => Ok(()),
+        // No size fields (named, so that a new kind has to be placed here or above).
+        LayerSpec::Relu
+        | LayerSpec::LeakyRelu { .. }
+        | LayerSpec::Sigmoid
+        | LayerSpec::Tanh
+        | LayerSpec::Silu
+        | LayerSpec::Mish
+        | LayerSpec::Elu { .. }
+        | LayerSpec::Gelu { .. }
+        | LayerSpec::Relu6
+        | LayerSpec::Hardswish
+        | LayerSpec::Softmax
+        | LayerSpec::Flatten
+        | LayerSpec::Dropout { .. }
+        | LayerSpec::Dropout2d { .. }
+        | LayerSpec::BatchNorm2d { .. }
+        | LayerSpec::BatchNorm1d { .. }
+        | LayerSpec::LayerNorm { .. }
+        | LayerSpec::InstanceNorm2d { .. } => Ok(()),
     }
 }
 
