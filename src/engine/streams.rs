@@ -65,10 +65,10 @@ impl Purpose {
 
     /// The random generator for this purpose under `seed`.
     pub fn rng(self, seed: u64) -> ChaCha8Rng {
-        let (stream, a, b) = self.stream();
         if self == Purpose::Init {
             return ChaCha8Rng::seed_from_u64(seed);
         }
+        let (stream, a, b) = self.stream();
         let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, a, b));
         rng.set_stream(stream);
         rng

@@ -338,11 +338,7 @@ mod tests {
         let tensors = safetensors::SafeTensors::deserialize(&saved).unwrap();
         assert_eq!(tensors.tensor("4.weight").unwrap().shape(), [8, 1, 1], "LayerNorm([8, 1, 1]) weights");
         assert_eq!(tensors.tensor("2.running_mean").unwrap().shape(), [8]);
-        let refused = |layers: &str| {
-            let mut spec = Spec::default();
-            spec.layers = serde_json::from_str(layers).unwrap();
-            spec.infer().unwrap_err().to_string()
-        };
+        let refused = infer_error;
         assert_eq!(
             refused(r#"[{"type":"adaptive_avg_pool2d","output_size":1},{"type":"linear","out_features":10}]"#),
             "layer 1, field `input`: Linear needs a flat input but gets 1×1×1; add a Flatten layer before it"

@@ -6,19 +6,18 @@ use leptos::prelude::*;
 
 /// Applies one engine event; returns requests the UI should send in response.
 pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
-let this = &state;
     match event {
         Event::Ready(mode) => {
-            this.mode.set(Some(mode));
+            state.mode.set(Some(mode));
             // A benchmark-only page (?bench=…) leaves the data alone so nothing competes.
-            if !this.bench_queue.get_untracked().is_empty() {
-                return this.next_bench().into_iter().collect();
+            if !state.bench_queue.get_untracked().is_empty() {
+                return state.next_bench().into_iter().collect();
             }
-            let spec = this.spec.get_untracked();
+            let spec = state.spec.get_untracked();
             // Restore first: it tells the worker the coming Build is the page load's. A
             // link with weights brings its own, so no checkpoint competes with them.
-            let mut requests = vec![this.load_data_request(data_url)];
-            if this.link_weights.with_untracked(Option::is_none) {
+            let mut requests = vec![state.load_data_request(data_url)];
+            if state.link_weights.with_untracked(Option::is_none) {
                 requests.insert(0, Request::Restore);
             }
             // An invalid spec (e.g. from a link) is shown for fixing, not built.
@@ -28,36 +27,36 @@ let this = &state;
             return requests;
         }
         Event::BenchResult(report) => {
-            this.bench_results.update(|r| r.push(report));
-            this.bench_queue.update(|q| {
+            state.bench_results.update(|r| r.push(report));
+            state.bench_queue.update(|q| {
                 q.remove(0);
             });
-            this.bench_running.set(false);
-            return this.next_bench().into_iter().collect();
+            state.bench_running.set(false);
+            return state.next_bench().into_iter().collect();
         }
-        Event::DataProgress { loaded, total } => this.data_progress.set((loaded, total)),
+        Event::DataProgress { loaded, total } => state.data_progress.set((loaded, total)),
         Event::DataLoaded { train, test, .. } => {
-            this.data_ready.set(Some((train, test)));
+            state.data_ready.set(Some((train, test)));
             return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
         }
         Event::AugmentPreview { originals, augmented, labels } => {
-            this.augment_preview.set(Some((originals, augmented, labels)));
-            this.augment_version.update(|v| *v += 1);
+            state.augment_preview.set(Some((originals, augmented, labels)));
+            state.augment_version.update(|v| *v += 1);
         }
         Event::DataFailed { message } => {
-            this.data_error.set(Some(message.clone()));
-            this.error.set(Some(message));
+            state.data_error.set(Some(message.clone()));
+            state.error.set(Some(message));
         }
-        Event::Analysis { confusion, wrong } => this.analysis.set(Some((confusion, wrong))),
-        Event::Gallery { truth, predicted, examples } => this.gallery.set(Some((truth, predicted, examples))),
+        Event::Analysis { confusion, wrong } => state.analysis.set(Some((confusion, wrong))),
+        Event::Gallery { truth, predicted, examples } => state.gallery.set(Some((truth, predicted, examples))),
         Event::Built { layers, params } => {
-            this.model.set(Some((layers, params)));
-            this.weights_link.set(None);
-            this.error.set(None);
-            let repredict = this.weights_changed();
-            if this.data_ready.get_untracked().is_some() {
+            state.model.set(Some((layers, params)));
+            state.weights_link.set(None);
+            state.error.set(None);
+            let repredict = state.weights_changed();
+            if state.data_ready.get_untracked().is_some() {
                 // The opening link's weights go into the first model built with the data.
-                if let Some(text) = this.link_weights.try_update(Option::take).flatten() {
+                if let Some(text) = state.link_weights.try_update(Option::take).flatten() {
                     return vec![Request::ImportWeightsLink { text }];
                 }
                 // New weights: the drawing's prediction and layer views follow.
@@ -65,88 +64,88 @@ let this = &state;
             }
         }
         Event::WeightsLink { text } => {
-            let link = text.map(|w| format!("{}&w={w}", super::edit::share_url(&this.spec.get_untracked())));
+            let link = text.map(|w| format!("{}&w={w}", super::edit::share_url(&state.spec.get_untracked())));
             if let (Ok(url), Some(window)) = (&link, web_sys::window()) {
                 // May be refused outside a click; the link is shown either way.
                 let _ = window.navigator().clipboard().write_text(url);
             }
-            this.weights_link.set(Some(link));
+            state.weights_link.set(Some(link));
         }
         Event::FineTuned { steps, accuracy } => {
-            this.fine_tuning.set(false);
-            this.fine_tuned.set(Some(super::lang::msg("msg.fine_tuned", &[&steps, &format!("{:.0}", accuracy * 100.0)])));
-            return this.weights_changed().into_iter().collect();
+            state.fine_tuning.set(false);
+            state.fine_tuned.set(Some(super::lang::msg("msg.fine_tuned", &[&steps, &format!("{:.0}", accuracy * 100.0)])));
+            return state.weights_changed().into_iter().collect();
         }
         Event::WeightsFile { bytes } => super::transfer::download(&state, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
         Event::WeightsImported { name, tensors } => {
-            this.error.set(None);
-            this.notice.set(Some(super::lang::msg("msg.loaded", &[&tensors, &name])));
-            return this.weights_changed().into_iter().collect();
+            state.error.set(None);
+            state.notice.set(Some(super::lang::msg("msg.loaded", &[&tensors, &name])));
+            return state.weights_changed().into_iter().collect();
         }
         Event::Restored(p) => {
-            this.run.set(RunState::Paused);
-            this.restored.set(Some(super::lang::msg("msg.restored", &[&(p.epoch + 1), &p.epochs, &p.step_in_epoch, &p.steps_per_epoch])));
+            state.run.set(RunState::Paused);
+            state.restored.set(Some(super::lang::msg("msg.restored", &[&(p.epoch + 1), &p.epochs, &p.step_in_epoch, &p.steps_per_epoch])));
             super::persist::resume_curves(state, &p);
-            this.progress.set(Some(p));
-            return this.weights_changed().into_iter().collect();
+            state.progress.set(Some(p));
+            return state.weights_changed().into_iter().collect();
         }
         Event::Progress(p) => {
             if p.report.steps > 0 {
-                if this.curve.with_untracked(Vec::is_empty) {
-                    this.run_spec.set(Some(this.spec.get_untracked()));
-                    this.curve_archived.set(false);
+                if state.curve.with_untracked(Vec::is_empty) {
+                    state.run_spec.set(Some(state.spec.get_untracked()));
+                    state.curve_archived.set(false);
                 }
-                this.curve.update(|c| c.push((p.global_step, p.report.loss, p.report.accuracy)));
+                state.curve.update(|c| c.push((p.global_step, p.report.loss, p.report.accuracy)));
                 super::persist::save_soon(state);
             }
-            this.progress.set(Some(p));
+            state.progress.set(Some(p));
         }
         Event::Evaluated { epoch, report, validation, seconds } => {
-            this.evals.update(|e| e.push((epoch, report)));
+            state.evals.update(|e| e.push((epoch, report)));
             if let Some(seconds) = seconds {
-                this.epoch_times.update(|t| t.push((epoch, seconds)));
+                state.epoch_times.update(|t| t.push((epoch, seconds)));
             }
             if let Some(v) = validation {
-                this.validations.update(|e| e.push((epoch, v)));
+                state.validations.update(|e| e.push((epoch, v)));
             }
             super::persist::save(state);
         }
         Event::Paused => {
-            this.run.set(RunState::Paused);
+            state.run.set(RunState::Paused);
             super::persist::save(state);
             // The next images to train on have moved on.
-            if this.data_ready.get_untracked().is_some() {
+            if state.data_ready.get_untracked().is_some() {
                 return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
             }
         }
         Event::Finished => {
-            this.run.set(RunState::Finished);
+            state.run.set(RunState::Finished);
             // "Continued from the checkpoint…" described the run's start, not its end.
-            this.restored.set(None);
+            state.restored.set(None);
             super::runs::archive(state);
         }
         Event::Pong | Event::ThreadDied { .. } => {}
         Event::Prediction(inspection) => {
-            this.prediction.set(Some(inspection.probs.clone()));
-            this.inspection.set(Some(inspection));
+            state.prediction.set(Some(inspection.probs.clone()));
+            state.inspection.set(Some(inspection));
         }
         Event::PredictionFailed { message } => {
             // Nothing to show for this drawing; the next stroke asks again.
-            this.prediction.set(None);
-            this.inspection.set(None);
-            this.last_input.set(None);
-            this.error.set(Some(message));
+            state.prediction.set(None);
+            state.inspection.set(None);
+            state.last_input.set(None);
+            state.error.set(Some(message));
         }
         Event::Error { message } => {
-            this.fine_tuning.set(false);
-            if this.run.get_untracked() == RunState::Pausing {
-                this.run.set(RunState::Paused);
+            state.fine_tuning.set(false);
+            if state.run.get_untracked() == RunState::Pausing {
+                state.run.set(RunState::Paused);
             }
-            if this.bench_running.get_untracked() {
-                this.bench_running.set(false);
-                this.bench_queue.set(Vec::new());
+            if state.bench_running.get_untracked() {
+                state.bench_running.set(false);
+                state.bench_queue.set(Vec::new());
             }
-            this.error.set(Some(message));
+            state.error.set(Some(message));
         }
     }
     Vec::new()

@@ -79,11 +79,14 @@ pub fn resume_curves(state: AppState, restored: &Progress) {
     }
     let step = restored.global_step;
     let per_epoch = restored.steps_per_epoch as u64;
-    let upto = |set: Vec<(usize, EvalReport)>| set.into_iter().filter(|(e, _)| *e as u64 * per_epoch <= step).collect::<Vec<_>>();
+    /// The per-epoch entries of epochs that ended by `step`.
+    fn upto<T>(set: Vec<(usize, T)>, per_epoch: u64, step: u64) -> Vec<(usize, T)> {
+        set.into_iter().filter(|(e, _)| *e as u64 * per_epoch <= step).collect()
+    }
     state.curve.set(current.curve.into_iter().filter(|c| c.0 <= step).collect());
-    state.evals.set(upto(current.evals));
-    state.validations.set(upto(current.validations));
-    state.epoch_times.set(current.epoch_times.into_iter().filter(|(e, _)| *e as u64 * per_epoch <= step).collect());
+    state.evals.set(upto(current.evals, per_epoch, step));
+    state.validations.set(upto(current.validations, per_epoch, step));
+    state.epoch_times.set(upto(current.epoch_times, per_epoch, step));
     state.run_spec.set(Some(current.spec));
     state.curve_archived.set(false);
 }
