@@ -110,6 +110,8 @@ describe('threaded page', { timeout: 300_000 }, () => {
     await page.waitForFunction((before) => document.querySelector('[data-testid=input-preview]').toDataURL() !== before, one);
     await page.click('[data-testid=draw-undo]');
     await page.waitForFunction((before) => document.querySelector('[data-testid=input-preview]').toDataURL() === before, one);
+    // The preview changes at once; the engine's answer for it comes later (a busy machine shows the gap).
+    await page.waitForSelector('[data-testid=prediction][aria-busy=false]');
     assert.equal(await text(page, 'prediction'), 'Prediction: 1');
     // A wider brush leaves more ink on the pad.
     const padInk = () => page.$eval('[data-testid=draw-canvas]', (c) => {
