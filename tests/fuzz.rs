@@ -9,7 +9,8 @@ use cnn_playground::engine::data::DataSplit;
 use cnn_playground::engine::network::Network;
 use cnn_playground::engine::spec::{Spec, PRESETS};
 use cnn_playground::engine::{weights, weights_link};
-use cnn_playground::protocol::{Envelope, Request};
+use cnn_playground::protocol::bulk::{self, Chunk};
+use cnn_playground::protocol::Request;
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -127,7 +128,7 @@ proptest! {
         match Spec::from_json(&text) {
             Err(e) => {
                 count(true);
-                prop_assert!(e.starts_with("layer ") || e.starts_with("field `") || e.starts_with("not valid JSON"), "{e}");
+                prop_assert!(["err.layer_field", "msg.field_error", "err.not_json"].contains(&&*e.key), "{e}");
             }
             Ok(spec) => match spec.infer() {
                 Err(e) => {
@@ -203,7 +204,7 @@ proptest! {
         match weights_link::decode(&mut net, &text) {
             Err(e) => {
                 count(true);
-                prop_assert!(e.starts_with("the weights in the link"), "{e}");
+                prop_assert!(e.key.starts_with("err.link_"), "{e}");
                 prop_assert_eq!(params(&net), before);
             }
             Ok(_) => {
@@ -245,14 +246,21 @@ proptest! {
         count(DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], 10).is_err());
     }
 
-    /// Engine requests as they arrive from the page: any text either parses into a request or
-    /// is ignored; a parsed Build's spec validates without panicking.
+    /// Engine requests as they arrive from the page (JSON plus bulk arrays): any text either
+    /// parses into a request or is refused, bulk references included (missing, repeated or of
+    /// the wrong type); a parsed Build's spec validates without panicking.
     #[test]
-    fn engine_messages(preset in 0usize..16, which in 0usize..400, value in hostile_value(), raw in "\\PC{0,80}") {
+    fn engine_messages(preset in 0usize..16, which in 0usize..400, value in hostile_value(), raw in "\\PC{0,80}", bulk in 0usize..4) {
         let spec_json = mutated_spec_json(preset, which, value, false);
-        for text in [format!("{{\"cnn\":{{\"Build\":{{\"spec\":{spec_json}}}}}}}"), raw.clone(), format!("{{\"cnn\":{raw}}}")] {
-            match serde_json::from_str::<Envelope<Request>>(&text) {
-                Ok(Envelope { cnn: Request::Build { spec } }) => {
+        let chunks = vec![Chunk::F32(vec![0.5; 784]), Chunk::U8(vec![7; 784])];
+        for text in [
+            format!("{{\"Build\":{{\"spec\":{spec_json}}}}}"),
+            raw.clone(),
+            format!("{{\"Predict\":{{\"pixels\":{{\"bulk\":{bulk}}}}}}}"),
+            format!("{{\"Predict\":{{\"pixels\":{raw}}}}}"),
+        ] {
+            match bulk::from_wire::<Request>(&text, chunks.clone()) {
+                Ok(Request::Build { spec }) => {
                     count(spec.infer().is_err());
                 }
                 Ok(_) => count(false),

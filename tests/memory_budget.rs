@@ -66,7 +66,7 @@ fn a_model_right_at_the_budget_passes_and_one_byte_more_is_refused() {
     assert!(memory::check(&spec, &infos, total).is_ok());
     let err = memory::check(&spec, &infos, total - 1).unwrap_err();
     assert_eq!(err.field, "layers");
-    assert!(err.message.contains("memory budget"), "{}", err.message);
+    assert!(err.message.to_string().contains("memory budget"), "{}", err.message);
 }
 
 #[test]

@@ -154,7 +154,7 @@ fn early_stopping_restores_the_best_weights() {
         after_first.get_or_insert_with(|| weights(&t));
     }
     assert_eq!(t.epoch, 3);
-    let reason = t.stop_reason.clone().unwrap();
+    let reason = t.stop_reason.clone().unwrap().to_string();
     assert!(reason.starts_with("early stopping after epoch 3") && reason.ends_with("best weights restored"), "{reason}");
     assert_eq!(weights(&t), after_first.unwrap());
 }
@@ -170,7 +170,7 @@ fn divergence_stops_and_keeps_the_last_weights() {
     assert!(r.diverged && t.finished());
     assert_eq!(r.steps, 0, "the diverging step is not applied");
     assert_eq!(weights(&t), before);
-    assert!(t.stop_reason.clone().unwrap().starts_with("training diverged at step 3 (non-finite loss)"), "{:?}", t.stop_reason);
+    assert!(t.stop_reason.clone().unwrap().to_string().starts_with("training diverged at step 3 (non-finite loss)"), "{:?}", t.stop_reason);
 }
 
 #[test]
@@ -241,7 +241,7 @@ fn checkpoint_resumes_bit_identically() {
         assert_eq!(Trainer::restore(&bytes, data.clone()).unwrap().step, straight.step - 6);
     }
     let plain = cnn_playground::engine::weights::save(&Trainer::new(small_spec(), data.clone()).unwrap().network, &small_spec());
-    assert_eq!(Trainer::restore(&plain, data).err().unwrap(), "the file is weights, not a training checkpoint");
+    assert_eq!(Trainer::restore(&plain, data).err().unwrap().to_string(), "the file is weights, not a training checkpoint");
 }
 
 /// Fine-tuning on the user's own images: a few mislabelled images (class 0 images labelled 1)

@@ -58,10 +58,10 @@ impl AugmentSpec {
     }
 
     /// Checks ranges; errors name the field (`training.augment.<field>`).
-    pub fn check(&self) -> Result<(), (String, String)> {
+    pub fn check(&self) -> Result<(), (String, crate::i18n::Message)> {
         let field = |f: &str| format!("training.augment.{f}");
         let range = |f: &str, v: f32, lo: f32, hi: f32| {
-            if v.is_finite() && (lo..=hi).contains(&v) { Ok(()) } else { Err((field(f), format!("must be in [{lo}, {hi}], not {v}"))) }
+            if v.is_finite() && (lo..=hi).contains(&v) { Ok(()) } else { Err((field(f), crate::msg!("err.in_range", format!("[{lo}, {hi}]"), v))) }
         };
         range("rotation", self.rotation, 0.0, 180.0)?;
         range("translate", self.translate, 0.0, 0.5)?;

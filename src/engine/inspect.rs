@@ -20,6 +20,7 @@ pub struct LayerOutput {
     /// Channels (features for a flat output), height, width.
     pub shape: [usize; 3],
     /// The first `min(c, MAX_MAPS)` channels, NCHW (all features of a flat output).
+    #[serde(with = "crate::protocol::bulk")]
     pub values: Vec<f32>,
     /// Smallest and largest value over the whole output.
     pub range: [f32; 2],
@@ -33,6 +34,7 @@ pub struct Filters {
     /// Output channels shown, kernel height, kernel width.
     pub shape: [usize; 3],
     /// `shape[0]` kernels of `kh × kw`.
+    #[serde(with = "crate::protocol::bulk")]
     pub values: Vec<f32>,
 }
 
@@ -40,8 +42,10 @@ pub struct Filters {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Inspection {
     /// The image inspected.
+    #[serde(with = "crate::protocol::bulk")]
     pub input: Vec<f32>,
     /// Class probabilities.
+    #[serde(with = "crate::protocol::bulk")]
     pub probs: Vec<f32>,
     /// The most probable class.
     pub top: usize,
@@ -50,24 +54,26 @@ pub struct Inspection {
     /// The first convolution's filters, if the network has a convolution.
     pub filters: Option<Filters>,
     /// d(top-class logit)/d(input), one value per input pixel.
+    #[serde(with = "crate::protocol::bulk")]
     pub saliency: Vec<f32>,
 }
 
 impl Inspection {
     /// Where the first NaN or ±∞ is, if any ("the output of layer 3", "the probabilities"):
     /// weights that overflow give such numbers, which JSON cannot carry and the page cannot show.
-    pub fn first_non_finite(&self) -> Option<String> {
+    pub fn first_non_finite(&self) -> Option<crate::i18n::Message> {
+        use crate::msg;
         let bad = |v: &[f32]| v.iter().any(|x| !x.is_finite());
         if let Some(l) = self.layers.iter().find(|l| bad(&l.values) || bad(&l.range)) {
-            return Some(format!("the output of layer {}", l.layer));
+            return Some(msg!("err.output_of_layer", l.layer));
         }
         if bad(&self.probs) {
-            return Some("the class probabilities".into());
+            return Some(msg!("err.the_probabilities"));
         }
         if bad(&self.saliency) {
-            return Some("the saliency map".into());
+            return Some(msg!("err.the_saliency"));
         }
-        self.filters.as_ref().filter(|f| bad(&f.values)).map(|f| format!("the filters of layer {}", f.layer))
+        self.filters.as_ref().filter(|f| bad(&f.values)).map(|f| msg!("err.filters_of_layer", f.layer))
     }
 }
 
@@ -198,6 +204,6 @@ mod tests {
         for w in network.layers[0].params_mut() {
             *w = 3e38;
         }
-        assert_eq!(inspect(&network, &image(1)).first_non_finite().as_deref(), Some("the output of layer 0"));
+        assert_eq!(inspect(&network, &image(1)).first_non_finite().map(|m| m.to_string()).as_deref(), Some("the output of layer 0"));
     }
 }

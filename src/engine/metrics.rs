@@ -90,6 +90,7 @@ pub struct Example {
     /// Class probabilities.
     pub probs: Vec<f32>,
     /// The image, 0–255, row-major.
+    #[serde(with = "crate::protocol::bulk")]
     pub pixels: Vec<u8>,
 }
 

@@ -65,3 +65,10 @@ impl fmt::Display for Shape {
         }
     }
 }
+
+/// Shapes read the same in every language.
+impl crate::i18n::ToArg for Shape {
+    fn to_arg(&self) -> crate::i18n::Arg {
+        crate::i18n::Arg::Text(self.to_string())
+    }
+}

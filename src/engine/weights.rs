@@ -11,19 +11,17 @@ use super::spec::Spec;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::{BTreeSet, HashMap};
-use thiserror::Error;
+use crate::i18n::{Arg, Message, ToArg};
+use crate::msg;
 
 /// Why a weights file could not be read into a network.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum WeightsError {
-    /// Not a safetensors file, or a corrupt / truncated one.
-    #[error("not a readable safetensors file: {0}")]
+    /// Not a safetensors file, or a corrupt / truncated one (the reader's words).
     Format(String),
     /// A tensor the model needs is not in the file.
-    #[error("tensor `{0}` is missing from the file")]
     Missing(String),
     /// A tensor has the wrong shape.
-    #[error("tensor `{name}` has shape {found:?}, the model needs {expected:?}")]
     Shape {
         /// State-dict name.
         name: String,
@@ -33,7 +31,6 @@ pub enum WeightsError {
         expected: Vec<usize>,
     },
     /// A tensor has the wrong element type.
-    #[error("tensor `{name}` is {found}, the model needs {expected}")]
     Dtype {
         /// State-dict name.
         name: String,
@@ -43,13 +40,10 @@ pub enum WeightsError {
         expected: String,
     },
     /// The file has tensors the model does not know.
-    #[error("tensor `{0}` does not belong to this model")]
     Unexpected(String),
     /// The embedded spec is unreadable.
-    #[error("the spec stored in the file is invalid: {0}")]
-    Spec(String),
+    Spec(Message),
     /// A tensor holds NaN or ±∞ (a model with one predicts nothing but NaN).
-    #[error("tensor `{name}` holds {value} at index {index}: weights must be finite numbers")]
     NonFinite {
         /// State-dict name.
         name: String,
@@ -58,6 +52,36 @@ pub enum WeightsError {
         /// The value, as text (NaN, inf or -inf).
         value: String,
     },
+}
+
+impl WeightsError {
+    /// The error as a message of the tables.
+    pub fn message(&self) -> Message {
+        match self {
+            WeightsError::Format(why) => msg!("err.safetensors", why),
+            WeightsError::Missing(name) => msg!("err.tensor_missing", name),
+            WeightsError::Shape { name, found, expected } => msg!("err.tensor_shape", name, format!("{found:?}"), format!("{expected:?}")),
+            WeightsError::Dtype { name, found, expected } => msg!("err.tensor_dtype", name, found, expected),
+            WeightsError::Unexpected(name) => msg!("err.tensor_foreign", name),
+            WeightsError::Spec(why) => msg!("err.stored_spec", why),
+            WeightsError::NonFinite { name, index, value } => msg!("err.non_finite_tensor", name, value, index),
+        }
+    }
+}
+
+/// English, as the CLI prints it.
+impl std::fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.message().fmt(f)
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
+impl ToArg for WeightsError {
+    fn to_arg(&self) -> Arg {
+        Arg::Message(self.message())
+    }
 }
 
 /// The first non-finite value of tensor `name`, as an error.

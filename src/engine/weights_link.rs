@@ -10,6 +10,8 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 use std::io::{Read, Write};
+use crate::i18n::Message;
+use crate::msg;
 
 /// Longest `w=` value written (≈ 40,000 parameters for typical trained weights).
 pub const MAX_LINK_CHARS: usize = 48_000;
@@ -33,7 +35,7 @@ fn values(network: &Network) -> Vec<f32> {
 }
 
 /// The network's weights as a `w=` value, or why they do not fit in a link.
-pub fn encode(network: &Network) -> Result<String, String> {
+pub fn encode(network: &Network) -> Result<String, Message> {
     let all = values(network);
     let mut packed = vec![FORMAT];
     let mut at = 0;
@@ -46,46 +48,44 @@ pub fn encode(network: &Network) -> Result<String, String> {
         packed.extend(tensor.iter().map(|&v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8));
     }
     let mut deflate = DeflateEncoder::new(Vec::new(), Compression::best());
-    deflate.write_all(&packed).map_err(|e| e.to_string())?;
-    let text = URL_SAFE_NO_PAD.encode(deflate.finish().map_err(|e| e.to_string())?);
+    // Writing into a Vec cannot fail; a failure would still be reported, not unwrapped.
+    deflate.write_all(&packed).map_err(|e| msg!("text.verbatim", e.to_string()))?;
+    let text = URL_SAFE_NO_PAD.encode(deflate.finish().map_err(|e| msg!("text.verbatim", e.to_string()))?);
     if text.len() > MAX_LINK_CHARS {
-        return Err(format!(
-            "its {} weights take {} KB in a link even as 8-bit numbers, more than the {} KB a link can safely carry (about 40,000 parameters); download the weights file instead",
-            all.len(), text.len().div_ceil(1000), MAX_LINK_CHARS / 1000
-        ));
+        return Err(msg!("err.link_too_large", all.len(), text.len().div_ceil(1000), MAX_LINK_CHARS / 1000));
     }
     Ok(text)
 }
 
 /// Reads a `w=` value into `network` (all or nothing); returns the number of tensors.
-pub fn decode(network: &mut Network, text: &str) -> Result<usize, String> {
-    let compressed = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|e| format!("the weights in the link are not valid base64url: {e}"))?;
+pub fn decode(network: &mut Network, text: &str) -> Result<usize, Message> {
+    let compressed = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|e| msg!("err.link_base64", e.to_string()))?;
     let mut packed = Vec::new();
     // Cap the inflated size: a crafted link must not exhaust memory.
     let cap = 5 * values(network).len() as u64 + 64;
-    DeflateDecoder::new(&compressed[..]).take(cap + 1).read_to_end(&mut packed).map_err(|e| format!("the weights in the link are damaged (truncated?): {e}"))?;
+    DeflateDecoder::new(&compressed[..]).take(cap + 1).read_to_end(&mut packed).map_err(|e| msg!("err.link_damaged", e.to_string()))?;
     match packed.first() {
         Some(&FORMAT) => {}
-        Some(v) => return Err(format!("the weights in the link use format {v}, this page reads format {FORMAT}")),
-        None => return Err("the weights in the link are empty".into()),
+        Some(v) => return Err(msg!("err.link_format", v, FORMAT)),
+        None => return Err(msg!("err.link_empty")),
     }
     let lens = tensor_lens(network);
     let expected = 1 + lens.iter().map(|l| 4 + l).sum::<usize>();
     if packed.len() != expected {
-        return Err(format!("the weights in the link are for another model: {} bytes, this model needs {expected}", packed.len()));
+        return Err(msg!("err.link_other_model", packed.len(), expected));
     }
     let mut out = Vec::with_capacity(expected);
     let mut at = 1;
     for (len, name) in lens.iter().zip(crate::engine::weights::tensor_names(network)) {
         let scale = f32::from_le_bytes(packed[at..at + 4].try_into().expect("4 bytes"));
         if !scale.is_finite() {
-            return Err("the weights in the link hold a non-finite scale".into());
+            return Err(msg!("err.link_scale"));
         }
         at += 4;
         let start = out.len();
         out.extend(packed[at..at + len].iter().map(|&b| b as i8 as f32 * scale));
         // A finite scale times 127 can still overflow (3e38 · 127 = ∞).
-        crate::engine::weights::check_finite(&name, &out[start..]).map_err(|e| format!("the weights in the link are unusable: {e}"))?;
+        crate::engine::weights::check_finite(&name, &out[start..]).map_err(|e| msg!("err.link_unusable", e))?;
         at += len;
     }
     let mut rest = &out[..];
@@ -147,14 +147,14 @@ mod tests {
                 let b: Vec<f32> = back.layers.iter().flat_map(|l| l.buffers().to_vec()).collect();
                 assert!(b.iter().all(|&v| v > 0.2));
             }
-            Err(e) => assert!(e.contains("download the weights file instead"), "{e}"),
+            Err(e) => assert!(e.to_string().contains("download the weights file instead"), "{e}"),
         }
     }
 
     #[test]
     fn large_models_are_refused_with_the_reason() {
         let network = Network::from_spec(&preset("pytorch-mnist-cnn")).unwrap();
-        let e = encode(&network).unwrap_err();
+        let e = encode(&network).unwrap_err().to_string();
         assert!(e.contains("KB a link can safely carry") && e.contains("download the weights file instead"), "{e}");
     }
 
@@ -170,14 +170,14 @@ mod tests {
             ("not base64!", "base64url"),
             ("", "damaged"),
         ] {
-            let e = decode(&mut target, bad).unwrap_err();
+            let e = decode(&mut target, bad).unwrap_err().to_string();
             assert!(e.contains(message), "{bad:.20}: {e}");
             assert_eq!(values(&target), before);
         }
         // Another model's weights.
         let other_spec = Spec { layers: serde_json::from_str(r#"[{"type":"flatten"},{"type":"linear","out_features":10}]"#).unwrap(), ..spec };
         let other = encode(&Network::from_spec(&other_spec).unwrap()).unwrap();
-        assert!(decode(&mut target, &other).unwrap_err().contains("another model"));
+        assert!(decode(&mut target, &other).unwrap_err().to_string().contains("another model"));
         assert_eq!(values(&target), before);
     }
 

@@ -1,11 +1,13 @@
-//! The page's two languages: English and Simplified Chinese. Every piece of UI text is a key in
-//! both tables (`en.rs`, `zh.rs`); messages that arrive as English text (engine errors, worker
-//! reports) are translated by matching them against the tables' message templates. No web
-//! dependencies, so the tables are checked by native tests.
+//! The page's two languages: English and Simplified Chinese. Every piece of text is a key in
+//! both tables (`en.rs`, `zh.rs`); messages (engine errors, worker reports, notices) travel as
+//! [`Message`] values, a key and its arguments, and are rendered in the reader's language only
+//! when shown. No web dependencies, so the tables are checked by native tests.
 
 mod en;
-mod matcher;
+mod message;
 mod zh;
+
+pub use message::{english, holes, Arg, Message, ToArg};
 
 use std::fmt::Display;
 
@@ -65,6 +67,12 @@ pub fn text(lang: Lang, key: &'static str) -> &'static str {
     find(lang.table()).or_else(|| find(en::TABLE)).unwrap_or(key)
 }
 
+/// The text of `key` in `lang`, falling back to English; None when neither table has it.
+pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
+    let find = |table: &'static [(&'static str, &'static str)]| table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    find(lang.table()).or_else(|| find(en::TABLE))
+}
+
 /// The tables' key `prefix` + `name` (e.g. `layer.` + `Conv2d`), `""` when there is none.
 pub fn key_for(prefix: &str, name: &str) -> &'static str {
     en::TABLE.iter().map(|(k, _)| *k).find(|k| k.strip_prefix(prefix) == Some(name)).unwrap_or("")
@@ -95,20 +103,6 @@ pub fn fill(template: &str, args: &[&dyn Display]) -> String {
 /// The text of `key` in `lang` with its placeholders filled.
 pub fn text_with(lang: Lang, key: &'static str, args: &[&dyn Display]) -> String {
     fill(text(lang, key), args)
-}
-
-/// Translates an English message (built from a `msg.` or `err.` template, possibly nested:
-/// "x was not opened: <engine error>") into `lang`. Unknown messages come back as they are.
-pub fn translate(lang: Lang, english: &str) -> String {
-    if lang == Lang::En {
-        return english.to_string();
-    }
-    matcher::translate(english, &|key| text(lang, key), 4)
-}
-
-/// Keys whose English text is a message template the translator matches against.
-fn is_message_key(key: &str) -> bool {
-    key.starts_with("msg.") || key.starts_with("err.")
 }
 
 #[cfg(test)]

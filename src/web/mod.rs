@@ -5,3 +5,4 @@ pub mod js;
 pub mod store;
 pub mod ui;
 pub mod worker;
+pub mod wire;

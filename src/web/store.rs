@@ -2,6 +2,8 @@
 //! checkpoints, the spec and the run history survive a reload). Every failure comes back as a
 //! message to show, never silently.
 
+use crate::i18n::Message;
+use crate::msg;
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -13,18 +15,28 @@ const DB: &str = "cnn-playground";
 const VERSION: u32 = 2;
 const STORE: &str = "kv";
 
-fn describe(e: JsValue) -> String {
+/// Rejection reasons of [`done`] that are ours (the browser's own errors carry their words).
+const FAILED: &str = "failed";
+const BLOCKED: &str = "blocked";
+
+fn describe(e: JsValue) -> Message {
     // DOMException first: it is also an Error, whose message alone drops the name.
-    e.dyn_ref::<web_sys::DomException>()
+    let browser = e
+        .dyn_ref::<web_sys::DomException>()
         .map(|d| format!("{}: {}", d.name(), d.message()))
-        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
+        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())));
+    match (browser, e.as_string().as_deref()) {
+        (Some(words), _) => msg!("text.verbatim", words),
+        (None, Some(FAILED)) => msg!("err.idb_failed"),
+        (None, Some(BLOCKED)) => msg!("err.idb_blocked"),
+        (None, Some(other)) => msg!("text.verbatim", other),
+        (None, None) => msg!("text.verbatim", format!("{e:?}")),
+    }
 }
 
 /// Resolves with the request's result when it succeeds; an open request that another tab
 /// blocks (it holds the old version) fails with a message instead of waiting silently.
-async fn done(request: &IdbRequest) -> Result<JsValue, String> {
+async fn done(request: &IdbRequest) -> Result<JsValue, Message> {
     let req = request.clone();
     let promise = Promise::new(&mut |resolve, reject| {
         let r = req.clone();
@@ -34,14 +46,14 @@ async fn done(request: &IdbRequest) -> Result<JsValue, String> {
         let r2 = req.clone();
         let fail = reject.clone();
         let on_error = Closure::once_into_js(move || {
-            let err = r2.error().ok().flatten().map_or(JsValue::from_str("IndexedDB request failed"), JsValue::from);
+            let err = r2.error().ok().flatten().map_or(JsValue::from_str(FAILED), JsValue::from);
             let _ = fail.call1(&JsValue::NULL, &err);
         });
         req.set_onsuccess(Some(on_success.unchecked_ref()));
         req.set_onerror(Some(on_error.unchecked_ref()));
         if let Some(open) = req.dyn_ref::<IdbOpenDbRequest>() {
             let on_blocked = Closure::once_into_js(move || {
-                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("the database is held open by another tab of this page with an older version: close it and reload"));
+                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(BLOCKED));
             });
             open.set_onblocked(Some(on_blocked.unchecked_ref()));
         }
@@ -49,10 +61,10 @@ async fn done(request: &IdbRequest) -> Result<JsValue, String> {
     JsFuture::from(promise).await.map_err(describe)
 }
 
-async fn open() -> Result<IdbDatabase, String> {
+async fn open() -> Result<IdbDatabase, Message> {
     // `indexedDB` of whichever global this runs in (window or worker).
     let factory = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB")).map_err(describe)?;
-    let factory: IdbFactory = factory.dyn_into().map_err(|_| "this browser gives the page no IndexedDB (private mode?)".to_string())?;
+    let factory: IdbFactory = factory.dyn_into().map_err(|_| msg!("err.idb_missing"))?;
     let request: IdbOpenDbRequest = factory.open_with_u32(DB, VERSION).map_err(describe)?;
     let upgrade_req = request.clone();
     let on_upgrade = Closure::once_into_js(move || {
@@ -71,12 +83,12 @@ async fn open() -> Result<IdbDatabase, String> {
     db.dyn_into::<IdbDatabase>().map_err(describe)
 }
 
-fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, String> {
+fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, Message> {
     db.transaction_with_str_and_mode(STORE, mode).and_then(|t| t.object_store(STORE)).map_err(describe)
 }
 
 /// Saves `bytes` under `key` (quota and permission errors are returned).
-pub async fn put(key: &str, bytes: &[u8]) -> Result<(), String> {
+pub async fn put(key: &str, bytes: &[u8]) -> Result<(), Message> {
     let db = open().await?;
     // A copy outside wasm memory: IndexedDB cannot store views of shared memory.
     let array = Uint8Array::new_with_length(bytes.len() as u32);
@@ -88,7 +100,7 @@ pub async fn put(key: &str, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// The bytes under `key`, if any.
-pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
+pub async fn get(key: &str) -> Result<Option<Vec<u8>>, Message> {
     let db = open().await?;
     let request = store(&db, IdbTransactionMode::Readonly)?.get(&JsValue::from_str(key)).map_err(describe);
     db.close();
@@ -96,11 +108,11 @@ pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    Ok(Some(value.dyn_into::<Uint8Array>().map_err(|_| "the stored value is not bytes".to_string())?.to_vec()))
+    Ok(Some(value.dyn_into::<Uint8Array>().map_err(|_| msg!("err.idb_not_bytes"))?.to_vec()))
 }
 
 /// Removes `key`.
-pub async fn delete(key: &str) -> Result<(), String> {
+pub async fn delete(key: &str) -> Result<(), Message> {
     let db = open().await?;
     let request = store(&db, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(key)).map_err(describe);
     db.close();

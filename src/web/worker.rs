@@ -11,7 +11,9 @@ use crate::engine::network::Network;
 use crate::engine::bench::{self, BenchConfig};
 use crate::engine::spec::{DatasetKind, Spec, PRESETS};
 use crate::engine::train::{evaluate, Trainer};
-use crate::protocol::{EngineMode, Envelope, Event, Progress, Request, GALLERY_SIZE};
+use crate::i18n::{Arg, Message, ToArg};
+use crate::msg;
+use crate::protocol::{bulk, EngineMode, Event, Progress, Request, GALLERY_SIZE};
 use std::cell::RefCell;
 use std::sync::Mutex;
 use std::sync::Arc;
@@ -87,7 +89,7 @@ const SAVE_EVERY_MS: f64 = 5_000.0;
 /// Saves the trainer's checkpoint in IndexedDB; a failure (quota, private mode) is shown.
 async fn save_checkpoint(bytes: Vec<u8>) {
     if let Err(e) = crate::web::store::put(CHECKPOINT_KEY, &bytes).await {
-        post_error(format!("the training checkpoint could not be saved in this browser: {e}"));
+        post_error(msg!("err.checkpoint_unsaved", e));
     }
 }
 
@@ -110,7 +112,7 @@ fn progress_of(t: &Trainer) -> Progress {
 async fn try_restore() {
     let saved = match crate::web::store::get(CHECKPOINT_KEY).await {
         Ok(saved) => saved,
-        Err(e) => return post_error(format!("the saved training checkpoint could not be read: {e}")),
+        Err(e) => return post_error(msg!("err.checkpoint_unreadable", e)),
     };
     let Some(bytes) = saved else { return };
     let target = with_state(|s| s.trainer.as_ref().map(|t| (t.spec.clone(), t.data().clone())));
@@ -134,7 +136,7 @@ async fn try_restore() {
                 post(Event::Finished);
             }
         }
-        Err(e) => post_error(format!("the saved training checkpoint could not be used: {e}")),
+        Err(e) => post_error(msg!("err.checkpoint_unusable", e)),
     }
 }
 
@@ -154,23 +156,25 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-/// Sends an event to the UI (always from the worker's own thread). JSON has no NaN or ∞:
-/// serde writes them as `null`, which the page cannot read back, so every event is read back
-/// here first and one that does not survive is replaced by an error naming it.
+/// Sends an event to the UI (always from the worker's own thread), bulk arrays as transferred
+/// typed arrays. Those keep NaN and ∞, but the JSON part has no such numbers (serde writes them
+/// as `null`, which the page cannot read back), so every event is read back here first and one
+/// that does not survive is replaced by an error naming it.
 fn post(event: Event) {
     let kind = event.kind();
-    let mut text = serde_json::to_string(&Envelope { cnn: event }).expect("events serialise");
-    if let Err(e) = serde_json::from_str::<Envelope<Event>>(&text) {
-        let message = format!("the engine's {kind} message held a number that is not finite (NaN or ∞) and was dropped: {e}");
-        text = serde_json::to_string(&Envelope { cnn: Event::Error { message } }).expect("events serialise");
+    let (mut json, mut chunks) = bulk::to_wire(&event).expect("events serialise");
+    if let Err(e) = bulk::from_wire::<Event>(&json, chunks.clone()) {
+        let message = msg!("err.event_non_finite", kind, e.to_string());
+        (json, chunks) = bulk::to_wire(&Event::Error { message }).expect("events serialise");
     }
-    if let Err(e) = scope().post_message(&JsValue::from_str(&text)) {
+    let (message, transfer) = super::wire::package(&json, &chunks);
+    if let Err(e) = scope().post_message_with_transfer(&message, &transfer) {
         web_sys::console::error_2(&"cannot post event".into(), &e);
     }
 }
 
-fn post_error(message: impl Into<String>) {
-    post(Event::Error { message: message.into() });
+fn post_error(message: Message) {
+    post(Event::Error { message });
 }
 
 /// Runs `job` on the rayon pool and resolves on the worker's event loop when it is done.
@@ -225,7 +229,7 @@ pub fn start() {
         let threads = match start_pool().await {
             Ok(n) => n,
             Err(e) => {
-                post_error(format!("could not start the thread pool: {e:?}"));
+                post_error(msg!("err.pool_start", format!("{e:?}")));
                 return;
             }
         };
@@ -238,10 +242,12 @@ pub fn start() {
 }
 
 fn on_message(event: MessageEvent) {
-    // wasm-bindgen-rayon's helpers talk on the same scope: only JSON strings in our envelope are ours.
-    let Some(text) = event.data().as_string() else { return };
-    let Ok(Envelope { cnn: request }) = serde_json::from_str::<Envelope<Request>>(&text) else { return };
-    handle(request);
+    // wasm-bindgen-rayon's helpers talk on the same scope: only messages with a `cnn` are ours.
+    match super::wire::decode::<Request>(&event.data()) {
+        Some(Ok(request)) => handle(request),
+        Some(Err(e)) => web_sys::console::error_2(&"unreadable request".into(), &e.to_string().into()),
+        None => {}
+    }
 }
 
 fn handle(request: Request) {
@@ -254,7 +260,7 @@ fn handle(request: Request) {
             if !with_state(|s| s.restore_pending) {
                 spawn_local(async {
                     if let Err(e) = crate::web::store::delete(CHECKPOINT_KEY).await {
-                        post_error(format!("the old training checkpoint could not be removed: {e}"));
+                        post_error(msg!("err.checkpoint_unremoved", e));
                     }
                 });
             }
@@ -269,17 +275,17 @@ fn handle(request: Request) {
                     return Err(None);
                 }
                 if s.job.is_some() {
-                    return Err(Some("a benchmark or evaluation is running: wait for it to finish"));
+                    return Err(Some(msg!("err.busy")));
                 }
                 if s.trainer.is_none() {
-                    return Err(Some("load a dataset and build a model before training"));
+                    return Err(Some(msg!("err.train_needs")));
                 }
                 s.training = wanted;
                 Ok(())
             });
             match start {
                 Ok(()) => spawn_local(training_loop()),
-                Err(Some(msg)) => post_error(msg),
+                Err(Some(why)) => post_error(why),
                 Err(None) => {}
             }
         }
@@ -290,7 +296,7 @@ fn handle(request: Request) {
         }),
         Request::SetLr { lr } => {
             if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) {
-                return post_error(format!("learning rate {lr} is out of range (0, 10]"));
+                return post_error(msg!("err.lr_out_of_range", lr));
             }
             with_state(|s| match s.trainer.as_mut() {
                 Some(t) => t.set_lr(lr),
@@ -305,9 +311,9 @@ fn handle(request: Request) {
         Request::ExportWeights => export_weights(),
         Request::WeightsLink => match with_state(|s| s.snapshot.clone()) {
             Some(network) => post(Event::WeightsLink { text: crate::engine::weights_link::encode(&network) }),
-            None => post_error("there are no weights to share yet: load the data and build a model first"),
+            None => post_error(msg!("err.no_weights_share")),
         },
-        Request::ImportWeightsLink { text } => import_into_model("the link", |network| crate::engine::weights_link::decode(network, &text)),
+        Request::ImportWeightsLink { text } => import_into_model(msg!("err.the_link").to_arg(), |network| crate::engine::weights_link::decode(network, &text)),
         Request::ImportWeights { bytes, name } => import_weights(&bytes, name),
         Request::AugmentPreview { count } => {
             let images = with_state(|s| s.trainer.as_ref().map(|t| t.preview(count.min(64))));
@@ -320,7 +326,7 @@ fn handle(request: Request) {
                         labels: images.iter().map(|(_, _, l)| *l).collect(),
                     });
                 }
-                None => post_error("the augmentation preview needs the dataset loaded and training paused"),
+                None => post_error(msg!("err.preview_needs_data")),
             }
         }
         Request::Bench { preset, config } => spawn_local(bench(preset, config)),
@@ -363,17 +369,17 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
                 build(spec);
             }
         }
-        Err(e) => post(Event::DataFailed { message: format!("the {} data could not be read: {e}", dataset.asset_dir()) }),
+        Err(e) => post(Event::DataFailed { message: msg!("err.data_unreadable", dataset.asset_dir(), e) }),
     }
 }
 
 fn build(spec: Spec) {
     if with_state(|s| s.training != Training::Stopped || s.job.is_some()) {
-        return post_error("training is running: pause it before changing the model");
+        return post_error(msg!("err.training_running"));
     }
     let layers = match spec.infer() {
         Ok(layers) => layers,
-        Err(e) => return post_error(format!("invalid model: {e}")),
+        Err(e) => return post_error(msg!("err.invalid_model", e)),
     };
     let data = with_state(|s| {
         s.spec = Some(spec.clone());
@@ -398,7 +404,7 @@ fn build(spec: Spec) {
                 spawn_local(try_restore());
             }
         }
-        Err(e) => post_error(format!("invalid model: {e}")),
+        Err(e) => post_error(msg!("err.invalid_model", e)),
     }
 }
 
@@ -519,10 +525,10 @@ fn claim(s: &mut State, job: Job) -> bool {
 
 async fn evaluate_now() {
     let Some((network, data)) = with_state(|s| Some((s.snapshot.clone()?, s.data.as_ref()?.1.clone()))) else {
-        return post_error("load a dataset and build a model before evaluating");
+        return post_error(msg!("err.evaluate_needs"));
     };
     if !with_state(|s| claim(s, Job::Evaluation)) {
-        return post_error("a benchmark or evaluation is running: wait for it to finish");
+        return post_error(msg!("err.busy"));
     }
     let epoch = with_state(|s| s.trainer.as_ref().map_or(0, |t| t.epoch));
     let report = run_job(move || evaluate(&network, &data.test, crate::engine::train::HAS_THREADS)).await;
@@ -533,10 +539,10 @@ async fn evaluate_now() {
 /// Confusion matrix and most confidently wrong images of the test set (the model as it is now).
 async fn analyse() {
     let Some((network, data)) = with_state(|s| Some((s.snapshot.clone()?, s.data.as_ref()?.1.clone()))) else {
-        return post_error("load a dataset and build a model before analysing the test set");
+        return post_error(msg!("err.analyse_needs"));
     };
     if !with_state(|s| claim(s, Job::Analysis)) {
-        return post_error("a benchmark or evaluation is running: wait for it to finish");
+        return post_error(msg!("err.busy"));
     }
     let classes = network.classes;
     let (probs, confusion, wrong) = run_job(move || {
@@ -557,13 +563,13 @@ async fn analyse() {
 async fn fine_tune(images: Vec<u8>, labels: Vec<u8>, steps: usize) {
     let side = 28;
     if labels.is_empty() || images.len() != labels.len() * side * side || labels.iter().any(|&l| l > 9) {
-        return post_error(format!("fine-tune: {} images of 28×28 with labels 0–9 expected, got {} bytes and {} labels", labels.len(), images.len(), labels.len()));
+        return post_error(msg!("err.fine_tune_shape", labels.len(), images.len(), labels.len()));
     }
     let taken = with_state(|s| {
         if s.training != Training::Stopped || s.job.is_some() {
-            return Err("pause training (and wait for a benchmark) before fine-tuning");
+            return Err(msg!("err.fine_tune_pause"));
         }
-        let trainer = s.trainer.take().ok_or("load the data and build a model before fine-tuning")?;
+        let trainer = s.trainer.take().ok_or(msg!("err.fine_tune_needs"))?;
         s.job = Some(Job::FineTuning);
         Ok(trainer)
     });
@@ -592,10 +598,10 @@ async fn fine_tune(images: Vec<u8>, labels: Vec<u8>, steps: usize) {
 /// The images of one confusion cell from the last analysis.
 fn gallery(truth: u8, predicted: u8) {
     let Some((probs, data, classes)) = with_state(|s| Some((s.analysis.clone()?, s.data.as_ref()?.1.clone(), s.snapshot.as_ref()?.classes))) else {
-        return post_error("analyse the test set first");
+        return post_error(msg!("err.analyse_first"));
     };
     if truth as usize >= classes || predicted as usize >= classes {
-        return post_error(format!("gallery: classes are 0–{}, not {truth} and {predicted}", classes - 1));
+        return post_error(msg!("err.gallery_classes", classes - 1, truth, predicted));
     }
     let examples = metrics::examples(&probs, &data.test, classes, |t, p| (t, p) == (truth, predicted), GALLERY_SIZE);
     post(Event::Gallery { truth, predicted, examples });
@@ -603,10 +609,10 @@ fn gallery(truth: u8, predicted: u8) {
 
 async fn bench(preset: String, config: BenchConfig) {
     let Some(spec) = Spec::preset(&preset) else {
-        return post_error(format!("unknown benchmark network `{preset}` (known: {})", PRESETS.join(", ")));
+        return post_error(msg!("err.unknown_bench", preset, PRESETS.join(", ")));
     };
     if with_state(|s| s.training != Training::Stopped) || !with_state(|s| claim(s, Job::Benchmark)) {
-        return post_error("pause training (and wait for other work) before benchmarking");
+        return post_error(msg!("err.bench_pause"));
     }
     let mut report = run_job(move || bench::run(&spec, &config, now_ms)).await;
     with_state(|s| s.job = None);
@@ -623,19 +629,19 @@ fn wasm_memory_bytes() -> u64 {
 
 fn predict(pixels: Vec<f32>) {
     let Some(network) = with_state(|s| s.snapshot.clone()) else {
-        return post_error("build a model before predicting");
+        return post_error(msg!("err.predict_needs"));
     };
     let expected = network.input.len();
     if pixels.len() != expected {
-        return post_error(format!("predict: expected {expected} pixels, got {}", pixels.len()));
+        return post_error(msg!("err.predict_pixels", expected, pixels.len()));
     }
     if pixels.iter().any(|p| !p.is_finite()) {
-        return post_error("predict: the image contains non-finite pixel values");
+        return post_error(msg!("err.predict_finite"));
     }
     let inspection = crate::engine::inspect::inspect(&network, &pixels);
     if let Some(place) = inspection.first_non_finite() {
         return post(Event::PredictionFailed {
-            message: format!("the model gives a number that is not finite (NaN or ∞) in {place} for this drawing: its weights are unusable; rebuild the model or load other weights"),
+            message: msg!("err.prediction_non_finite", place),
         });
     }
     post(Event::Prediction(inspection));
@@ -650,26 +656,26 @@ fn export_weights() {
     });
     match file {
         Some(bytes) => post(Event::WeightsFile { bytes }),
-        None => post_error("there are no weights to download yet: load the data and build a model first"),
+        None => post_error(msg!("err.no_weights_download")),
     }
 }
 
 /// Loads a safetensors file into the current model, all or nothing.
 fn import_weights(bytes: &[u8], name: String) {
-    import_into_model(&name, |network| {
-        crate::engine::weights::load(network, bytes).map_err(|e| e.to_string())?;
+    import_into_model(Arg::Text(name), |network| {
+        crate::engine::weights::load(network, bytes).map_err(|e| e.message())?;
         Ok(crate::engine::weights::tensor_count(bytes))
     });
 }
 
 /// Replaces the current model's weights by `load` (which returns the tensors read), all or
 /// nothing; `name` says where they came from.
-fn import_into_model(name: &str, load: impl FnOnce(&mut Network) -> Result<usize, String>) {
+fn import_into_model(name: Arg, load: impl FnOnce(&mut Network) -> Result<usize, Message>) {
     if with_state(|s| s.training != Training::Stopped || s.job.is_some()) {
-        return post_error(format!("{name}: pause training before loading weights"));
+        return post_error(msg!("err.pause_before_weights", name));
     }
-    let result: Result<usize, String> = with_state(|s| {
-        let trainer = s.trainer.as_mut().ok_or_else(|| "load the data and build a model before loading weights".to_string())?;
+    let result: Result<usize, Message> = with_state(|s| {
+        let trainer = s.trainer.as_mut().ok_or_else(|| msg!("err.weights_needs"))?;
         // Into a copy first: weights that do not fit leave the model as it was.
         let mut network = trainer.network.clone();
         let tensors = load(&mut network)?;
@@ -678,7 +684,7 @@ fn import_into_model(name: &str, load: impl FnOnce(&mut Network) -> Result<usize
         Ok(tensors)
     });
     match result {
-        Ok(tensors) => post(Event::WeightsImported { name: name.to_string(), tensors }),
-        Err(e) => post_error(format!("{name}: weights not loaded, the model is unchanged: {e}")),
+        Ok(tensors) => post(Event::WeightsImported { name, tensors }),
+        Err(e) => post_error(msg!("err.weights_not_loaded", name, e)),
     }
 }

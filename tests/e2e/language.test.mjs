@@ -81,6 +81,16 @@ describe('language switch', { timeout: 300_000 }, () => {
       assert.equal(await fresh.getAttribute('html', 'lang'), 'zh-CN');
       assert.equal(await fresh.inputValue('[data-testid=lang]'), 'zh-CN');
       assert.equal((await headings(fresh))[1], '训练');
+      // The engine's own error (from the worker, as a key and its values) reads Chinese, with
+      // the nested reasons translated at every level, and follows a switch back to English.
+      await fresh.goto(`${server.url}#v=1&bogus=1&w=@@@`);
+      await fresh.reload();
+      await fresh.waitForSelector('[data-testid=error]', { timeout: 60_000 });
+      assert.match(await text(fresh, 'error'), /^链接：权重未载入，模型保持不变：链接中的权重不是有效的 base64url：/);
+      assert.match(await fresh.textContent('[data-testid=link-notice]'), /已忽略未知的键 `bogus`/);
+      await choose(fresh, 'en');
+      await fresh.waitForSelector('[data-testid=error]:has-text("the link: weights not loaded, the model is unchanged: the weights in the link are not valid base64url")');
+      assert.match(await fresh.textContent('[data-testid=link-notice]'), /ignored unknown key `bogus`/);
     } finally {
       await context.close();
     }

@@ -61,7 +61,7 @@ pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) 
             bar.set_message(format!("loss {:.4}, {:.0} img/s", loss_sum / images.max(1) as f64, images as f64 / start.elapsed().as_secs_f64()));
             if r.diverged {
                 bar.abandon();
-                let reason = trainer.stop_reason.clone().unwrap_or_default();
+                let reason = trainer.stop_reason.as_ref().map(ToString::to_string).unwrap_or_default();
                 std::fs::write(out, weights::save(&trainer.network, &trainer.spec)).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
                 return Err(format!("{reason}; last good weights written to {}", out.display()));
             }

@@ -5,7 +5,8 @@
 
 use flate2::read::GzDecoder;
 use std::io::Read;
-use thiserror::Error;
+use crate::i18n::{Arg, Message, ToArg};
+use crate::msg;
 
 /// A decoded IDX array of unsigned bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,23 +18,46 @@ pub struct IdxArray {
 }
 
 /// Why a file could not be read as a dataset. Every message names the file.
-#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DataError {
     /// The file is shorter than its header says.
-    #[error("{file}: truncated: expected {expected} bytes, found {found}")]
     Truncated { file: String, expected: usize, found: usize },
     /// The magic number is not an IDX one.
-    #[error("{file}: not an IDX file (magic bytes {magic:02x?}, expected 00 00 08 nn)")]
     BadMagic { file: String, magic: Vec<u8> },
     /// The element type is not unsigned bytes.
-    #[error("{file}: unsupported IDX element type 0x{code:02x} (only 0x08 = unsigned byte)")]
     UnsupportedType { file: String, code: u8 },
     /// gzip decompression failed.
-    #[error("{file}: corrupt gzip data: {reason}")]
-    Gzip { file: String, reason: String },
+    Gzip { file: String, reason: Message },
     /// The array does not have the shape the dataset needs.
-    #[error("{file}: {reason}")]
-    Shape { file: String, reason: String },
+    Shape { file: String, reason: Message },
+}
+
+impl DataError {
+    /// The error as a message of the tables.
+    pub fn message(&self) -> Message {
+        match self {
+            DataError::Truncated { file, expected, found } => msg!("err.data_truncated", file, expected, found),
+            DataError::BadMagic { file, magic } => msg!("err.data_magic", file, format!("{magic:02x?}")),
+            DataError::UnsupportedType { file, code } => msg!("err.data_type", file, format!("{code:02x}")),
+            DataError::Gzip { file, reason } => msg!("err.data_gzip", file, reason),
+            DataError::Shape { file, reason } => msg!("err.data_file", file, reason),
+        }
+    }
+}
+
+/// English, as the CLI prints it.
+impl std::fmt::Display for DataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.message().fmt(f)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+impl ToArg for DataError {
+    fn to_arg(&self) -> Arg {
+        Arg::Message(self.message())
+    }
 }
 
 /// Largest inflated IDX file accepted (MNIST's training images are 47 MB).
@@ -47,9 +71,9 @@ pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
         GzDecoder::new(bytes)
             .take(MAX_INFLATED as u64 + 1)
             .read_to_end(&mut out)
-            .map_err(|e| DataError::Gzip { file: file.into(), reason: e.to_string() })?;
+            .map_err(|e| DataError::Gzip { file: file.into(), reason: msg!("text.verbatim", e.to_string()) })?;
         if out.len() > MAX_INFLATED {
-            return Err(DataError::Gzip { file: file.into(), reason: format!("it inflates to more than {} MB", MAX_INFLATED >> 20) });
+            return Err(DataError::Gzip { file: file.into(), reason: msg!("err.data_inflates", MAX_INFLATED >> 20) });
         }
         Ok(out)
     } else {

@@ -33,18 +33,18 @@ impl Dataset {
     ) -> Result<Self, DataError> {
         let img = decode_idx(images_name, images)?;
         let lab = decode_idx(labels_name, labels)?;
-        let shape_err = |file: &str, reason: String| DataError::Shape { file: file.into(), reason };
+        let shape_err = |file: &str, reason: crate::i18n::Message| DataError::Shape { file: file.into(), reason };
         let [n, rows, cols] = img.dims[..] else {
-            return Err(shape_err(images_name, format!("expected 3 dimensions (n, rows, cols), found {:?}", img.dims)));
+            return Err(shape_err(images_name, crate::msg!("err.data_image_dims", format!("{:?}", img.dims))));
         };
         if lab.dims.len() != 1 {
-            return Err(shape_err(labels_name, format!("expected 1 dimension, found {:?}", lab.dims)));
+            return Err(shape_err(labels_name, crate::msg!("err.data_label_dims", format!("{:?}", lab.dims))));
         }
         if lab.dims[0] != n {
-            return Err(shape_err(labels_name, format!("has {} labels for {n} images in {images_name}", lab.dims[0])));
+            return Err(shape_err(labels_name, crate::msg!("err.data_label_count", lab.dims[0], n, images_name)));
         }
         if let Some(pos) = lab.data.iter().position(|&l| l as usize >= classes) {
-            return Err(shape_err(labels_name, format!("label {} at index {pos} is not below {classes}", lab.data[pos])));
+            return Err(shape_err(labels_name, crate::msg!("err.data_label_range", lab.data[pos], pos, classes)));
         }
         Ok(Self { images: img.data, labels: lab.data, rows, cols })
     }

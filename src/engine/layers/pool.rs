@@ -221,13 +221,13 @@ impl PoolOptions {
         let stride = self.stride.unwrap_or(self.kernel);
         for (field, v) in [("kernel_size", self.kernel), ("stride", stride), ("dilation", self.dilation)] {
             if v.has_zero() {
-                return Err(FieldError::new(field, "must be at least 1"));
+                return Err(FieldError::new(field, crate::msg!("err.at_least_1")));
             }
         }
         if self.padding.h > self.kernel.h / 2 || self.padding.w > self.kernel.w / 2 {
             return Err(FieldError::new(
                 "padding",
-                format!("padding {} must be at most half the window {} (as in PyTorch)", self.padding, self.kernel),
+                crate::msg!("err.pool_padding", self.padding.to_string(), self.kernel.to_string()),
             ));
         }
         let axis = |n, k, s, p, d| AxisWindows::sliding(n, k, s, p, d, self.ceil_mode);
@@ -238,7 +238,7 @@ impl PoolOptions {
             (Some(y), Some(x)) => Ok((y, x)),
             _ => Err(FieldError::new(
                 "kernel_size",
-                format!("window {} is larger than the input {}×{}", self.kernel, input.h, input.w),
+                crate::msg!("err.window_large", self.kernel.to_string(), input.h, input.w),
             )),
         }
     }

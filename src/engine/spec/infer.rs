@@ -6,6 +6,8 @@ use super::{FieldError, LayerSpec, Pair, Spec, SpecError, MEMORY_BUDGET_BYTES, S
 use crate::engine::layers::{ConvOptions, PoolOptions, SpatialPyramidPool};
 use crate::engine::shape::Shape;
 use serde::{Deserialize, Serialize};
+use crate::i18n::Message;
+use crate::msg;
 
 /// What shape inference reports for one layer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,14 +27,14 @@ pub struct LayerInfo {
     /// Bytes of the output activation per sample (f32).
     pub activation_bytes: usize,
     /// How the output size is computed, e.g. `⌊(28+2·2−5)/1⌋+1 = 28`.
-    pub output_formula: String,
+    pub output_formula: Message,
     /// How the parameter count is computed, e.g. `(5·5·1+1)·6 = 156`.
-    pub params_formula: String,
+    pub params_formula: Message,
 }
 
 impl Spec {
     /// Parses a spec from JSON; errors name the layer and the field (`spec/json.rs`).
-    pub fn from_json(text: &str) -> Result<Spec, String> {
+    pub fn from_json(text: &str) -> Result<Spec, Message> {
         super::json::from_json(text)
     }
 
@@ -41,15 +43,15 @@ impl Spec {
         if self.version != SPEC_VERSION {
             return Err(SpecError::top(
                 "version",
-                format!("unsupported spec version {} (this build reads {SPEC_VERSION})", self.version),
+                msg!("err.spec_version", self.version, SPEC_VERSION),
             ));
         }
         self.training.check()?;
         if self.layers.is_empty() {
-            return Err(SpecError::top("layers", "the model has no layers"));
+            return Err(SpecError::top("layers", msg!("err.no_layers")));
         }
         if self.layers.len() > MAX_LAYERS {
-            return Err(SpecError::top("layers", format!("the model has {} layers, more than {MAX_LAYERS}", self.layers.len())));
+            return Err(SpecError::top("layers", msg!("err.too_many_layers", self.layers.len(), MAX_LAYERS)));
         }
         let mut shape = self.dataset.input_shape();
         let mut infos = Vec::with_capacity(self.layers.len());
@@ -64,7 +66,7 @@ impl Spec {
             return Err(SpecError::layer(
                 self.layers.len() - 1,
                 "output",
-                format!("the model must end with {classes} class scores, but outputs {shape}"),
+                msg!("err.class_scores", classes, shape),
             ));
         }
         Ok(infos)
@@ -75,7 +77,7 @@ fn finite(field: &'static str, v: f32) -> Result<(), FieldError> {
     if v.is_finite() {
         Ok(())
     } else {
-        Err(FieldError::new(field, format!("must be a finite number, not {v}")))
+        Err(FieldError::new(field, msg!("err.finite", v)))
     }
 }
 
@@ -96,13 +98,13 @@ fn pair_formula(h: String, w: String) -> String {
 
 /// `a·b·…` for sizes that may be large, or an error naming `field` when the product passes
 /// `limit` (or would wrap).
-fn product(field: &'static str, what: &str, factors: &[usize], limit: u64) -> Result<usize, FieldError> {
+fn product(field: &'static str, what: Message, factors: &[usize], limit: u64) -> Result<usize, FieldError> {
     let total = factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f as u64)).filter(|&t| t <= limit);
     match total {
         Some(t) => Ok(t as usize),
         None => Err(FieldError::new(
             field,
-            format!("gives more than {limit} {what}, past what the {} MB memory budget allows", MEMORY_BUDGET_BYTES >> 20),
+            msg!("err.product_budget", limit, what, MEMORY_BUDGET_BYTES >> 20),
         )),
     }
 }
@@ -116,13 +118,13 @@ const MAX_LAYER_PARAMS: u64 = (MEMORY_BUDGET_BYTES / 16) as u64;
 pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldError> {
     super::ranges::check(layer)?;
     if input.checked_len().is_none_or(|v| v > MAX_VALUES) {
-        return Err(FieldError::new("input", format!("the input {input} has more than {MAX_VALUES} values per image")));
+        return Err(FieldError::new("input", msg!("err.input_values", input, MAX_VALUES)));
     }
     if needs_image(layer) && input.is_flat() {
         let name = layer.kind_name();
-        return Err(FieldError::new("input", format!("{name} needs an image input but gets the flat {input}")));
+        return Err(FieldError::new("input", msg!("err.image_input", name, input)));
     }
-    let elementwise = (input, 0, input.len() as u64, "same as input".to_string(), "0".to_string());
+    let elementwise = (input, 0, input.len() as u64, msg!("info.same_as_input"), math("0"));
     let (output, params, flops, output_formula, params_formula) = match layer {
         &LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
             let o = ConvOptions {
@@ -136,9 +138,9 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 bias,
             };
             let plan = o.plan(input)?;
-            let fan_in = product("kernel_size", "inputs per output value", &[input.c / groups, kernel_size.h, kernel_size.w], MAX_LAYER_PARAMS)?;
+            let fan_in = product("kernel_size", msg!("err.what_inputs"), &[input.c / groups, kernel_size.h, kernel_size.w], MAX_LAYER_PARAMS)?;
             let out = plan.output;
-            let params = product("out_channels", "parameters", &[fan_in + bias as usize, out_channels], MAX_LAYER_PARAMS)?;
+            let params = product("out_channels", msg!("err.what_parameters"), &[fan_in + bias as usize, out_channels], MAX_LAYER_PARAMS)?;
             let group_note = if groups == 1 { format!("{}", input.c) } else { format!("{}/{groups}", input.c) };
             let params_formula = format!(
                 "({}·{}·{group_note}{})·{out_channels} = {params}",
@@ -151,7 +153,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 axis_formula(input.w, plan.pad_x, kernel_size.w, dilation.w, stride.w, out.w),
             );
             let flops = (2 * fan_in as u64).saturating_mul(out.len() as u64);
-            (out, params, flops, output_formula, params_formula)
+            (out, params, flops, math(output_formula), math(params_formula))
         }
         LayerSpec::Relu
         | LayerSpec::Sigmoid
@@ -166,10 +168,10 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             if num_parameters != 1 && num_parameters != input.c {
                 return Err(FieldError::new(
                     "num_parameters",
-                    format!("must be 1 or the number of input channels ({}), not {num_parameters}", input.c),
+                    msg!("err.prelu_parameters", input.c, num_parameters),
                 ));
             }
-            (input, num_parameters, 2 * input.len() as u64, "same as input".into(), format!("{num_parameters}"))
+            (input, num_parameters, 2 * input.len() as u64, msg!("info.same_as_input"), math(num_parameters.to_string()))
         }
         &LayerSpec::LeakyRelu { negative_slope } => {
             finite("negative_slope", negative_slope)?;
@@ -181,9 +183,9 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         }
         LayerSpec::Softmax => {
             if !input.is_flat() {
-                return Err(FieldError::new("input", format!("Softmax needs a flat input but gets {input}; add a Flatten layer before it")));
+                return Err(FieldError::new("input", msg!("err.softmax_flat", input)));
             }
-            (input, 0, 3 * input.len() as u64, "same as input".into(), "0".into())
+            (input, 0, 3 * input.len() as u64, msg!("info.same_as_input"), math("0"))
         }
         &LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {
             pool_info(input, PoolOptions { kernel: kernel_size, stride, padding, dilation, ceil_mode })?
@@ -193,90 +195,90 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         }
         &LayerSpec::AdaptiveAvgPool2d { output_size } | &LayerSpec::AdaptiveMaxPool2d { output_size } => {
             let out = Shape::new(input.c, output_size.h, output_size.w);
-            (out, 0, input.len() as u64, format!("{}×{} by definition", output_size.h, output_size.w), "0".into())
+            (out, 0, input.len() as u64, msg!("info.by_definition", output_size.h, output_size.w), math("0"))
         }
         LayerSpec::SpatialPyramidPool { levels, .. } => {
             let features = SpatialPyramidPool::features(input, levels);
             let squares: Vec<String> = levels.iter().map(|l| format!("{l}²")).collect();
             let formula = format!("{}·({}) = {features}", input.c, squares.join("+"));
-            (Shape::flat(features), 0, input.len() as u64 * levels.len() as u64, formula, "0".into())
+            (Shape::flat(features), 0, input.len() as u64 * levels.len() as u64, math(formula), math("0"))
         }
         &LayerSpec::Dropout { p } | &LayerSpec::Dropout2d { p } => {
             if !(p.is_finite() && (0.0..1.0).contains(&p)) {
-                return Err(FieldError::new("p", format!("must be in [0, 1), not {p}")));
+                return Err(FieldError::new("p", msg!("err.in_range", "[0, 1)", p)));
             }
             elementwise
         }
         &LayerSpec::BatchNorm2d { eps, momentum, affine, .. } | &LayerSpec::BatchNorm1d { eps, momentum, affine, .. } => {
             let two_d = matches!(layer, LayerSpec::BatchNorm2d { .. });
             if two_d == input.is_flat() {
-                let msg = if two_d {
-                    format!("BatchNorm2d needs an image input but gets the flat {input} (use BatchNorm1d)")
+                let why = if two_d {
+                    msg!("err.bn2d_flat", input)
                 } else {
-                    format!("BatchNorm1d needs a flat input but gets {input} (use BatchNorm2d)")
+                    msg!("err.bn1d_image", input)
                 };
-                return Err(FieldError::new("input", msg));
+                return Err(FieldError::new("input", why));
             }
             norm_eps(eps)?;
             if let Some(m) = momentum.filter(|m| !(m.is_finite() && (0.0..=1.0).contains(m))) {
-                return Err(FieldError::new("momentum", format!("must be in [0, 1], not {m}")));
+                return Err(FieldError::new("momentum", msg!("err.in_range", "[0, 1]", m)));
             }
             let params = if affine { 2 * input.c } else { 0 };
-            (input, params, 4 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
+            (input, params, 4 * input.len() as u64, msg!("info.same_as_input"), math(affine_formula(affine, input.c, params)))
         }
         &LayerSpec::LayerNorm { eps, elementwise_affine, bias } => {
             norm_eps(eps)?;
             let (params, formula) = match (elementwise_affine, bias) {
-                (false, _) => (0, "0".to_string()),
-                (true, true) => (2 * input.len(), affine_formula(true, input.len(), 2 * input.len())),
-                (true, false) => (input.len(), format!("{} (scale only)", input.len())),
+                (false, _) => (0, math("0")),
+                (true, true) => (2 * input.len(), math(affine_formula(true, input.len(), 2 * input.len()))),
+                (true, false) => (input.len(), msg!("info.scale_only", input.len())),
             };
-            (input, params, 5 * input.len() as u64, "same as input".into(), formula)
+            (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), formula)
         }
         &LayerSpec::InstanceNorm2d { eps, affine } => {
             norm_eps(eps)?;
             let params = if affine { 2 * input.c } else { 0 };
-            (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
+            (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), math(affine_formula(affine, input.c, params)))
         }
         &LayerSpec::GroupNorm { num_groups, eps, affine } => {
             norm_eps(eps)?;
             if num_groups == 0 || input.c % num_groups != 0 {
-                return Err(FieldError::new("num_groups", format!("{num_groups} must divide the {} channels", input.c)));
+                return Err(FieldError::new("num_groups", msg!("err.groups_divide", num_groups, input.c)));
             }
             let params = if affine { 2 * input.c } else { 0 };
-            (input, params, 5 * input.len() as u64, "same as input".into(), affine_formula(affine, input.c, params))
+            (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), math(affine_formula(affine, input.c, params)))
         }
         &LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
             finite("alpha", alpha)?;
             finite("beta", beta)?;
             finite("k", k)?;
-            (input, 0, (2 * size as u64 + 3) * input.len() as u64, "same as input".into(), "0".into())
+            (input, 0, (2 * size as u64 + 3) * input.len() as u64, msg!("info.same_as_input"), math("0"))
         }
         LayerSpec::Flatten => {
             let formula = format!("{}·{}·{} = {}", input.c, input.h, input.w, input.len());
-            (Shape::flat(input.len()), 0, 0, formula, "0".into())
+            (Shape::flat(input.len()), 0, 0, math(formula), math("0"))
         }
         &LayerSpec::Linear { out_features, bias } => {
             if !input.is_flat() {
                 return Err(FieldError::new(
                     "input",
-                    format!("Linear needs a flat input but gets {input}; add a Flatten layer before it"),
+                    msg!("err.linear_flat", input),
                 ));
             }
-            let params = product("out_features", "parameters", &[input.c + bias as usize, out_features], MAX_LAYER_PARAMS)?;
+            let params = product("out_features", msg!("err.what_parameters"), &[input.c + bias as usize, out_features], MAX_LAYER_PARAMS)?;
             let formula = format!("({}{})·{out_features} = {params}", input.c, if bias { "+1" } else { "" });
-            (Shape::flat(out_features), params, 2 * input.c as u64 * out_features as u64, format!("{out_features}"), formula)
+            (Shape::flat(out_features), params, 2 * input.c as u64 * out_features as u64, math(out_features.to_string()), math(formula))
         }
     };
     // Checked first: the shape rules above keep each side in range, but their product may not be.
     if output.checked_len().is_none_or(|v| v > MAX_VALUES) {
         return Err(FieldError::new(
             "output",
-            format!("gives {}×{}×{} values per image, more than the {MAX_VALUES} a layer may output", output.c, output.h, output.w),
+            msg!("err.output_values", output.c, output.h, output.w, MAX_VALUES),
         ));
     }
     if output.is_empty() {
-        return Err(FieldError::new("output", "produces an empty output"));
+        return Err(FieldError::new("output", msg!("err.empty_output")));
     }
     let buffers = match layer {
         LayerSpec::BatchNorm2d { track_running_stats: true, .. } | LayerSpec::BatchNorm1d { track_running_stats: true, .. } => {
@@ -313,11 +315,16 @@ fn needs_image(layer: &LayerSpec) -> bool {
     )
 }
 
+/// A formula: mathematics reads the same in every language.
+fn math(text: impl Into<String>) -> Message {
+    msg!("text.verbatim", text.into())
+}
+
 fn norm_eps(eps: f32) -> Result<(), FieldError> {
     if eps.is_finite() && eps > 0.0 && eps <= 1.0 {
         Ok(())
     } else {
-        Err(FieldError::new("eps", format!("must be in (0, 1], not {eps}")))
+        Err(FieldError::new("eps", msg!("err.in_range", "(0, 1]", eps)))
     }
 }
 
@@ -325,7 +332,7 @@ fn affine_formula(affine: bool, per: usize, params: usize) -> String {
     if affine { format!("2·{per} = {params}") } else { "0".into() }
 }
 
-fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, String, String), FieldError> {
+fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, Message, Message), FieldError> {
     let out = o.output(input)?;
     let s = o.stride.unwrap_or(o.kernel);
     let formula = pair_formula(
@@ -333,7 +340,7 @@ fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, String,
         axis_formula(input.w, (o.padding.w, o.padding.w), o.kernel.w, o.dilation.w, s.w, out.w),
     );
     let formula = if o.ceil_mode { formula.replace('⌊', "⌈").replace('⌋', "⌉") } else { formula };
-    Ok((out, 0, out.len() as u64 * (o.kernel.h * o.kernel.w) as u64, formula, "0".into()))
+    Ok((out, 0, out.len() as u64 * (o.kernel.h * o.kernel.w) as u64, math(formula), math("0")))
 }
 
 /// A Keras-style summary table of a valid spec's layers.

@@ -9,6 +9,8 @@
 use super::Spec;
 use serde_json::Value;
 use serde_path_to_error::{Path, Segment};
+use crate::i18n::Message;
+use crate::msg;
 
 /// Where a deserialisation error points, in the spec's words.
 #[derive(Debug, PartialEq)]
@@ -97,20 +99,53 @@ fn without_position(message: String) -> String {
     }
 }
 
+/// serde's error words as a message of the tables: its common shapes (unknown, missing or
+/// duplicate field, unknown variant, invalid type or value) are keyed so they read in the page's
+/// language, with serde's names and expectations inside them; anything else is shown verbatim.
+pub fn serde_message(text: &str) -> Message {
+    // The `{unexpected}, expected {expected}` tail that serde's messages share.
+    let split = |rest: &str| rest.split_once(", expected ").map(|(a, b)| (a.to_string(), b.to_string()));
+    let ticked = |rest: &str| rest.strip_prefix('`').and_then(|r| r.split_once('`')).map(|(name, tail)| (name.to_string(), tail.to_string()));
+    if let Some((field, tail)) = text.strip_prefix("unknown field ").and_then(ticked) {
+        return match tail.strip_prefix(", expected one of ").or_else(|| tail.strip_prefix(", expected ")) {
+            Some(known) => msg!("err.serde_unknown_field", field, known),
+            None => msg!("err.serde_no_fields", field),
+        };
+    }
+    if let Some((variant, tail)) = text.strip_prefix("unknown variant ").and_then(ticked) {
+        let known = tail.strip_prefix(", expected one of ").or_else(|| tail.strip_prefix(", expected ")).unwrap_or("");
+        return msg!("err.serde_unknown_variant", variant, known);
+    }
+    if let Some((field, _)) = text.strip_prefix("missing field ").and_then(ticked) {
+        return msg!("err.serde_missing_field", field);
+    }
+    if let Some((field, _)) = text.strip_prefix("duplicate field ").and_then(ticked) {
+        return msg!("err.serde_duplicate_field", field);
+    }
+    if let Some((found, expected)) = text.strip_prefix("invalid type: ").and_then(split) {
+        return msg!("err.serde_invalid_type", found, expected);
+    }
+    if let Some((found, expected)) = text.strip_prefix("invalid value: ").and_then(split) {
+        return msg!("err.serde_invalid_value", found, expected);
+    }
+    msg!("text.verbatim", text)
+}
+
 /// Parses a spec from JSON; errors name the layer and the field, or the line and column of a
 /// syntax error. A key given twice in one object is refused ("duplicate field"), not resolved.
-pub fn from_json(text: &str) -> Result<Spec, String> {
+pub fn from_json(text: &str) -> Result<Spec, Message> {
     let mut de = serde_json::Deserializer::from_str(text);
     let (path, message) = match serde_path_to_error::deserialize::<_, Spec>(&mut de) {
-        Ok(spec) => return de.end().map(|()| spec).map_err(|e| format!("not valid JSON: {e}")),
-        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => return Err(format!("not valid JSON: {}", e.inner())),
+        Ok(spec) => return de.end().map(|()| spec).map_err(|e| msg!("err.not_json", e.to_string())),
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => return Err(msg!("err.not_json", e.inner().to_string())),
         Err(e) => (segments(e.path()), without_position(e.inner().to_string())),
     };
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| msg!("err.not_json", e.to_string()))?;
     let at = locate(&value, path, message);
+    let why = serde_message(&at.message);
     Err(match at.layer {
-        Some(i) => format!("layer {i}, field `{}`: {}", at.field, at.message),
-        None => format!("field `{}`: {}", at.field, at.message),
+        Some(i) => msg!("err.layer_field", i, at.field, why),
+        None => msg!("msg.field_error", at.field, why),
     })
 }
 
@@ -143,7 +178,7 @@ mod tests {
             (r#"{"kernel_size":5}"#, "layer 3, field `type`: missing field `type`"),
             (r#"7"#, "layer 3, field `type`: invalid type: integer `7`"),
         ] {
-            let err = from_json(&with_layer(layer)).unwrap_err();
+            let err = from_json(&with_layer(layer)).unwrap_err().to_string();
             assert!(err.starts_with(expected), "{layer}: {err}");
         }
     }
@@ -152,17 +187,17 @@ mod tests {
     fn errors_outside_layers_name_the_path() {
         let mut v = serde_json::to_value(Spec::default()).unwrap();
         v["training"]["optimizer"] = serde_json::json!({"type": "adam", "lr": "fast"});
-        let err = from_json(&v.to_string()).unwrap_err();
+        let err = from_json(&v.to_string()).unwrap_err().to_string();
         assert!(err.starts_with("field `training.optimizer.lr`: invalid type: string \"fast\""), "{err}");
         v["training"]["optimizer"] = serde_json::json!({"type": "sgd", "lr": 0.1});
         v["seed"] = serde_json::json!("forty-two");
-        assert!(from_json(&v.to_string()).unwrap_err().starts_with("field `seed`: invalid type: string"));
-        assert!(from_json("{\"version\": 1,").unwrap_err().starts_with("not valid JSON: EOF while parsing"));
+        assert!(from_json(&v.to_string()).unwrap_err().to_string().starts_with("field `seed`: invalid type: string"));
+        assert!(from_json("{\"version\": 1,").unwrap_err().to_string().starts_with("not valid JSON: EOF while parsing"));
         let mut dup = serde_json::to_value(Spec::default()).unwrap().to_string();
         dup.insert_str(1, "\"seed\": 5, ");
-        assert_eq!(from_json(&dup).unwrap_err(), "field `seed`: duplicate field `seed`");
+        assert_eq!(from_json(&dup).unwrap_err().to_string(), "field `seed`: duplicate field `seed`");
         let dup_in_layer = with_layer(r#"{"type":"dropout","p":0.1}"#).replace("\"p\":0.1", "\"p\":0.1,\"p\":0.2");
-        assert_eq!(from_json(&dup_in_layer).unwrap_err(), "layer 3, field `p`: duplicate field `p`");
-        assert!(from_json(&format!("{} x", Spec::default_json())).unwrap_err().starts_with("not valid JSON: trailing characters"));
+        assert_eq!(from_json(&dup_in_layer).unwrap_err().to_string(), "layer 3, field `p`: duplicate field `p`");
+        assert!(from_json(&format!("{} x", Spec::default_json())).unwrap_err().to_string().starts_with("not valid JSON: trailing characters"));
     }
 }

@@ -43,10 +43,10 @@ impl MemoryEstimate {
     }
 
     /// "about 700 MB (training workspaces 650 MB, …)" for messages.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self) -> crate::i18n::Message {
         let mb = |b: u64| b.div_ceil(1 << 20);
-        format!(
-            "about {} MB (training workspaces {} MB, evaluation {} MB, parameters {} MB, optimizer {} MB)",
+        crate::msg!(
+            "err.memory_parts",
             mb(self.total()),
             mb(self.training),
             mb(self.evaluation),
@@ -140,7 +140,7 @@ pub fn check(spec: &Spec, infos: &[LayerInfo], budget: u64) -> Result<MemoryEsti
     if memory.total() > budget {
         return Err(SpecError::top(
             "layers",
-            format!("training this model needs {}, over the {} MB memory budget", memory.describe(), budget >> 20),
+            crate::msg!("err.memory_budget", memory.describe(), budget >> 20),
         ));
     }
     Ok(memory)

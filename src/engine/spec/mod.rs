@@ -24,6 +24,7 @@ pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpe
 use super::shape::Shape;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use crate::i18n::{Arg, Message, ToArg};
 
 /// Current spec format version; bumped when a field changes meaning.
 pub const SPEC_VERSION: u32 = 1;
@@ -125,8 +126,8 @@ pub struct SpecError {
     pub layer: Option<usize>,
     /// Name of the offending field.
     pub field: String,
-    /// Human-readable explanation.
-    pub message: String,
+    /// What is wrong, as a message of the tables.
+    pub message: Message,
 }
 
 /// A problem with one field of a layer, before the layer index is known.
@@ -134,14 +135,14 @@ pub struct SpecError {
 pub struct FieldError {
     /// Name of the offending field.
     pub field: &'static str,
-    /// Human-readable explanation.
-    pub message: String,
+    /// What is wrong, as a message of the tables.
+    pub message: Message,
 }
 
 impl FieldError {
     /// A field error.
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+    pub fn new(field: &'static str, message: Message) -> Self {
+        Self { field, message }
     }
 
     /// Attaches the layer index.
@@ -151,21 +152,33 @@ impl FieldError {
 }
 
 impl SpecError {
-    pub(crate) fn layer(index: usize, field: &str, message: impl Into<String>) -> Self {
-        Self { layer: Some(index), field: field.into(), message: message.into() }
+    pub(crate) fn layer(index: usize, field: &str, message: Message) -> Self {
+        Self { layer: Some(index), field: field.into(), message }
     }
 
-    pub(crate) fn top(field: &str, message: impl Into<String>) -> Self {
-        Self { layer: None, field: field.into(), message: message.into() }
+    pub(crate) fn top(field: &str, message: Message) -> Self {
+        Self { layer: None, field: field.into(), message }
+    }
+
+    /// The whole error as a message: "layer 2, field `kernel_size`: …".
+    pub fn message(&self) -> Message {
+        match self.layer {
+            Some(i) => crate::msg!("err.layer_field", i, self.field, self.message),
+            None => crate::msg!("msg.field_error", self.field, self.message),
+        }
     }
 }
 
+/// English, as the CLI prints it.
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.layer {
-            Some(i) => write!(f, "layer {i}, field `{}`: {}", self.field, self.message),
-            None => write!(f, "field `{}`: {}", self.field, self.message),
-        }
+        self.message().fmt(f)
+    }
+}
+
+impl ToArg for SpecError {
+    fn to_arg(&self) -> Arg {
+        Arg::Message(self.message())
     }
 }
 
@@ -267,7 +280,7 @@ mod tests {
             "layer 0, field `levels`: needs 1 to 8 levels, each from 1 to 64 (e.g. [1, 2, 4])"
         );
         assert_eq!(err(r#"[{"type":"adaptive_avg_pool2d","output_size":[0,2]}]"#), "layer 0, field `output_size`: must be at least 1");
-        let bad = Spec::from_json(&serde_json::to_string(&Spec::default()).unwrap().replace("\"padding\":2", "\"padding\":\"wide\"")).unwrap_err();
+        let bad = Spec::from_json(&serde_json::to_string(&Spec::default()).unwrap().replace("\"padding\":2", "\"padding\":\"wide\"")).unwrap_err().to_string();
         assert!(bad.contains("padding: a number, [height, width], \"same\" or \"valid\""), "{bad}");
     }
 
@@ -385,7 +398,7 @@ mod tests {
         let json = serde_json::to_string(&spec).unwrap();
         assert_eq!(Spec::from_json(&json).unwrap(), spec);
         let bad = json.replace("\"relu\"", "\"warp_drive\"");
-        let err = Spec::from_json(&bad).unwrap_err();
+        let err = Spec::from_json(&bad).unwrap_err().to_string();
         assert!(err.contains("warp_drive"), "{err}");
     }
 }

@@ -38,9 +38,9 @@ pub const MAX_LAYERS: usize = 4096;
 
 fn within(field: &'static str, v: usize, lo: usize, hi: usize) -> Result<(), FieldError> {
     if v < lo {
-        Err(FieldError::new(field, format!("must be at least {lo}")))
+        Err(FieldError::new(field, crate::msg!("err.at_least", lo)))
     } else if v > hi {
-        Err(FieldError::new(field, format!("must be at most {hi}, not {v}")))
+        Err(FieldError::new(field, crate::msg!("err.at_most", hi, v)))
     } else {
         Ok(())
     }
@@ -95,7 +95,7 @@ pub fn check(layer: &LayerSpec) -> Result<(), FieldError> {
             if levels.is_empty() || levels.len() > MAX_LEVELS || levels.iter().any(|&l| l == 0 || l > MAX_LEVEL) {
                 return Err(FieldError::new(
                     "levels",
-                    format!("needs 1 to {MAX_LEVELS} levels, each from 1 to {MAX_LEVEL} (e.g. [1, 2, 4])"),
+                    crate::msg!("err.levels", MAX_LEVELS, MAX_LEVEL),
                 ));
             }
             Ok(())

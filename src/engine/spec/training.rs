@@ -158,11 +158,11 @@ impl OptimizerSpec {
         let field = |name: &str| format!("training.optimizer.{name}");
         let range = |name: &str, v: f32, lo: f32, hi: f32, hi_open: bool, text: &str| {
             let ok = v.is_finite() && v >= lo && if hi_open { v < hi } else { v <= hi };
-            if ok { Ok(()) } else { Err(SpecError::top(&field(name), format!("must be in {text}, not {v}"))) }
+            if ok { Ok(()) } else { Err(SpecError::top(&field(name), crate::msg!("err.in_range", text, v))) }
         };
         let lr = self.lr();
         if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) {
-            return Err(SpecError::top(&field("lr"), "must be in (0, 10]"));
+            return Err(SpecError::top(&field("lr"), crate::msg!("err.lr_range")));
         }
         match *self {
             OptimizerSpec::Sgd { momentum, dampening, nesterov, weight_decay, .. } => {
@@ -170,7 +170,7 @@ impl OptimizerSpec {
                 range("dampening", dampening, 0.0, 1.0, false, "[0, 1]")?;
                 range("weight_decay", weight_decay, 0.0, 1.0, false, "[0, 1]")?;
                 if nesterov && (momentum == 0.0 || dampening != 0.0) {
-                    return Err(SpecError::top(&field("nesterov"), "Nesterov momentum needs momentum > 0 and dampening 0 (as in PyTorch)"));
+                    return Err(SpecError::top(&field("nesterov"), crate::msg!("err.nesterov")));
                 }
             }
             OptimizerSpec::Adam { betas, eps, weight_decay, .. } | OptimizerSpec::AdamW { betas, eps, weight_decay, .. } => {
@@ -368,24 +368,24 @@ impl TrainingSpec {
     /// Checks every field's range; errors name the field.
     pub fn check(&self) -> Result<(), SpecError> {
         if self.batch_size == 0 || self.batch_size > 4096 {
-            return Err(SpecError::top("training.batch_size", "must be between 1 and 4096"));
+            return Err(SpecError::top("training.batch_size", crate::msg!("err.batch_range")));
         }
         if self.epochs == 0 || self.epochs > 1000 {
-            return Err(SpecError::top("training.epochs", "must be between 1 and 1000"));
+            return Err(SpecError::top("training.epochs", crate::msg!("err.epochs_range")));
         }
         self.optimizer.check()?;
         let unit = |name: &str, v: f32, hi: f32| {
             if v.is_finite() && (0.0..=hi).contains(&v) {
                 Ok(())
             } else {
-                Err(SpecError::top(&format!("training.{name}"), format!("must be in [0, {hi}], not {v}")))
+                Err(SpecError::top(&format!("training.{name}"), crate::msg!("err.in_range", format!("[0, {hi}]"), v)))
             }
         };
         unit("label_smoothing", self.label_smoothing, 1.0)?;
         unit("validation_split", self.validation_split, 0.5)?;
         if let Some(e) = &self.early_stopping {
             if e.patience == 0 {
-                return Err(SpecError::top("training.early_stopping.patience", "must be at least 1"));
+                return Err(SpecError::top("training.early_stopping.patience", crate::msg!("err.at_least_1")));
             }
             unit("early_stopping.min_delta", e.min_delta, 10.0)?;
         }
@@ -398,20 +398,20 @@ impl TrainingSpec {
             Schedule::Constant => {}
             Schedule::Step { step_size, gamma } => {
                 if step_size == 0 {
-                    return Err(SpecError::top("training.schedule.step_size", "must be at least 1"));
+                    return Err(SpecError::top("training.schedule.step_size", crate::msg!("err.at_least_1")));
                 }
                 unit("schedule.gamma", gamma, 1.0)?;
             }
             Schedule::Exponential { gamma } => unit("schedule.gamma", gamma, 1.0)?,
             Schedule::Cosine { t_max, eta_min } => {
                 if t_max == 0 {
-                    return Err(SpecError::top("training.schedule.t_max", "must be at least 1"));
+                    return Err(SpecError::top("training.schedule.t_max", crate::msg!("err.at_least_1")));
                 }
                 unit("schedule.eta_min", eta_min, 10.0)?;
             }
             Schedule::ReduceOnPlateau { factor, threshold, min_lr, .. } => {
                 if !(factor.is_finite() && factor > 0.0 && factor < 1.0) {
-                    return Err(SpecError::top("training.schedule.factor", "must be in (0, 1)"));
+                    return Err(SpecError::top("training.schedule.factor", crate::msg!("err.factor_range")));
                 }
                 unit("schedule.threshold", threshold, 1.0)?;
                 unit("schedule.min_lr", min_lr, 10.0)?;

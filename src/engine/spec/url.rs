@@ -10,6 +10,8 @@
 
 use super::{LayerSpec, Spec, SPEC_VERSION};
 use serde_json::{Map, Value};
+use crate::i18n::Message;
+use crate::msg;
 
 /// Training fields that appear as top-level keys.
 const TRAINING_KEYS: [&str; 11] = [
@@ -26,7 +28,7 @@ pub struct Decoded {
     /// Everything that could be read, on top of the default spec.
     pub spec: Spec,
     /// One line per ignored part, naming it and saying why.
-    pub notices: Vec<String>,
+    pub notices: Vec<Message>,
     /// Weights carried by the link (`w=`, see `engine::weights_link`), still encoded.
     pub weights: Option<String>,
 }
@@ -167,9 +169,9 @@ impl<'a> Reader<'a> {
     }
 
     /// `word`, `word(args)` or `(args)`.
-    fn value(&mut self, depth: usize) -> Result<Value, String> {
+    fn value(&mut self, depth: usize) -> Result<Value, Message> {
         if depth > 8 {
-            return Err("nested too deeply".into());
+            return Err(msg!("err.url_nested"));
         }
         let word = self.word();
         if self.peek() == Some(b'(') {
@@ -185,7 +187,7 @@ impl<'a> Reader<'a> {
                 }
                 let key = self.word().to_string();
                 if key.is_empty() || self.peek() != Some(b'=') {
-                    return Err(format!("expected `field=value` at character {}", self.pos + 1));
+                    return Err(msg!("err.url_expected_field", self.pos + 1));
                 }
                 self.pos += 1;
                 let v = self.value(depth + 1)?;
@@ -197,13 +199,13 @@ impl<'a> Reader<'a> {
                 match self.peek() {
                     Some(b',') => self.pos += 1,
                     Some(b')') => {}
-                    _ => return Err(format!("expected `,` or `)` at character {}", self.pos + 1)),
+                    _ => return Err(msg!("err.url_expected_separator", self.pos + 1)),
                 }
             }
             return Ok(Value::Object(m));
         }
         if word.is_empty() {
-            return Err(format!("expected a value at character {}", self.pos + 1));
+            return Err(msg!("err.url_expected_value", self.pos + 1));
         }
         Ok(word_value(word))
     }
@@ -232,19 +234,19 @@ fn word_value(word: &str) -> Value {
 }
 
 /// Parses one value; also returns the fields that were given more than once (first kept).
-fn parse_value_noting(text: &str) -> Result<(Value, Vec<String>), String> {
+fn parse_value_noting(text: &str) -> Result<(Value, Vec<String>), Message> {
     let mut r = Reader { s: text.as_bytes(), pos: 0, repeated: Vec::new() };
     let v = r.value(0)?;
     if r.pos != text.len() {
-        return Err(format!("unexpected `{}` at character {}", &text[r.pos..], r.pos + 1));
+        return Err(msg!("err.url_unexpected", short(&text[r.pos..]), r.pos + 1));
     }
     Ok((v, r.repeated))
 }
 
-fn repeated_notice(place: &str, repeated: &[String]) -> Option<String> {
+fn repeated_notice(place: Message, repeated: &[String]) -> Option<Message> {
     (!repeated.is_empty()).then(|| {
         let names: Vec<String> = repeated.iter().map(|k| format!("`{}`", short(k))).collect();
-        format!("{place}: field {} given more than once: kept the first value", names.join(", "))
+        msg!("err.url_repeated_field", place, names.join(", "))
     })
 }
 
@@ -263,7 +265,7 @@ pub fn decode(fragment: &str) -> Decoded {
     let mut seen: Vec<(&str, usize)> = Vec::new();
     for part in fragment.split('&').filter(|p| !p.is_empty()) {
         let Some((key, text)) = part.split_once('=') else {
-            notices.push(format!("ignored `{}`: expected key=value", short(part)));
+            notices.push(msg!("err.url_ignored_pair", short(part)));
             continue;
         };
         // A key given twice keeps its first value, as URLSearchParams.get does.
@@ -276,7 +278,7 @@ pub fn decode(fragment: &str) -> Decoded {
             "w" => weights = Some(text.to_string()),
             "v" => {
                 if text != SPEC_VERSION.to_string() {
-                    notices.push(format!("link version `{}` is not {SPEC_VERSION}: read as version {SPEC_VERSION}", short(text)));
+                    notices.push(msg!("err.url_version", short(text), SPEC_VERSION));
                 }
             }
             "layers" => {
@@ -284,18 +286,18 @@ pub fn decode(fragment: &str) -> Decoded {
                 for (i, layer_text) in text.split(';').enumerate().filter(|(_, t)| !t.is_empty()) {
                     let parsed = parse_value_noting(layer_text).and_then(|(v, repeated)| {
                         let v = if let Value::String(s) = v { serde_json::json!({ "type": s }) } else { v };
-                        serde_json::from_value::<LayerSpec>(v).map(|l| (l, repeated)).map_err(|e| e.to_string())
+                        serde_json::from_value::<LayerSpec>(v).map(|l| (l, repeated)).map_err(|e| super::json::serde_message(&e.to_string()))
                     });
                     match parsed {
                         Ok((l, repeated)) => {
-                            notices.extend(repeated_notice(&format!("layer {}", i + 1), &repeated));
+                            notices.extend(repeated_notice(msg!("err.url_layer", i + 1), &repeated));
                             layers.push(l);
                         }
-                        Err(e) => notices.push(format!("ignored layer {} `{}`: {e}", i + 1, short(layer_text))),
+                        Err(e) => notices.push(msg!("err.url_ignored_layer", i + 1, short(layer_text), e)),
                     }
                 }
                 if layers.is_empty() {
-                    notices.push("no readable layers: kept the default model".into());
+                    notices.push(msg!("err.url_no_layers"));
                 } else {
                     spec.layers = layers;
                     current["layers"] = json(&spec.layers);
@@ -304,11 +306,11 @@ pub fn decode(fragment: &str) -> Decoded {
             _ => {
                 let path_is_training = TRAINING_KEYS.contains(&key);
                 if !path_is_training && !SPEC_KEYS.contains(&key) {
-                    notices.push(format!("ignored unknown key `{}`", short(key)));
+                    notices.push(msg!("err.url_unknown_key", short(key)));
                     continue;
                 }
                 let applied = parse_value_noting(text).and_then(|(mut v, repeated)| {
-                    notices.extend(repeated_notice(&format!("`{}`", short(key)), &repeated));
+                    notices.extend(repeated_notice(msg!("err.url_key", short(key)), &repeated));
                     // A number where a word-valued enum or string is expected stays a word.
                     if key == "dataset" || key == "init" || key == "loss" {
                         v = Value::String(text.into());
@@ -319,8 +321,8 @@ pub fn decode(fragment: &str) -> Decoded {
                     } else {
                         candidate[key] = v;
                     }
-                    let s: Spec = serde_json::from_value(candidate.clone()).map_err(|e| e.to_string())?;
-                    s.training.check().map_err(|e| e.to_string())?;
+                    let s: Spec = serde_json::from_value(candidate.clone()).map_err(|e| super::json::serde_message(&e.to_string()))?;
+                    s.training.check().map_err(|e| e.message())?;
                     Ok((s, candidate))
                 });
                 match applied {
@@ -328,13 +330,13 @@ pub fn decode(fragment: &str) -> Decoded {
                         spec = s;
                         current = candidate;
                     }
-                    Err(e) => notices.push(format!("ignored `{key}={}`: {e}", short(text))),
+                    Err(e) => notices.push(msg!("err.url_ignored_value", format!("{key}={}", short(text)), e)),
                 }
             }
         }
     }
     for (key, count) in seen.into_iter().filter(|(_, n)| *n > 1) {
-        notices.push(format!("`{}=` given {count} times: the first one is used", short(key)));
+        notices.push(msg!("err.url_repeated_key", short(key), count));
     }
     Decoded { spec, notices, weights }
 }
@@ -412,7 +414,7 @@ mod tests {
         assert_eq!(d.spec.seed, 7);
         assert_eq!(d.spec.training.optimizer, crate::engine::spec::OptimizerSpec::sgd(0.2, 0.0));
         assert_eq!(d.spec.layers.len(), 4, "{:?}", d.spec.layers);
-        let all = d.notices.join("\n");
+        let all = d.notices.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
         for expected in [
             "link version `9` is not 1",
             "ignored layer 2 `warp_drive`: unknown variant `warp_drive`",

@@ -1,6 +1,8 @@
 //! Checkpoints: everything needed to continue a run, as one safetensors file.
 
 use super::*;
+use crate::i18n::Message;
+use crate::msg;
 
 impl Trainer {
     /// Everything needed to continue this run later, as one safetensors file: the weights
@@ -44,19 +46,19 @@ impl Trainer {
 
     /// Continues a run from [`Trainer::checkpoint`] bytes on `data`; the result trains on
     /// exactly as the original would have.
-    pub fn restore(bytes: &[u8], data: Arc<DataSplit>) -> Result<Self, String> {
-        let spec = crate::engine::weights::stored_spec(bytes).map_err(|e| e.to_string())?.ok_or("the checkpoint has no spec")?;
+    pub fn restore(bytes: &[u8], data: Arc<DataSplit>) -> Result<Self, Message> {
+        let spec = crate::engine::weights::stored_spec(bytes).map_err(|e| e.message())?.ok_or(msg!("err.checkpoint_no_spec"))?;
         let meta: Checkpoint = crate::engine::weights::metadata(bytes, "checkpoint")
-            .map_err(|e| e.to_string())?
-            .ok_or("the file is weights, not a training checkpoint")
-            .and_then(|m| serde_json::from_str(&m).map_err(|_| "unreadable checkpoint metadata"))?;
-        let mut t = Trainer::new(spec, data).map_err(|e| e.to_string())?;
-        let extra = crate::engine::weights::load_with(&mut t.network, bytes, &["optim.", "best."]).map_err(|e| e.to_string())?;
+            .map_err(|e| e.message())?
+            .ok_or(msg!("err.checkpoint_not_one"))
+            .and_then(|m| serde_json::from_str(&m).map_err(|_| msg!("err.checkpoint_metadata")))?;
+        let mut t = Trainer::new(spec, data).map_err(|e| e.message())?;
+        let extra = crate::engine::weights::load_with(&mut t.network, bytes, &["optim.", "best."]).map_err(|e| e.message())?;
         let layers = t.network.layers.len();
         let take = |name: String| extra.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default();
         let state: Vec<[Vec<f32>; 3]> = (0..layers).map(|i| [take(format!("optim.{i}.a")), take(format!("optim.{i}.b")), take(format!("optim.{i}.c"))]).collect();
         if !t.optimizer.import_state(meta.optimizer_t, state) {
-            return Err("the optimizer state does not match the model".into());
+            return Err(msg!("err.checkpoint_optimizer"));
         }
         if let Some(loss) = meta.best_loss {
             let params = (0..layers).map(|i| take(format!("best.{i}.params"))).collect();
@@ -71,7 +73,7 @@ impl Trainer {
         t.bad_epochs = meta.bad_epochs;
         t.shuffle();
         if meta.position > t.order.len() {
-            return Err("the checkpoint's position is past the end of the training data".into());
+            return Err(msg!("err.checkpoint_position"));
         }
         t.position = meta.position;
         Ok(t)
@@ -87,7 +89,7 @@ pub(super) struct Checkpoint {
     optimizer_t: u64,
     lr_override: Option<f32>,
     plateau: Plateau,
-    stop_reason: Option<String>,
+    stop_reason: Option<Message>,
     bad_epochs: usize,
     best_loss: Option<f64>,
 }

@@ -89,7 +89,7 @@ pub struct Trainer {
     /// The held-out validation images (`validation_split` of the training set), if any.
     pub validation: Option<Dataset>,
     /// Why training stopped before its last epoch: divergence or early stopping.
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<crate::i18n::Message>,
     /// Early stopping: best validation loss so far, its weights and buffers, epochs since.
     best: Option<(f64, Vec<Vec<f32>>, Vec<Vec<f32>>)>,
     bad_epochs: usize,

@@ -48,11 +48,8 @@ impl Trainer {
         let loss_sum: f64 = first[0].last.loss + rest[..chunks - 1].iter().map(|w| w.last.loss).sum::<f64>();
         let grads_finite = first[0].grads.iter().all(|g| g.iter().all(|v| v.is_finite()));
         if !loss_sum.is_finite() || !grads_finite {
-            let what = if loss_sum.is_finite() { "gradient" } else { "loss" };
-            self.stop_reason = Some(format!(
-                "training diverged at step {} (non-finite {what}); the weights of the previous step are kept — try a smaller learning rate",
-                self.step + 1
-            ));
+            let what = if loss_sum.is_finite() { crate::msg!("err.what_gradient") } else { crate::msg!("err.what_loss") };
+            self.stop_reason = Some(crate::msg!("err.diverged", self.step + 1, what));
             return LossSum::default();
         }
         let (l1, l2) = (self.spec.training.l1, self.spec.training.l2);

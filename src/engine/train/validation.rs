@@ -24,16 +24,13 @@ impl Trainer {
                 self.bad_epochs += 1;
                 if self.bad_epochs >= es.patience && !self.finished() {
                     let (best_loss, params, buffers) = self.best.as_ref().expect("set on the first epoch");
-                    let mut reason = format!(
-                        "early stopping after epoch {}: validation loss has not improved on {best_loss:.4} for {} epochs",
-                        self.epoch, es.patience
-                    );
+                    let mut reason = crate::msg!("err.early_stop", self.epoch, format!("{best_loss:.4}"), es.patience);
                     if es.restore_best {
                         for ((layer, p), b) in self.network.layers.iter_mut().zip(params).zip(buffers) {
                             layer.params_mut().copy_from_slice(p);
                             layer.buffers_mut().copy_from_slice(b);
                         }
-                        reason += "; best weights restored";
+                        reason = crate::msg!("err.early_stop_restored", reason);
                     }
                     self.stop_reason = Some(reason);
                 }

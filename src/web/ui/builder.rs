@@ -8,6 +8,7 @@ use super::lang::{t, tf, tr};
 use super::state::{AppState, RunState};
 use super::client::send;
 use crate::engine::spec::{palette, LayerSpec, Spec, PRESETS};
+use crate::i18n::Message;
 use crate::protocol::Request;
 use leptos::prelude::*;
 use serde_json::Value;
@@ -19,7 +20,7 @@ fn layer_json(layer: &LayerSpec) -> serde_json::Map<String, Value> {
 }
 
 /// Sets field `key` of layer `i` to `value`; a value of the wrong type is reported on the layer.
-fn set_field(state: AppState, field_errors: RwSignal<Vec<(usize, String)>>, i: usize, key: &str, value: Value) {
+fn set_field(state: AppState, field_errors: RwSignal<Vec<(usize, Message)>>, i: usize, key: &str, value: Value) {
     let spec = state.spec.get_untracked();
     let Some(layer) = spec.layers.get(i) else { return };
     let mut m = layer_json(layer);
@@ -37,7 +38,7 @@ fn set_field(state: AppState, field_errors: RwSignal<Vec<(usize, String)>>, i: u
         }
         Err(e) => field_errors.update(|errs| {
             errs.retain(|(j, _)| *j != i);
-            errs.push((i, super::lang::msg("msg.field_error", &[&key, &e])));
+            errs.push((i, crate::msg!("msg.field_error", key, e.to_string())));
         }),
     }
 }
@@ -98,7 +99,7 @@ fn fmt_count(n: u64) -> String {
 #[component]
 pub fn Builder(state: AppState) -> impl IntoView {
     let selected = RwSignal::new(None::<usize>);
-    let field_errors = RwSignal::new(Vec::<(usize, String)>::new());
+    let field_errors = RwSignal::new(Vec::<(usize, Message)>::new());
     let dragging = RwSignal::new(None::<usize>);
     let live = Memo::new(move |_| Live::of(&state.spec.get()));
     let add = move |layer: LayerSpec| {
@@ -172,7 +173,7 @@ pub fn Builder(state: AppState) -> impl IntoView {
                         Some(inf) => (
                             format!("→ {}", inf.output),
                             tf("builder.detail", &[&fmt_count(inf.params as u64), &fmt_count(inf.flops)]),
-                            tf("builder.formula", &[&inf.output_formula, &inf.params_formula, &inf.activation_bytes]),
+                            tf("builder.formula", &[&tr(&inf.output_formula), &tr(&inf.params_formula), &inf.activation_bytes]),
                         ),
                         None => ("→ ?".into(), String::new(), String::new()),
                     };

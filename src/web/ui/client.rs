@@ -2,7 +2,8 @@
 
 use super::state::AppState;
 use leptos::prelude::Set;
-use crate::protocol::{Envelope, Event, Request};
+use crate::i18n::Message;
+use crate::protocol::{Event, Request};
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -43,10 +44,10 @@ pub fn data_url() -> String {
 
 /// Sends a request to the engine (dropped with a console warning if the worker is not up).
 pub fn send(request: Request) {
-    let text = serde_json::to_string(&Envelope { cnn: request }).expect("requests serialise");
+    let (message, transfer) = crate::web::wire::encode(&request).expect("requests serialise");
     WORKER.with(|w| match w.borrow().as_ref() {
         Some(worker) => {
-            if let Err(e) = worker.post_message(&JsValue::from_str(&text)) {
+            if let Err(e) = worker.post_message_with_transfer(&message, &transfer) {
                 web_sys::console::error_2(&"cannot post to the engine".into(), &e);
             }
         }
@@ -69,24 +70,24 @@ pub fn start_engine(state: AppState, handler: EventHandler) {
     let worker = match Worker::new_with_options("./engine_worker_loader.js", &options) {
         Ok(w) => w,
         Err(e) => {
-            state.error.set(Some(super::lang::msg("msg.worker_start", &[&format!("{e:?}")])));
+            state.error.set(Some(crate::msg!("msg.worker_start", format!("{e:?}"))));
             return;
         }
     };
     let data_url = data_url();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         LAST_HEARD.with(|h| h.set(crate::web::js::now_ms()));
-        let Some(text) = event.data().as_string() else { return };
-        match serde_json::from_str::<Envelope<Event>>(&text) {
-            Ok(Envelope { cnn: Event::ThreadDied { message } }) => {
-                restart(state, generation, super::lang::msg("msg.engine_thread_died", &[&message]));
+        let Some(decoded) = crate::web::wire::decode::<Event>(&event.data()) else { return };
+        match decoded {
+            Ok(Event::ThreadDied { message }) => {
+                restart(state, generation, crate::msg!("msg.engine_thread_died", message));
             }
-            Ok(Envelope { cnn }) => {
-                for request in handler(state, cnn, &data_url) {
+            Ok(event) => {
+                for request in handler(state, event, &data_url) {
                     send(request);
                 }
             }
-            Err(e) => state.error.set(Some(super::lang::msg("msg.worker_message", &[&e]))),
+            Err(e) => state.error.set(Some(crate::msg!("msg.worker_message", e))),
         }
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -95,7 +96,7 @@ pub fn start_engine(state: AppState, handler: EventHandler) {
         event.prevent_default();
         // An uncaught error is an ErrorEvent with a message; a failed module load is a plain Event.
         let message = event.dyn_ref::<ErrorEvent>().map(ErrorEvent::message).filter(|m| !m.is_empty());
-        restart(state, generation, message.unwrap_or_else(|| event.type_()));
+        restart(state, generation, crate::msg!("text.verbatim", message.unwrap_or_else(|| event.type_())));
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
@@ -118,7 +119,7 @@ async fn watch(state: AppState, generation: u32) {
         }
         let silent = crate::web::js::now_ms() - LAST_HEARD.with(Cell::get);
         if silent > DEADLINE_MS {
-            restart(state, generation, super::lang::msg("msg.engine_silent", &[&format!("{:.0}", silent / 1000.0)]));
+            restart(state, generation, crate::msg!("msg.engine_silent", format!("{:.0}", silent / 1000.0)));
             return;
         }
         send(Request::Ping);
@@ -126,7 +127,7 @@ async fn watch(state: AppState, generation: u32) {
 }
 
 /// Replaces the worker of `generation` (once: later reports of the same failure are ignored).
-fn restart(state: AppState, generation: u32, reason: String) {
+fn restart(state: AppState, generation: u32, reason: Message) {
     if GENERATION.with(Cell::get) != generation {
         return;
     }

@@ -4,6 +4,7 @@
 use super::client::send;
 use super::state::{AppState, RunState};
 use crate::engine::spec::{infer_layer, url, LayerInfo, Spec};
+use crate::i18n::Message;
 use crate::protocol::Request;
 use leptos::prelude::*;
 
@@ -14,7 +15,7 @@ pub struct Live {
     /// Infos of the layers up to the first invalid one.
     pub infos: Vec<LayerInfo>,
     /// The first problem: (layer index, message); a spec-level problem uses the last index.
-    pub error: Option<(usize, String)>,
+    pub error: Option<(usize, Message)>,
     /// Totals over `infos`.
     pub params: usize,
     /// Forward FLOPs per image.
@@ -36,7 +37,7 @@ impl Live {
                     infos.push(info);
                 }
                 Err(e) => {
-                    error = Some((i, super::lang::msg("msg.field_error", &[&e.field, &e.message])));
+                    error = Some((i, crate::msg!("msg.field_error", e.field, e.message)));
                     break;
                 }
             }
@@ -44,7 +45,7 @@ impl Live {
         if error.is_none() {
             if let Err(e) = spec.infer() {
                 let at = e.layer.unwrap_or(spec.layers.len().saturating_sub(1));
-                error = Some((at, e.to_string()));
+                error = Some((at, e.message()));
             }
         }
         let params = infos.iter().map(|i| i.params).sum();
@@ -117,7 +118,7 @@ pub fn apply_spec(state: AppState, spec: Spec) {
         return;
     }
     if locked(state) {
-        state.error.set(Some(super::lang::msg("msg.pause_before_change", &[])));
+        state.error.set(Some(crate::msg!("msg.pause_before_change")));
         return;
     }
     state.history.update(|(past, future)| {

@@ -73,18 +73,18 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
         }
         Event::FineTuned { steps, accuracy } => {
             state.fine_tuning.set(false);
-            state.fine_tuned.set(Some(super::lang::msg("msg.fine_tuned", &[&steps, &format!("{:.0}", accuracy * 100.0)])));
+            state.fine_tuned.set(Some(crate::msg!("msg.fine_tuned", steps, format!("{:.0}", accuracy * 100.0))));
             return state.weights_changed().into_iter().collect();
         }
         Event::WeightsFile { bytes } => super::transfer::download(&state, "cnn-playground-weights.safetensors", "application/octet-stream", &bytes),
         Event::WeightsImported { name, tensors } => {
             state.error.set(None);
-            state.notice.set(Some(super::lang::msg("msg.loaded", &[&tensors, &name])));
+            state.notice.set(Some(crate::msg!("msg.loaded", tensors, name)));
             return state.weights_changed().into_iter().collect();
         }
         Event::Restored(p) => {
             state.run.set(RunState::Paused);
-            state.restored.set(Some(super::lang::msg("msg.restored", &[&(p.epoch + 1), &p.epochs, &p.step_in_epoch, &p.steps_per_epoch])));
+            state.restored.set(Some(crate::msg!("msg.restored", (p.epoch + 1), p.epochs, p.step_in_epoch, p.steps_per_epoch)));
             super::persist::resume_curves(state, &p);
             state.progress.set(Some(p));
             return state.weights_changed().into_iter().collect();

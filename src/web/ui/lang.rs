@@ -1,7 +1,7 @@
 //! The page's language: one signal every text follows, remembered in this browser
 //! (localStorage, read before the first paint so the page never flashes the other language).
 
-use crate::i18n::{self, Lang};
+use crate::i18n::{self, Lang, Message};
 use leptos::prelude::*;
 use std::cell::Cell;
 use std::fmt::Display;
@@ -74,15 +74,10 @@ pub fn tf(key: &'static str, args: &[&dyn Display]) -> String {
     i18n::text_with(lang(), key, args)
 }
 
-/// A message to keep in the page state: written in English, like the engine's, and shown
-/// through [`tr`], so a language switch re-translates it.
-pub fn msg(key: &'static str, args: &[&dyn Display]) -> String {
-    i18n::text_with(Lang::En, key, args)
-}
-
-/// A kept message (the page's or the engine's) in the current language.
-pub fn tr(english: &str) -> String {
-    i18n::translate(lang(), english)
+/// A kept message (the page's or the engine's) in the current language (tracked: a language
+/// switch re-renders it).
+pub fn tr(message: &Message) -> String {
+    message.render(lang())
 }
 
 /// The language switch.

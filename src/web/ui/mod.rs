@@ -31,7 +31,7 @@ pub fn start() {
     wasm_bindgen_futures::spawn_local(async {
         let (saved, storage_error) = match persist::load().await {
             Ok(saved) => (saved.unwrap_or_default(), None),
-            Err(e) => (persist::Saved::default(), Some(lang::msg("msg.storage_unreadable", &[&e]))),
+            Err(e) => (persist::Saved::default(), Some(crate::msg!("msg.storage_unreadable", e))),
         };
         let opened = edit::initial_spec(saved.spec.clone());
         let state = state::AppState::new(opened.spec);

@@ -5,6 +5,7 @@
 use super::state::{AppState, Run};
 use crate::engine::train::EvalReport;
 use crate::engine::spec::Spec;
+use crate::i18n::Message;
 use crate::protocol::Progress;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -58,9 +59,9 @@ thread_local! {
 }
 
 /// Reads the saved state (`Ok(None)` when there is none yet).
-pub async fn load() -> Result<Option<Saved>, String> {
+pub async fn load() -> Result<Option<Saved>, Message> {
     let Some(bytes) = crate::web::store::get(KEY).await? else { return Ok(None) };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| super::lang::msg("msg.saved_state_unreadable", &[&e]))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| crate::msg!("msg.saved_state_unreadable", e.to_string()))
 }
 
 /// Applies what was read at load: the run history now, the running curves once the worker
@@ -118,7 +119,7 @@ pub fn save(state: AppState) {
     let bytes = serde_json::to_vec(&snapshot(state)).unwrap_or_default();
     wasm_bindgen_futures::spawn_local(async move {
         let result = crate::web::store::put(KEY, &bytes).await;
-        state.storage_error.set(result.err().map(|e| super::lang::msg("msg.storage_unsaved", &[&e])));
+        state.storage_error.set(result.err().map(|e| crate::msg!("msg.storage_unsaved", e)));
         SAVING.with(|s| s.set(false));
         if DIRTY.with(|d| d.replace(false)) {
             save(state);

@@ -5,7 +5,7 @@
 use super::client::send;
 use super::edit::apply_spec;
 use super::fields::{field_inputs, read, to_map};
-use super::lang::{msg, t};
+use super::lang::t;
 use super::state::{AppState, RunState};
 use crate::engine::spec::{DatasetKind, Spec, TrainingSpec};
 use crate::protocol::Request;
@@ -24,9 +24,9 @@ fn set_training(state: AppState, edit: impl FnOnce(&mut Map<String, Value>)) {
     let refused = match serde_json::from_value::<TrainingSpec>(Value::Object(training)) {
         Ok(t) => match t.check() {
             Ok(()) => return apply_spec(state, Spec { training: t, ..spec }),
-            Err(e) => e.to_string(),
+            Err(e) => e.message(),
         },
-        Err(e) => msg("msg.training_settings", &[&e]),
+        Err(e) => crate::msg!("msg.training_settings", e.to_string()),
     };
     state.error.set(Some(refused));
     // The inputs show the spec again, not the refused text.
@@ -87,7 +87,7 @@ pub fn Settings(state: AppState) -> impl IntoView {
                 return;
             }
         }
-        state.error.set(Some(msg("msg.lr_range", &[])));
+        state.error.set(Some(crate::msg!("msg.lr_range")));
     };
     view! {
         <fieldset class="plain" prop:disabled=locked>

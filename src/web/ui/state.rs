@@ -4,6 +4,7 @@
 use crate::engine::bench::{BenchConfig, BenchReport};
 use crate::engine::spec::{LayerInfo, Spec};
 use crate::engine::train::EvalReport;
+use crate::i18n::Message;
 use crate::protocol::{EngineMode, Progress, Request};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,7 @@ pub struct AppState {
     /// Train / test image counts once decoded.
     pub data_ready: RwSignal<Option<(usize, usize)>>,
     /// Why the dataset could not be loaded, if it could not.
-    pub data_error: RwSignal<Option<String>>,
+    pub data_error: RwSignal<Option<Message>>,
     /// Layer table of the built model and its parameter count.
     pub model: RwSignal<Option<(Vec<LayerInfo>, usize)>>,
     /// Latest training progress.
@@ -59,19 +60,19 @@ pub struct AppState {
     /// Weights carried by the opening link, until the model they go into is built.
     pub link_weights: RwSignal<Option<String>>,
     /// The last "link with weights": the URL, or why the model cannot travel in one.
-    pub weights_link: RwSignal<Option<Result<String, String>>>,
+    pub weights_link: RwSignal<Option<Result<String, Message>>>,
     /// The user's own labelled drawings (28×28 bytes, class), for fine-tuning; persisted.
     pub my_digits: RwSignal<Vec<(Vec<u8>, u8)>>,
     /// A fine-tuning run is under way.
     pub fine_tuning: RwSignal<bool>,
     /// What the last fine-tuning achieved.
-    pub fine_tuned: RwSignal<Option<String>>,
+    pub fine_tuned: RwSignal<Option<Message>>,
     /// A passing confirmation (e.g. weights loaded).
-    pub notice: RwSignal<Option<String>>,
+    pub notice: RwSignal<Option<Message>>,
     /// What the model makes of the drawing, layer by layer.
     pub inspection: RwSignal<Option<crate::engine::inspect::Inspection>>,
     /// Latest error message from the engine or the page.
-    pub error: RwSignal<Option<String>>,
+    pub error: RwSignal<Option<Message>>,
     /// Finished benchmark runs, in order.
     pub bench_results: RwSignal<Vec<BenchReport>>,
     /// Presets still to benchmark (the first one is running when `bench_running`).
@@ -83,7 +84,7 @@ pub struct AppState {
     /// Undo and redo stacks of specs.
     pub history: RwSignal<(Vec<Spec>, Vec<Spec>)>,
     /// What the opening link had that could not be used, one line each.
-    pub link_notices: RwSignal<Vec<String>>,
+    pub link_notices: RwSignal<Vec<Message>>,
     /// Training curve: (optimizer step, loss, accuracy) per progress report.
     pub curve: RwSignal<Vec<(u64, f64, f64)>>,
     /// Augmentation preview: originals, augmented, labels (784 bytes per image).
@@ -97,11 +98,11 @@ pub struct AppState {
     /// The current curves are already in the history.
     pub curve_archived: RwSignal<bool>,
     /// Set when training continued from a saved checkpoint.
-    pub restored: RwSignal<Option<String>>,
+    pub restored: RwSignal<Option<Message>>,
     /// Why the page state could not be saved or read, while that is so.
-    pub storage_error: RwSignal<Option<String>>,
+    pub storage_error: RwSignal<Option<Message>>,
     /// The engine stopped and was restarted: why, and how many restarts so far.
-    pub engine_restarted: RwSignal<Option<(String, u32)>>,
+    pub engine_restarted: RwSignal<Option<(Message, u32)>>,
 }
 
 impl AppState {
@@ -173,7 +174,7 @@ impl AppState {
     /// The engine stopped (`reason`) and a new one is starting: everything it held (data,
     /// model, a run in progress) is gone until it reports again; the new engine loads the data,
     /// builds the spec and continues from the last checkpoint, as on page load.
-    pub fn engine_lost(&self, reason: String) {
+    pub fn engine_lost(&self, reason: Message) {
         let count = self.engine_restarted.get_untracked().map_or(1, |(_, n)| n + 1);
         self.engine_restarted.set(Some((reason, count)));
         self.mode.set(None);

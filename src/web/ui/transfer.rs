@@ -5,9 +5,10 @@
 
 use super::client::send;
 use super::edit::{apply_spec, locked};
-use super::lang::{msg, t, tr};
+use super::lang::{t, tr};
 use super::state::AppState;
 use crate::engine::network::Network;
+use crate::i18n::Message;
 use crate::engine::spec::Spec;
 use crate::engine::{export, weights};
 use crate::protocol::Request;
@@ -18,7 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 /// Offers `bytes` to the user as a file download.
 pub fn download(state: &AppState, file_name: &str, mime: &str, bytes: &[u8]) {
     if let Err(e) = try_download(file_name, mime, bytes) {
-        state.error.set(Some(msg("msg.download_failed", &[&file_name, &format!("{e:?}")])));
+        state.error.set(Some(crate::msg!("msg.download_failed", file_name, format!("{e:?}"))));
     }
 }
 
@@ -47,16 +48,16 @@ enum Opened {
 
 /// Checks a file's bytes: a spec as JSON, or safetensors weights that load into the model of
 /// their stored spec (or of the current spec when they carry none, as PyTorch's do).
-fn check(name: &str, bytes: &[u8], current: &Spec) -> Result<Opened, String> {
+fn check(name: &str, bytes: &[u8], current: &Spec) -> Result<Opened, Message> {
     let looks_like_json = name.ends_with(".json") || bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if looks_like_json {
-        let text = std::str::from_utf8(bytes).map_err(|_| msg("msg.not_utf8", &[]))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| crate::msg!("msg.not_utf8"))?;
         return Spec::from_json(text).map(Opened::Spec);
     }
-    let stored = weights::stored_spec(bytes).map_err(|e| msg("msg.not_safetensors", &[&e]))?;
+    let stored = weights::stored_spec(bytes).map_err(|e| crate::msg!("msg.not_safetensors", e))?;
     let target = stored.clone().unwrap_or_else(|| current.clone());
-    let mut network = Network::from_spec(&target).map_err(|e| msg("msg.model_invalid", &[&e]))?;
-    weights::load(&mut network, bytes).map_err(|e| e.to_string())?;
+    let mut network = Network::from_spec(&target).map_err(|e| crate::msg!("msg.model_invalid", e))?;
+    weights::load(&mut network, bytes).map_err(|e| e.message())?;
     Ok(Opened::Weights(stored.filter(|s| s != current)))
 }
 
@@ -64,15 +65,15 @@ async fn open_file(state: AppState, file: web_sys::File) {
     let name = file.name();
     let bytes = match JsFuture::from(file.array_buffer()).await {
         Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-        Err(e) => return state.error.set(Some(msg("msg.file_unreadable", &[&name, &format!("{e:?}")]))),
+        Err(e) => return state.error.set(Some(crate::msg!("msg.file_unreadable", name, format!("{e:?}")))),
     };
     if locked(state) {
-        return state.error.set(Some(msg("msg.pause_before_open", &[])));
+        return state.error.set(Some(crate::msg!("msg.pause_before_open")));
     }
     match check(&name, &bytes, &state.spec.get_untracked()) {
         Ok(Opened::Spec(spec)) => {
             apply_spec(state, spec);
-            state.notice.set(Some(msg("msg.opened_spec", &[&name])));
+            state.notice.set(Some(crate::msg!("msg.opened_spec", name)));
         }
         Ok(Opened::Weights(spec)) => {
             if let Some(spec) = spec {
@@ -80,7 +81,7 @@ async fn open_file(state: AppState, file: web_sys::File) {
             }
             send(Request::ImportWeights { bytes, name });
         }
-        Err(e) => state.error.set(Some(msg("msg.not_opened", &[&name, &e]))),
+        Err(e) => state.error.set(Some(crate::msg!("msg.not_opened", name, e))),
     }
 }
 
@@ -94,7 +95,7 @@ pub fn Transfer(state: AppState) -> impl IntoView {
     };
     let code = move |_| match export::pytorch_code(&state.spec.get_untracked()) {
         Ok(code) => download(&state, "cnn_playground_model.py", "text/x-python", code.as_bytes()),
-        Err(e) => state.error.set(Some(msg("msg.no_code", &[&e]))),
+        Err(e) => state.error.set(Some(crate::msg!("msg.no_code", e))),
     };
     let on_file = move |ev: web_sys::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };

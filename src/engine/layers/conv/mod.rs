@@ -54,17 +54,17 @@ impl ConvOptions {
     pub fn plan(&self, input: Shape) -> Result<ConvPlan, FieldError> {
         for (field, v) in [("kernel_size", self.kernel), ("stride", self.stride), ("dilation", self.dilation)] {
             if v.has_zero() {
-                return Err(FieldError::new(field, "must be at least 1"));
+                return Err(FieldError::new(field, crate::msg!("err.at_least_1")));
             }
         }
         if self.out_channels == 0 {
-            return Err(FieldError::new("out_channels", "must be at least 1"));
+            return Err(FieldError::new("out_channels", crate::msg!("err.at_least_1")));
         }
         let g = self.groups;
         if g == 0 || input.c % g != 0 || self.out_channels % g != 0 {
             return Err(FieldError::new(
                 "groups",
-                format!("{g} must divide both the input channels ({}) and out_channels ({})", input.c, self.out_channels),
+                crate::msg!("err.conv_groups", g, input.c, self.out_channels),
             ));
         }
         let (pad_y, pad_x) = match self.padding {
@@ -72,7 +72,7 @@ impl ConvOptions {
             Padding::Word(PaddingWord::Valid) => ((0, 0), (0, 0)),
             Padding::Word(PaddingWord::Same) => {
                 if self.stride != Pair::square(1) {
-                    return Err(FieldError::new("padding", "\"same\" padding needs stride 1 (as in PyTorch)"));
+                    return Err(FieldError::new("padding", crate::msg!("err.same_stride")));
                 }
                 let split = |k: usize, d: usize| {
                     let total = d * (k - 1);
@@ -90,22 +90,19 @@ impl ConvOptions {
         if !fits {
             return Err(FieldError::new(
                 "padding",
-                format!("padding {largest} is too large for {:?} padding of a {}×{} input", self.mode, input.h, input.w),
+                crate::msg!("err.padding_large", largest, format!("{:?}", self.mode), input.h, input.w),
             ));
         }
         let axis_y = Axis::new(input.h, self.kernel.h, self.stride.h, pad_y.0, pad_y.1, self.dilation.h);
         let axis_x = Axis::new(input.w, self.kernel.w, self.stride.w, pad_x.0, pad_x.1, self.dilation.w);
         let (Some(ay), Some(ax)) = (axis_y, axis_x) else {
-            let dilated = if self.dilation == Pair::square(1) { String::new() } else { format!(" (dilation {})", self.dilation) };
-            return Err(FieldError::new(
-                "kernel_size",
-                format!(
-                    "kernel {}{dilated} is larger than the padded input {}×{}",
-                    self.kernel,
-                    input.h + pad_y.0 + pad_y.1,
-                    input.w + pad_x.0 + pad_x.1
-                ),
-            ));
+            let (kernel, padded_h, padded_w) = (self.kernel.to_string(), input.h + pad_y.0 + pad_y.1, input.w + pad_x.0 + pad_x.1);
+            let why = if self.dilation == Pair::square(1) {
+                crate::msg!("err.kernel_large", kernel, padded_h, padded_w)
+            } else {
+                crate::msg!("err.kernel_large_dilated", kernel, self.dilation.to_string(), padded_h, padded_w)
+            };
+            return Err(FieldError::new("kernel_size", why));
         };
         Ok(ConvPlan { pad_y, pad_x, output: Shape::new(self.out_channels, ay.out, ax.out) })
     }

@@ -1,7 +1,9 @@
 //! The one typed message protocol between the UI (main thread) and the engine worker.
 //!
-//! Messages travel as `{ "cnn": <Request|Event> }` objects so the worker can ignore the messages
-//! that wasm-bindgen-rayon's helpers exchange on the same scope.
+//! Messages travel as `{ cnn: "<Request|Event as JSON>", bulk: [typed arrays] }` objects: the
+//! `cnn` key lets the worker ignore the messages wasm-bindgen-rayon's helpers exchange on the
+//! same scope, and images, feature maps and weights ride beside the JSON as transferred typed
+//! arrays ([`bulk`]; the browser glue is `web/wire.rs`).
 
 use crate::engine::bench::{BenchConfig, BenchReport};
 use crate::engine::spec::{DatasetKind, LayerInfo, Spec};
@@ -11,14 +13,10 @@ use crate::engine::metrics::{Confusion, Example};
 /// Images in a gallery (one confusion cell, or the most confidently wrong).
 pub const GALLERY_SIZE: usize = 24;
 use crate::engine::train::{EvalReport, StepReport};
-use serde::{Deserialize, Serialize};
 
-/// A message wrapper that marks a message as ours.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Envelope<T> {
-    /// The payload.
-    pub cnn: T,
-}
+pub mod bulk;
+use serde::{Deserialize, Serialize};
+use crate::i18n::{Arg, Message};
 
 /// What the UI asks of the engine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,6 +64,7 @@ pub enum Request {
     /// Classify one 28×28 image (values in [0, 1]).
     Predict {
         /// 784 pixel intensities, row-major.
+        #[serde(with = "crate::protocol::bulk")]
         pixels: Vec<f32>,
     },
     /// Confusion matrix of the test set and its most confidently wrong images.
@@ -80,6 +79,7 @@ pub enum Request {
     /// Fine-tune the current model on the user's own labelled drawings (training paused).
     FineTune {
         /// 784 bytes per image, row-major, 0–255.
+        #[serde(with = "crate::protocol::bulk")]
         images: Vec<u8>,
         /// One class per image.
         labels: Vec<u8>,
@@ -109,6 +109,7 @@ pub enum Request {
     /// that does not fit leaves the model untouched.
     ImportWeights {
         /// The file's bytes.
+        #[serde(with = "crate::protocol::bulk")]
         bytes: Vec<u8>,
         /// The file name, for messages.
         name: String,
@@ -173,8 +174,8 @@ pub enum Event {
     },
     /// The dataset could not be downloaded or decoded; the message names the file.
     DataFailed {
-        /// Human-readable description.
-        message: String,
+        /// What failed, rendered in the page's language.
+        message: Message,
     },
     /// The model was built.
     Built {
@@ -190,8 +191,10 @@ pub enum Event {
     /// Images for the augmentation preview: 784 bytes each, row-major.
     AugmentPreview {
         /// As stored.
+        #[serde(with = "crate::protocol::bulk::many")]
         originals: Vec<Vec<u8>>,
         /// As the next training steps will see them.
+        #[serde(with = "crate::protocol::bulk::many")]
         augmented: Vec<Vec<u8>>,
         /// Their labels.
         labels: Vec<u8>,
@@ -242,17 +245,18 @@ pub enum Event {
     /// Answer to [`Request::WeightsLink`].
     WeightsLink {
         /// The `w=` value, or why the model is too large for a link.
-        text: Result<String, String>,
+        text: Result<String, Message>,
     },
     /// Answer to [`Request::ExportWeights`].
     WeightsFile {
         /// safetensors bytes, spec JSON in the metadata.
+        #[serde(with = "crate::protocol::bulk")]
         bytes: Vec<u8>,
     },
     /// [`Request::ImportWeights`] succeeded.
     WeightsImported {
-        /// The file name.
-        name: String,
+        /// Where they came from: the file name, or "the link" in the page's language.
+        name: Arg,
         /// Tensors read.
         tensors: usize,
     },
@@ -269,13 +273,13 @@ pub enum Event {
     /// The drawing could not be predicted (the model's output is not finite); the page stops
     /// waiting for a prediction and shows why.
     PredictionFailed {
-        /// Human-readable description.
-        message: String,
+        /// Why, rendered in the page's language.
+        message: Message,
     },
     /// Something went wrong; the message says what and names the culprit.
     Error {
-        /// Human-readable description.
-        message: String,
+        /// What went wrong, rendered in the page's language.
+        message: Message,
     },
 }
 
@@ -315,14 +319,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_round_trip_through_json() {
-        let req = Envelope { cnn: Request::Build { spec: Spec::default() } };
-        let json = serde_json::to_string(&req).unwrap();
-        assert!(json.starts_with("{\"cnn\":{\"Build\""), "{json}");
-        let back: Envelope<Request> = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.cnn, req.cnn);
+    fn messages_round_trip_through_the_wire() {
+        let req = Request::Build { spec: Spec::default() };
+        let (json, chunks) = bulk::to_wire(&req).unwrap();
+        assert!(json.starts_with("{\"Build\""), "{json}");
+        assert!(chunks.is_empty());
+        assert_eq!(bulk::from_wire::<Request>(&json, chunks).unwrap(), req);
+        // The drawing travels as one Float32Array, not as 784 JSON numbers.
+        let predict = Request::Predict { pixels: vec![0.25; 784] };
+        let (json, chunks) = bulk::to_wire(&predict).unwrap();
+        assert_eq!(json, r#"{"Predict":{"pixels":{"bulk":0}}}"#);
+        assert_eq!(chunks, vec![bulk::Chunk::F32(vec![0.25; 784])]);
+        assert_eq!(bulk::from_wire::<Request>(&json, chunks).unwrap(), predict);
         let ev = Event::DataProgress { loaded: 5, total: 10 };
         let back: Event = serde_json::from_str(&serde_json::to_string(&ev).unwrap()).unwrap();
         assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn a_prediction_carries_its_maps_as_bulk_arrays() {
+        let spec = Spec::default();
+        let network = crate::engine::network::Network::from_spec(&spec).unwrap();
+        let mut image = vec![0.0; 784];
+        image[400] = 1.0;
+        let event = Event::Prediction(crate::engine::inspect::inspect(&network, &image));
+        let (json, chunks) = bulk::to_wire(&event).unwrap();
+        assert!(json.len() < 1_000, "{} bytes of JSON: {json}", json.len());
+        assert!(chunks.len() >= 11, "input, probabilities, saliency, 8 layers' maps, filters: {}", chunks.len());
+        let Event::Prediction(back) = bulk::from_wire::<Event>(&json, chunks).unwrap() else { panic!("a prediction") };
+        let Event::Prediction(sent) = event else { unreachable!() };
+        assert_eq!(back, sent, "every map arrives as it left");
+        assert_eq!(back.layers.len(), sent.layers.len());
+        assert_eq!(back.layers[0].values.len(), sent.layers[0].values.len());
     }
 }
