@@ -89,7 +89,42 @@ pub(super) struct Checkpoint {
     optimizer_t: u64,
     lr_override: Option<f32>,
     plateau: Plateau,
+    #[serde(default, deserialize_with = "reason_or_older_text")]
     stop_reason: Option<Message>,
     bad_epochs: usize,
     best_loss: Option<f64>,
+}
+
+/// A stop reason as saved: a message, or (checkpoints saved before messages had keys) English
+/// text, kept as it is.
+fn reason_or_older_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Message>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Saved {
+        Keyed(Message),
+        Text(String),
+    }
+    Ok(Option::<Saved>::deserialize(deserializer)?.map(|saved| match saved {
+        Saved::Keyed(message) => message,
+        Saved::Text(text) => msg!("text.verbatim", text),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_reasons_read_as_messages_and_as_older_text() {
+        #[derive(Deserialize)]
+        struct Meta {
+            #[serde(default, deserialize_with = "reason_or_older_text")]
+            stop_reason: Option<Message>,
+        }
+        let read = |json: &str| serde_json::from_str::<Meta>(json).expect(json).stop_reason;
+        assert_eq!(read(r#"{"stop_reason":{"key":"err.what_loss"}}"#), Some(msg!("err.what_loss")));
+        assert_eq!(read(r#"{"stop_reason":"early stopping after epoch 3"}"#).map(|m| m.to_string()).as_deref(), Some("early stopping after epoch 3"));
+        assert_eq!(read(r#"{"stop_reason":null}"#), None);
+        assert_eq!(read("{}"), None);
+    }
 }
