@@ -5,8 +5,9 @@ use super::SpecError;
 use crate::engine::augment::AugmentSpec;
 use serde::{Deserialize, Serialize};
 
-/// Optimizer settings; field names and defaults as in `torch.optim`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Optimizer settings; field names and defaults as in `torch.optim`. `EnumIter` walks the kinds
+/// (with zeroed fields): the UI's choices come from it and serde's names, never from a copy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::EnumIter)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerSpec {
     /// `torch.optim.SGD`: `v = μ·v + (1−dampening)·g` (first step `v = g`); Nesterov uses `g + μ·v`.
@@ -154,6 +155,11 @@ impl OptimizerSpec {
         }
     }
 
+    /// The `type` names of every optimizer, as serde writes them (`sgd`, `adam`, …).
+    pub fn kind_names() -> Vec<String> {
+        kind_names(<Self as strum::IntoEnumIterator>::iter())
+    }
+
     fn check(&self) -> Result<(), SpecError> {
         let field = |name: &str| format!("training.optimizer.{name}");
         let range = |name: &str, v: f32, lo: f32, hi: f32, hi_open: bool, text: &str| {
@@ -199,7 +205,7 @@ impl OptimizerSpec {
 /// The shape of a learning-rate schedule (PyTorch `lr_scheduler` names). Counted in epochs
 /// (PyTorch's usual `scheduler.step()` once per epoch) unless `per_step` is set in
 /// [`ScheduleSpec`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default, strum::EnumIter)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
     /// The base learning rate throughout.
@@ -241,6 +247,18 @@ pub enum Schedule {
         #[serde(default)]
         min_lr: f32,
     },
+}
+
+impl Schedule {
+    /// The `type` names of every schedule, as serde writes them (`constant`, `step`, …).
+    pub fn kind_names() -> Vec<String> {
+        kind_names(<Self as strum::IntoEnumIterator>::iter())
+    }
+}
+
+/// The serde `type` tag of each value.
+fn kind_names<T: Serialize>(kinds: impl Iterator<Item = T>) -> Vec<String> {
+    kinds.filter_map(|k| serde_json::to_value(k).ok()?.get("type")?.as_str().map(str::to_string)).collect()
 }
 
 fn gamma_tenth() -> f32 {
@@ -418,5 +436,25 @@ impl TrainingSpec {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_names_are_serdes_and_read_back() {
+        assert_eq!(OptimizerSpec::kind_names(), ["sgd", "adam", "adam_w", "rmsprop", "adagrad"]);
+        assert_eq!(Schedule::kind_names(), ["constant", "step", "exponential", "cosine", "reduce_on_plateau"]);
+        // Each kind, written by serde, reads back as the same kind.
+        for o in <OptimizerSpec as strum::IntoEnumIterator>::iter() {
+            let json = serde_json::to_value(&o).unwrap();
+            assert_eq!(serde_json::from_value::<OptimizerSpec>(json.clone()).expect("reads"), o, "{json}");
+        }
+        for s in <Schedule as strum::IntoEnumIterator>::iter() {
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(serde_json::from_value::<Schedule>(json.clone()).expect("reads"), s, "{json}");
+        }
     }
 }

@@ -7,14 +7,12 @@ use super::edit::apply_spec;
 use super::fields::{field_inputs, read, to_map};
 use super::lang::t;
 use super::state::{AppState, RunState};
-use crate::engine::spec::{DatasetKind, Spec, TrainingSpec};
+use crate::engine::spec::{DatasetKind, OptimizerSpec, Schedule, Spec, TrainingSpec};
 use crate::protocol::Request;
 use leptos::prelude::*;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-const OPTIMIZERS: [&str; 5] = ["sgd", "adam", "adam_w", "rmsprop", "adagrad"];
-const SCHEDULES: [&str; 5] = ["constant", "step", "exponential", "cosine", "reduce_on_plateau"];
 
 /// Sets `training.<path…>` in the spec's JSON; a value that does not fit is reported.
 fn set_training(state: AppState, edit: impl FnOnce(&mut Map<String, Value>)) {
@@ -140,7 +138,7 @@ pub fn Settings(state: AppState) -> impl IntoView {
                             t.insert("optimizer".into(), switch_kind(&old, &kind, "{}"));
                         })
                     }>
-                        {OPTIMIZERS.iter().map(|o| view! { <option value=*o selected=move || to_map(&state.spec.get().training.optimizer).get("type").and_then(Value::as_str) == Some(*o)>{*o}</option> }).collect_view()}
+                        {OptimizerSpec::kind_names().into_iter().map(|o| { let (name, label) = (o.clone(), o.clone()); view! { <option value=o selected=move || to_map(&state.spec.get().training.optimizer).get("type").and_then(Value::as_str) == Some(name.as_str())>{label}</option> } }).collect_view()}
                     </select>
                 </label>
                 {optimizer_fields}
@@ -156,7 +154,7 @@ pub fn Settings(state: AppState) -> impl IntoView {
                             }
                         })
                     }>
-                        {SCHEDULES.iter().map(|o| view! { <option value=*o selected=move || to_map(&state.spec.get().training.schedule.kind).get("type").and_then(Value::as_str) == Some(*o)>{move || t(crate::i18n::key_for("sched.", o))}</option> }).collect_view()}
+                        {Schedule::kind_names().into_iter().map(|o| { let (name, key) = (o.clone(), crate::i18n::key_for("sched.", &o)); view! { <option value=o selected=move || to_map(&state.spec.get().training.schedule.kind).get("type").and_then(Value::as_str) == Some(name.as_str())>{move || t(key)}</option> } }).collect_view()}
                     </select>
                 </label>
                 {schedule_fields}
