@@ -8,7 +8,8 @@ const isolation = !argv.includes('--fallback');
 const server = await serve({ isolation, ...(arg('root') ? { root: arg('root') } : {}) });
 const browser = await launch();
 try {
-  const page = await browser.newPage();
+  // Without the headers the service worker would isolate the page and run the threaded build.
+  const page = isolation ? await browser.newPage() : await (await browser.newContext({ serviceWorkers: "block" })).newPage();
   page.on('console', (m) => { if (m.type() === 'error') console.log('console:', m.text()); });
   await page.goto(`${server.url}?bench=${nets}&reps=${reps}&minms=${minMs}`);
   await page.waitForSelector('[data-testid=bench-status]:has-text("done")', { timeout: 600_000 });
