@@ -88,18 +88,44 @@ pub fn from_wire<T: DeserializeOwned>(json: &str, chunks: Vec<Chunk>) -> serde_j
 }
 
 /// The reference a bulk field is written as.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Reference {
     bulk: usize,
 }
 
-/// What a bulk field may be read from: the values (plain JSON) or a reference (from the wire).
-/// Values first: serde reads a struct from a sequence too, so `[3]` would pass for a reference.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Stored<T> {
-    Inline(Vec<T>),
-    Reference(Reference),
+/// Reads a bulk field from the values (plain JSON, element by element, no buffering) or from a
+/// reference `{"bulk": n}` (the wire): serde's untagged enums would buffer a whole array first.
+struct BulkVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Element> serde::de::Visitor<'de> for BulkVisitor<T> {
+    type Value = Vec<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of numbers or a bulk reference {\"bulk\": n}")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+        while let Some(v) = seq.next_element()? {
+            values.push(v);
+        }
+        Ok(values)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
+        use serde::de::Error;
+        let mut index = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "bulk" || index.is_some() {
+                return Err(A::Error::custom(format!("unexpected key `{key}` in a bulk reference")));
+            }
+            index = Some(map.next_value::<usize>()?);
+        }
+        let bulk = index.ok_or_else(|| A::Error::custom("a bulk reference without `bulk`"))?;
+        let chunk = INBOX.with(|i| i.borrow_mut().as_mut().and_then(|chunks| chunks.get_mut(bulk).and_then(Option::take)));
+        let chunk = chunk.ok_or_else(|| A::Error::custom(format!("bulk array {bulk} is missing")))?;
+        T::values(chunk).ok_or_else(|| A::Error::custom(format!("bulk array {bulk} has the wrong element type")))
+    }
 }
 
 /// `serialize_with` of a bulk field.
@@ -118,14 +144,7 @@ pub fn serialize<T: Element, S: Serializer>(values: &[T], serializer: S) -> Resu
 
 /// `deserialize_with` of a bulk field.
 pub fn deserialize<'de, T: Element, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
-    match Stored::<T>::deserialize(deserializer)? {
-        Stored::Inline(values) => Ok(values),
-        Stored::Reference(Reference { bulk }) => {
-            let chunk = INBOX.with(|i| i.borrow_mut().as_mut().and_then(|chunks| chunks.get_mut(bulk).and_then(Option::take)));
-            let chunk = chunk.ok_or_else(|| serde::de::Error::custom(format!("bulk array {bulk} is missing")))?;
-            T::values(chunk).ok_or_else(|| serde::de::Error::custom(format!("bulk array {bulk} has the wrong element type")))
-        }
-    }
+    deserializer.deserialize_any(BulkVisitor(std::marker::PhantomData))
 }
 
 /// The same for a list of bulk arrays (`Vec<Vec<u8>>`: one chunk each).
@@ -215,6 +234,8 @@ mod tests {
         assert!(from_wire::<Sample>(&twice, chunks.clone()).unwrap_err().to_string().contains("bulk array 2 is missing"));
         let mistyped = json.replace(r#""floats":{"bulk":0}"#, r#""floats":{"bulk":1}"#);
         assert!(from_wire::<Sample>(&mistyped, chunks).unwrap_err().to_string().contains("wrong element type"));
+        let odd = json.replace(r#"{"bulk":0}"#, r#"{"bulk":0,"extra":1}"#);
+        assert!(from_wire::<Sample>(&odd, to_wire(&sample()).unwrap().1).unwrap_err().to_string().contains("unexpected key `extra`"));
         // After a failed read nothing is left over for the next message.
         assert!(from_wire::<Sample>(r#"{"floats":{"bulk":0},"bytes":[],"images":[],"loss":0}"#, Vec::new()).is_err());
     }
