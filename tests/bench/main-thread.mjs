@@ -2,7 +2,9 @@
 // engine while a user draws (reading the message, updating the state, painting the probability
 // bars, feature maps, filters and saliency), and how many bytes cross the worker boundary.
 // Figures, not a pass/fail test (timing depends on the machine):
-//   node tests/bench/main-thread.mjs [--draws 40]
+//   node tests/bench/main-thread.mjs [--draws 40] [--train]
+// With --train it also trains the default model for its epoch and reports, per event kind, the
+// main thread's time and its share of the epoch's wall time (CPU the two pool threads lose).
 // The worker's `message` events are timed from an init script: the listener the app installs is
 // wrapped, and the time from its start to the end of the microtasks it queued (Leptos runs its
 // effects there) is recorded per event kind, with the listener's own (synchronous) part.
@@ -11,6 +13,7 @@ import { launch, newPage, serve, waitForData } from '../e2e/helpers.mjs';
 const argv = process.argv.slice(2);
 const arg = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
 const draws = Number(arg('draws', 40));
+const train = argv.includes('--train');
 
 function instrument() {
   const records = [];
@@ -64,6 +67,25 @@ try {
     await page.waitForSelector('[data-testid=prediction][aria-busy=false]:has-text("Prediction:")');
   }
   await page.waitForTimeout(500);
+  if (train) {
+    await page.click('[data-testid=draw-clear]');
+    const from = await page.evaluate(() => window.__mainThread.length);
+    const t0 = Date.now();
+    await page.click('[data-testid=train-start]');
+    await page.waitForSelector('[data-testid=run-state]:has-text("finished")', { timeout: 300_000 });
+    const wall = Date.now() - t0;
+    const during = (await page.evaluate(() => window.__mainThread)).slice(from);
+    const kinds = {};
+    for (const r of during) (kinds[r.kind] ??= []).push(r.ms);
+    const busy = await page.evaluate((t) => window.__longTasks.filter((l) => l.start >= t).length, 0);
+    console.log(`training one epoch: ${(wall / 1000).toFixed(1)} s wall; main thread per event kind (count, total ms, median ms):`);
+    for (const [kind, ms] of Object.entries(kinds)) {
+      ms.sort((a, b) => a - b);
+      const total = ms.reduce((a, b) => a + b, 0);
+      console.log(`  ${kind.padEnd(14)} ${String(ms.length).padStart(5)} ${total.toFixed(0).padStart(7)} ms (${(100 * total / wall).toFixed(1)} % of the epoch) median ${ms[ms.length >> 1].toFixed(2)} ms`);
+    }
+    console.log(`  long tasks recorded since load: ${busy}`);
+  }
   const records = await page.evaluate(() => window.__mainThread);
   const predictions = records.filter((r) => r.kind === 'Prediction');
   const quantiles = (key) => {
