@@ -11,7 +11,7 @@ use super::spec::Spec;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::{BTreeSet, HashMap};
-use crate::i18n::{Arg, Message, ToArg};
+use crate::i18n::Message;
 use crate::msg;
 
 /// Why a weights file could not be read into a network.
@@ -69,20 +69,7 @@ impl WeightsError {
     }
 }
 
-/// English, as the CLI prints it.
-impl std::fmt::Display for WeightsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.message().fmt(f)
-    }
-}
-
-impl std::error::Error for WeightsError {}
-
-impl ToArg for WeightsError {
-    fn to_arg(&self) -> Arg {
-        Arg::Message(self.message())
-    }
-}
+crate::message_error!(WeightsError);
 
 /// The first non-finite value of tensor `name`, as an error.
 pub fn check_finite(name: &str, values: &[f32]) -> Result<(), WeightsError> {

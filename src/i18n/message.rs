@@ -175,6 +175,27 @@ const fn same(a: &str, b: &str) -> bool {
     true
 }
 
+/// For an error type with `fn message(&self) -> Message`: `Display` in English (the CLI, logs),
+/// `std::error::Error`, and [`ToArg`], so it nests in other messages in the reader's language.
+#[macro_export]
+macro_rules! message_error {
+    ($t:ty) => {
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.message(), f)
+            }
+        }
+
+        impl std::error::Error for $t {}
+
+        impl $crate::i18n::ToArg for $t {
+            fn to_arg(&self) -> $crate::i18n::Arg {
+                $crate::i18n::Arg::Message(self.message())
+            }
+        }
+    };
+}
+
 /// Counts macro arguments (a helper of [`msg!`](crate::msg)).
 #[doc(hidden)]
 #[macro_export]

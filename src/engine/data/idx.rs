@@ -5,7 +5,7 @@
 
 use flate2::read::GzDecoder;
 use std::io::Read;
-use crate::i18n::{Arg, Message, ToArg};
+use crate::i18n::Message;
 use crate::msg;
 
 /// A decoded IDX array of unsigned bytes.
@@ -45,20 +45,7 @@ impl DataError {
     }
 }
 
-/// English, as the CLI prints it.
-impl std::fmt::Display for DataError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.message().fmt(f)
-    }
-}
-
-impl std::error::Error for DataError {}
-
-impl ToArg for DataError {
-    fn to_arg(&self) -> Arg {
-        Arg::Message(self.message())
-    }
-}
+crate::message_error!(DataError);
 
 /// Largest inflated IDX file accepted (MNIST's training images are 47 MB).
 pub const MAX_INFLATED: usize = 256 << 20;

@@ -23,8 +23,7 @@ pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpe
 
 use super::shape::Shape;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use crate::i18n::{Arg, Message, ToArg};
+use crate::i18n::Message;
 
 /// Current spec format version; bumped when a field changes meaning.
 pub const SPEC_VERSION: u32 = 1;
@@ -169,20 +168,7 @@ impl SpecError {
     }
 }
 
-/// English, as the CLI prints it.
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.message().fmt(f)
-    }
-}
-
-impl ToArg for SpecError {
-    fn to_arg(&self) -> Arg {
-        Arg::Message(self.message())
-    }
-}
-
-impl std::error::Error for SpecError {}
+crate::message_error!(SpecError);
 
 #[cfg(test)]
 mod tests {
