@@ -245,7 +245,7 @@ fn on_message(event: MessageEvent) {
     // wasm-bindgen-rayon's helpers talk on the same scope: only messages with a `cnn` are ours.
     match super::wire::decode::<Request>(&event.data()) {
         Some(Ok(request)) => handle(request),
-        Some(Err(e)) => web_sys::console::error_2(&"unreadable request".into(), &e.to_string().into()),
+        Some(Err(e)) => web_sys::console::error_2(&"unreadable request".into(), &format!("{e:?}").into()),
         None => {}
     }
 }
