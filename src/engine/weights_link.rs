@@ -49,8 +49,8 @@ pub fn encode(network: &Network) -> Result<String, Message> {
     }
     let mut deflate = DeflateEncoder::new(Vec::new(), Compression::best());
     // Writing into a Vec cannot fail; a failure would still be reported, not unwrapped.
-    deflate.write_all(&packed).map_err(|e| msg!("text.verbatim", e.to_string()))?;
-    let text = URL_SAFE_NO_PAD.encode(deflate.finish().map_err(|e| msg!("text.verbatim", e.to_string()))?);
+    deflate.write_all(&packed).map_err(|e| Message::verbatim(e.to_string()))?;
+    let text = URL_SAFE_NO_PAD.encode(deflate.finish().map_err(|e| Message::verbatim(e.to_string()))?);
     if text.len() > MAX_LINK_CHARS {
         return Err(msg!("err.link_too_large", all.len(), text.len().div_ceil(1000), MAX_LINK_CHARS / 1000));
     }

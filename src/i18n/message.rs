@@ -37,6 +37,12 @@ impl Message {
         Self { key: Cow::Borrowed(key), args }
     }
 
+    /// Text shown as it is in every language: a formula, or words from elsewhere (serde, the
+    /// browser, a panic) that no table holds.
+    pub fn verbatim(text: impl Into<String>) -> Self {
+        crate::msg!("text.verbatim", text.into())
+    }
+
     /// The message in `lang`. A key neither table has (only a foreign message can carry one)
     /// shows as the key followed by its values, so nothing is hidden.
     pub fn render(&self, lang: Lang) -> String {

@@ -302,7 +302,8 @@ fn every_key_in_the_tables_is_used() {
     // Keys looked up by name (`layer.` + kind, …) are used without a literal call; every
     // message key is a literal in a `msg!` somewhere in the crate.
     let dynamic = ["layer.", "group.", "field.", "sched."];
-    let source: String = sources("src").into_iter().filter(|(p, _)| !p.contains("i18n")).map(|(_, s)| s).collect();
+    let tables = ["i18n/en.rs", "i18n/zh.rs", "i18n/tests.rs"];
+    let source: String = sources("src").into_iter().filter(|(p, _)| !tables.iter().any(|t| p.ends_with(t))).map(|(_, s)| s).collect();
     let unused: Vec<&str> = keys(Lang::En)
         .into_iter()
         .filter(|k| !dynamic.iter().any(|d| k.starts_with(d)))

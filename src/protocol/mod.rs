@@ -5,18 +5,18 @@
 //! same scope, and images, feature maps and weights ride beside the JSON as transferred typed
 //! arrays ([`bulk`]; the browser glue is `web/wire.rs`).
 
+pub mod bulk;
+
 use crate::engine::bench::{BenchConfig, BenchReport};
-use crate::engine::spec::{DatasetKind, LayerInfo, Spec};
 use crate::engine::inspect::Inspection;
 use crate::engine::metrics::{Confusion, Example};
+use crate::engine::spec::{DatasetKind, LayerInfo, Spec};
+use crate::engine::train::{EvalReport, StepReport};
+use crate::i18n::{Arg, Message};
+use serde::{Deserialize, Serialize};
 
 /// Images in a gallery (one confusion cell, or the most confidently wrong).
 pub const GALLERY_SIZE: usize = 24;
-use crate::engine::train::{EvalReport, StepReport};
-
-pub mod bulk;
-use serde::{Deserialize, Serialize};
-use crate::i18n::{Arg, Message};
 
 /// What the UI asks of the engine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -26,11 +26,11 @@ fn describe(e: JsValue) -> Message {
         .map(|d| format!("{}: {}", d.name(), d.message()))
         .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())));
     match (browser, e.as_string().as_deref()) {
-        (Some(words), _) => msg!("text.verbatim", words),
+        (Some(words), _) => Message::verbatim(words),
         (None, Some(FAILED)) => msg!("err.idb_failed"),
         (None, Some(BLOCKED)) => msg!("err.idb_blocked"),
-        (None, Some(other)) => msg!("text.verbatim", other),
-        (None, None) => msg!("text.verbatim", format!("{e:?}")),
+        (None, Some(other)) => Message::verbatim(other),
+        (None, None) => Message::verbatim(format!("{e:?}")),
     }
 }
 

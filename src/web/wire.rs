@@ -61,5 +61,5 @@ pub fn decode<T: DeserializeOwned>(data: &JsValue) -> Option<Result<T, Message>>
             return Some(Err(msg!("err.bulk_type", chunks.len())));
         }
     }
-    Some(bulk::from_wire(&json, chunks).map_err(|e| msg!("text.verbatim", e.to_string())))
+    Some(bulk::from_wire(&json, chunks).map_err(|e| Message::verbatim(e.to_string())))
 }

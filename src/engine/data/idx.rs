@@ -58,7 +58,7 @@ pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
         GzDecoder::new(bytes)
             .take(MAX_INFLATED as u64 + 1)
             .read_to_end(&mut out)
-            .map_err(|e| DataError::Gzip { file: file.into(), reason: msg!("text.verbatim", e.to_string()) })?;
+            .map_err(|e| DataError::Gzip { file: file.into(), reason: Message::verbatim(e.to_string()) })?;
         if out.len() > MAX_INFLATED {
             return Err(DataError::Gzip { file: file.into(), reason: msg!("err.data_inflates", MAX_INFLATED >> 20) });
         }

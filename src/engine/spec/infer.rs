@@ -124,7 +124,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         let name = layer.kind_name();
         return Err(FieldError::new("input", msg!("err.image_input", name, input)));
     }
-    let elementwise = (input, 0, input.len() as u64, msg!("info.same_as_input"), math("0"));
+    let elementwise = (input, 0, input.len() as u64, msg!("info.same_as_input"), Message::verbatim("0"));
     let (output, params, flops, output_formula, params_formula) = match layer {
         &LayerSpec::Conv2d { out_channels, kernel_size, stride, padding, padding_mode, dilation, groups, bias } => {
             let o = ConvOptions {
@@ -153,7 +153,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 axis_formula(input.w, plan.pad_x, kernel_size.w, dilation.w, stride.w, out.w),
             );
             let flops = (2 * fan_in as u64).saturating_mul(out.len() as u64);
-            (out, params, flops, math(output_formula), math(params_formula))
+            (out, params, flops, Message::verbatim(output_formula), Message::verbatim(params_formula))
         }
         LayerSpec::Relu
         | LayerSpec::Sigmoid
@@ -171,7 +171,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                     msg!("err.prelu_parameters", input.c, num_parameters),
                 ));
             }
-            (input, num_parameters, 2 * input.len() as u64, msg!("info.same_as_input"), math(num_parameters.to_string()))
+            (input, num_parameters, 2 * input.len() as u64, msg!("info.same_as_input"), Message::verbatim(num_parameters.to_string()))
         }
         &LayerSpec::LeakyRelu { negative_slope } => {
             finite("negative_slope", negative_slope)?;
@@ -185,7 +185,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             if !input.is_flat() {
                 return Err(FieldError::new("input", msg!("err.softmax_flat", input)));
             }
-            (input, 0, 3 * input.len() as u64, msg!("info.same_as_input"), math("0"))
+            (input, 0, 3 * input.len() as u64, msg!("info.same_as_input"), Message::verbatim("0"))
         }
         &LayerSpec::MaxPool2d { kernel_size, stride, padding, dilation, ceil_mode } => {
             pool_info(input, PoolOptions { kernel: kernel_size, stride, padding, dilation, ceil_mode })?
@@ -195,13 +195,13 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         }
         &LayerSpec::AdaptiveAvgPool2d { output_size } | &LayerSpec::AdaptiveMaxPool2d { output_size } => {
             let out = Shape::new(input.c, output_size.h, output_size.w);
-            (out, 0, input.len() as u64, msg!("info.by_definition", output_size.h, output_size.w), math("0"))
+            (out, 0, input.len() as u64, msg!("info.by_definition", output_size.h, output_size.w), Message::verbatim("0"))
         }
         LayerSpec::SpatialPyramidPool { levels, .. } => {
             let features = SpatialPyramidPool::features(input, levels);
             let squares: Vec<String> = levels.iter().map(|l| format!("{l}²")).collect();
             let formula = format!("{}·({}) = {features}", input.c, squares.join("+"));
-            (Shape::flat(features), 0, input.len() as u64 * levels.len() as u64, math(formula), math("0"))
+            (Shape::flat(features), 0, input.len() as u64 * levels.len() as u64, Message::verbatim(formula), Message::verbatim("0"))
         }
         &LayerSpec::Dropout { p } | &LayerSpec::Dropout2d { p } => {
             if !(p.is_finite() && (0.0..1.0).contains(&p)) {
@@ -224,13 +224,13 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 return Err(FieldError::new("momentum", msg!("err.in_range", "[0, 1]", m)));
             }
             let params = if affine { 2 * input.c } else { 0 };
-            (input, params, 4 * input.len() as u64, msg!("info.same_as_input"), math(affine_formula(affine, input.c, params)))
+            (input, params, 4 * input.len() as u64, msg!("info.same_as_input"), Message::verbatim(affine_formula(affine, input.c, params)))
         }
         &LayerSpec::LayerNorm { eps, elementwise_affine, bias } => {
             norm_eps(eps)?;
             let (params, formula) = match (elementwise_affine, bias) {
-                (false, _) => (0, math("0")),
-                (true, true) => (2 * input.len(), math(affine_formula(true, input.len(), 2 * input.len()))),
+                (false, _) => (0, Message::verbatim("0")),
+                (true, true) => (2 * input.len(), Message::verbatim(affine_formula(true, input.len(), 2 * input.len()))),
                 (true, false) => (input.len(), msg!("info.scale_only", input.len())),
             };
             (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), formula)
@@ -238,7 +238,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
         &LayerSpec::InstanceNorm2d { eps, affine } => {
             norm_eps(eps)?;
             let params = if affine { 2 * input.c } else { 0 };
-            (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), math(affine_formula(affine, input.c, params)))
+            (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), Message::verbatim(affine_formula(affine, input.c, params)))
         }
         &LayerSpec::GroupNorm { num_groups, eps, affine } => {
             norm_eps(eps)?;
@@ -246,17 +246,17 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
                 return Err(FieldError::new("num_groups", msg!("err.groups_divide", num_groups, input.c)));
             }
             let params = if affine { 2 * input.c } else { 0 };
-            (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), math(affine_formula(affine, input.c, params)))
+            (input, params, 5 * input.len() as u64, msg!("info.same_as_input"), Message::verbatim(affine_formula(affine, input.c, params)))
         }
         &LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
             finite("alpha", alpha)?;
             finite("beta", beta)?;
             finite("k", k)?;
-            (input, 0, (2 * size as u64 + 3) * input.len() as u64, msg!("info.same_as_input"), math("0"))
+            (input, 0, (2 * size as u64 + 3) * input.len() as u64, msg!("info.same_as_input"), Message::verbatim("0"))
         }
         LayerSpec::Flatten => {
             let formula = format!("{}·{}·{} = {}", input.c, input.h, input.w, input.len());
-            (Shape::flat(input.len()), 0, 0, math(formula), math("0"))
+            (Shape::flat(input.len()), 0, 0, Message::verbatim(formula), Message::verbatim("0"))
         }
         &LayerSpec::Linear { out_features, bias } => {
             if !input.is_flat() {
@@ -267,7 +267,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             }
             let params = product("out_features", msg!("err.what_parameters"), &[input.c + bias as usize, out_features], MAX_LAYER_PARAMS)?;
             let formula = format!("({}{})·{out_features} = {params}", input.c, if bias { "+1" } else { "" });
-            (Shape::flat(out_features), params, 2 * input.c as u64 * out_features as u64, math(out_features.to_string()), math(formula))
+            (Shape::flat(out_features), params, 2 * input.c as u64 * out_features as u64, Message::verbatim(out_features.to_string()), Message::verbatim(formula))
         }
     };
     // Checked first: the shape rules above keep each side in range, but their product may not be.
@@ -315,11 +315,6 @@ fn needs_image(layer: &LayerSpec) -> bool {
     )
 }
 
-/// A formula: mathematics reads the same in every language.
-fn math(text: impl Into<String>) -> Message {
-    msg!("text.verbatim", text.into())
-}
-
 fn norm_eps(eps: f32) -> Result<(), FieldError> {
     if eps.is_finite() && eps > 0.0 && eps <= 1.0 {
         Ok(())
@@ -340,7 +335,7 @@ fn pool_info(input: Shape, o: PoolOptions) -> Result<(Shape, usize, u64, Message
         axis_formula(input.w, (o.padding.w, o.padding.w), o.kernel.w, o.dilation.w, s.w, out.w),
     );
     let formula = if o.ceil_mode { formula.replace('⌊', "⌈").replace('⌋', "⌉") } else { formula };
-    Ok((out, 0, out.len() as u64 * (o.kernel.h * o.kernel.w) as u64, math(formula), math("0")))
+    Ok((out, 0, out.len() as u64 * (o.kernel.h * o.kernel.w) as u64, Message::verbatim(formula), Message::verbatim("0")))
 }
 
 /// A Keras-style summary table of a valid spec's layers.

@@ -6,7 +6,7 @@
 //! The field is then found by elimination: the one whose removal makes the error go away or turn
 //! into "missing field".
 
-use super::Spec;
+use super::{Spec, SpecError};
 use serde_json::Value;
 use serde_path_to_error::{Path, Segment};
 use crate::i18n::Message;
@@ -128,7 +128,7 @@ pub fn serde_message(text: &str) -> Message {
     if let Some((found, expected)) = text.strip_prefix("invalid value: ").and_then(split) {
         return msg!("err.serde_invalid_value", found, expected);
     }
-    msg!("text.verbatim", text)
+    Message::verbatim(text)
 }
 
 /// Parses a spec from JSON; errors name the layer and the field, or the line and column of a
@@ -142,11 +142,7 @@ pub fn from_json(text: &str) -> Result<Spec, Message> {
     };
     let value: Value = serde_json::from_str(text).map_err(|e| msg!("err.not_json", e.to_string()))?;
     let at = locate(&value, path, message);
-    let why = serde_message(&at.message);
-    Err(match at.layer {
-        Some(i) => msg!("err.layer_field", i, at.field, why),
-        None => msg!("msg.field_error", at.field, why),
-    })
+    Err(SpecError { layer: at.layer, field: at.field, message: serde_message(&at.message) }.message())
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ fn reason_or_older_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Re
     }
     Ok(Option::<Saved>::deserialize(deserializer)?.map(|saved| match saved {
         Saved::Keyed(message) => message,
-        Saved::Text(text) => msg!("text.verbatim", text),
+        Saved::Text(text) => Message::verbatim(text),
     }))
 }
 

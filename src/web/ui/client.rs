@@ -96,7 +96,7 @@ pub fn start_engine(state: AppState, handler: EventHandler) {
         event.prevent_default();
         // An uncaught error is an ErrorEvent with a message; a failed module load is a plain Event.
         let message = event.dyn_ref::<ErrorEvent>().map(ErrorEvent::message).filter(|m| !m.is_empty());
-        restart(state, generation, crate::msg!("text.verbatim", message.unwrap_or_else(|| event.type_())));
+        restart(state, generation, Message::verbatim(message.unwrap_or_else(|| event.type_())));
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
