@@ -5,7 +5,18 @@ use crate::msg;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response};
+use crate::engine::data::idx::MAX_INFLATED;
+use web_sys::{Blob, ReadableStream, ReadableStreamDefaultReader, ReadableWritablePair, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's `DecompressionStream` (declared here: web-sys ships it only behind
+    /// `--cfg=web_sys_unstable_apis`). It is its own `{readable, writable}` pair.
+    #[wasm_bindgen(js_name = DecompressionStream)]
+    type Inflater;
+    #[wasm_bindgen(constructor, js_class = "DecompressionStream", catch)]
+    fn new(format: &str) -> Result<Inflater, JsValue>;
+}
 
 fn describe(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>().map_or_else(|| format!("{e:?}"), |e| String::from(e.message()))
@@ -43,26 +54,83 @@ pub async fn fetch_all(urls: &[String], mut progress: impl FnMut(u64, u64)) -> R
     progress(0, total);
     for (url, response) in responses {
         let body = response.body().ok_or_else(|| msg!("err.download_empty", url))?;
-        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-        let mut bytes = Vec::new();
-        loop {
-            let chunk = JsFuture::from(reader.read())
-                .await
-                .map_err(|e| msg!("err.download_failed", url, describe(&e)))?;
-            let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
-            if done {
-                break;
-            }
-            let value: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &"value".into())
-                .map_err(|e| msg!("err.download_failed", url, describe(&e)))?
-                .unchecked_into();
-            let start = bytes.len();
-            bytes.resize(start + value.length() as usize, 0);
-            value.copy_to(&mut bytes[start..]);
-            loaded += value.length() as u64;
+        let chunks = read_chunks(&body, url, |n| {
+            loaded += n;
             progress(loaded, total.max(loaded));
-        }
-        files.push(bytes);
+        })
+        .await?;
+        let inflated = match is_gzip(&chunks) {
+            true => inflate_natively(&chunks).await,
+            false => None,
+        };
+        files.push(inflated.unwrap_or_else(|| concat(&chunks)));
     }
     Ok(files)
+}
+
+/// Every chunk of a body as the browser hands it over (kept in JS memory until needed).
+async fn read_chunks(body: &ReadableStream, url: &str, mut arrived: impl FnMut(u64)) -> Result<js_sys::Array, Message> {
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let chunks = js_sys::Array::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| msg!("err.download_failed", url, describe(&e)))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
+        if done {
+            return Ok(chunks);
+        }
+        let value: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &"value".into())
+            .map_err(|e| msg!("err.download_failed", url, describe(&e)))?
+            .unchecked_into();
+        arrived(value.length() as u64);
+        chunks.push(&value);
+    }
+}
+
+/// The chunks' bytes, one after the other (one allocation, one copy per chunk).
+fn concat(chunks: &js_sys::Array) -> Vec<u8> {
+    let chunks: Vec<js_sys::Uint8Array> = chunks.iter().map(JsCast::unchecked_into).collect();
+    let mut bytes = vec![0; chunks.iter().map(|c| c.length() as usize).sum()];
+    let mut at = 0;
+    for chunk in chunks {
+        let end = at + chunk.length() as usize;
+        chunk.copy_to(&mut bytes[at..end]);
+        at = end;
+    }
+    bytes
+}
+
+/// The gzip magic number starts the first chunk.
+fn is_gzip(chunks: &js_sys::Array) -> bool {
+    if chunks.length() == 0 {
+        return false;
+    }
+    let first: js_sys::Uint8Array = chunks.get(0).unchecked_into();
+    first.length() >= 2 && first.get_index(0) == 0x1f && first.get_index(1) == 0x8b
+}
+
+/// Inflates gzip data with the browser's own `DecompressionStream`: native code, several
+/// times faster than inflating in wasm (MNIST's 47 MB of training images are most of the time
+/// to ready). `None` when the browser lacks it, the data is not valid gzip or it inflates past
+/// [`MAX_INFLATED`]: the caller then hands over the compressed bytes and the engine's own
+/// decoder (flate2) reports precisely what is wrong with the file.
+async fn inflate_natively(chunks: &js_sys::Array) -> Option<Vec<u8>> {
+    let blob = Blob::new_with_u8_array_sequence(chunks).ok()?;
+    let inflater = Inflater::new("gzip").ok()?;
+    let stream = blob.stream().pipe_through(inflater.unchecked_ref::<ReadableWritablePair>());
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let inflated = js_sys::Array::new();
+    let mut size = 0usize;
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.ok()?;
+        if js_sys::Reflect::get(&chunk, &"done".into()).ok()?.is_truthy() {
+            return Some(concat(&inflated));
+        }
+        let value: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).ok()?.unchecked_into();
+        size += value.length() as usize;
+        if size > MAX_INFLATED {
+            let _ = reader.cancel();
+            return None;
+        }
+        inflated.push(&value);
+    }
 }

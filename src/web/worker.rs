@@ -193,17 +193,56 @@ async fn run_job<T>(job: impl FnOnce() -> T) -> T {
     job()
 }
 
+/// Threads the pool will have: one per core the browser reports.
 #[cfg(feature = "threads")]
-async fn start_pool() -> Result<usize, JsValue> {
-    let threads = (scope().navigator().hardware_concurrency() as usize).max(1);
-    wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await?;
-    // Only now: any rayon call before init_thread_pool would create a 1-thread pool.
-    Ok(rayon::current_num_threads())
+fn planned_threads() -> usize {
+    (scope().navigator().hardware_concurrency() as usize).max(1)
 }
 
 #[cfg(not(feature = "threads"))]
-async fn start_pool() -> Result<usize, JsValue> {
-    Ok(1)
+fn planned_threads() -> usize {
+    1
+}
+
+#[cfg(feature = "threads")]
+async fn start_pool(threads: usize) -> Result<(), JsValue> {
+    wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await?;
+    Ok(())
+}
+
+#[cfg(not(feature = "threads"))]
+async fn start_pool(_threads: usize) -> Result<(), JsValue> {
+    Ok(())
+}
+
+/// What waits for the pool while it starts (each pool thread instantiates the module: a few
+/// hundred milliseconds the dataset download overlaps).
+#[derive(Default)]
+struct Starting {
+    /// Requests to handle, in order, once the pool runs.
+    requests: Vec<Request>,
+    /// Tasks (a dataset download) awaiting the pool before their first job.
+    waiters: Vec<futures_channel::oneshot::Sender<()>>,
+}
+
+thread_local! {
+    /// `Some` until the pool runs; it stays `Some` if the pool fails to start, so that no rayon
+    /// call ever makes a default pool (it cannot spawn threads here).
+    static STARTING: RefCell<Option<Starting>> = RefCell::new(Some(Starting::default()));
+}
+
+/// Resolves once the pool runs (at once if it already does).
+async fn pool_started() {
+    let waiting = STARTING.with(|s| {
+        s.borrow_mut().as_mut().map(|starting| {
+            let (tx, rx) = futures_channel::oneshot::channel();
+            starting.waiters.push(tx);
+            rx
+        })
+    });
+    if let Some(rx) = waiting {
+        let _ = rx.await;
+    }
 }
 
 /// The first panic seen on any thread. A panic on the worker's own thread aborts the instance
@@ -222,29 +261,43 @@ fn record_panics() {
     }));
 }
 
-/// Worker entry point: start the pool, listen, then announce readiness.
+/// Worker entry point: listen and announce readiness at once, then start the pool. Requests that
+/// need the pool wait for it; a dataset download starts at once (see [`Starting`]).
 pub fn start() {
     record_panics();
-    spawn_local(async {
-        let threads = match start_pool().await {
-            Ok(n) => n,
-            Err(e) => {
-                post_error(msg!("err.pool_start", format!("{e:?}")));
-                return;
-            }
-        };
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
-        scope().add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref()).expect("listener");
-        on_message.forget();
-        let (simd, fused) = (cfg!(target_feature = "simd128"), crate::engine::kernels::simd::HAS_FUSED);
-        post(Event::Ready(EngineMode { threads, simd, fused, threaded: cfg!(feature = "threads") }));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
+    scope().add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref()).expect("listener");
+    on_message.forget();
+    let threads = planned_threads();
+    let (simd, fused) = (cfg!(target_feature = "simd128"), crate::engine::kernels::simd::HAS_FUSED);
+    post(Event::Ready(EngineMode { threads, simd, fused, threaded: cfg!(feature = "threads") }));
+    spawn_local(async move {
+        if let Err(e) = start_pool(threads).await {
+            return post_error(msg!("err.pool_start", format!("{e:?}")));
+        }
+        let Some(starting) = STARTING.with(|s| s.borrow_mut().take()) else { return };
+        for waiter in starting.waiters {
+            let _ = waiter.send(());
+        }
+        starting.requests.into_iter().for_each(handle);
     });
 }
 
 fn on_message(event: MessageEvent) {
     // wasm-bindgen-rayon's helpers talk on the same scope: only messages with a `cnn` are ours.
     match super::wire::decode::<Request>(&event.data()) {
-        Some(Ok(request)) => handle(request),
+        // The download needs no pool: it starts now, and waits for the pool to decode.
+        Some(Ok(request @ Request::LoadData { .. })) => handle(request),
+        Some(Ok(request)) => {
+            let early = STARTING.with(|s| match s.borrow_mut().as_mut() {
+                Some(starting) => {
+                    starting.requests.push(request);
+                    None
+                }
+                None => Some(request),
+            });
+            early.into_iter().for_each(handle);
+        }
         Some(Err(e)) => web_sys::console::error_2(&"unreadable request".into(), &format!("{e:?}").into()),
         None => {}
     }
@@ -353,6 +406,7 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
         Ok(files) => files,
         Err(message) => return post(Event::DataFailed { message }),
     };
+    pool_started().await;
     let decoded = run_job(move || {
         DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], dataset.classes())
     })

@@ -64,6 +64,20 @@ describe('dataset errors', { timeout: 120_000 }, () => {
     await server.close();
   });
 
+  it('a corrupt gzip file is reported by name (the browser inflates, the engine explains)', async () => {
+    const gz = real('test-labels.idx.gz');
+    const corrupt = Buffer.concat([gz.subarray(0, 12), Buffer.alloc(64, 0xff), gz.subarray(76)]);
+    const { server, page } = await openWith(browser, {
+      'mnist/train-images.idx.gz': real('train-images.idx.gz'),
+      'mnist/train-labels.idx.gz': real('train-labels.idx.gz'),
+      'mnist/test-images.idx.gz': real('test-images.idx.gz'),
+      'mnist/test-labels.idx.gz': corrupt,
+    });
+    assert.match(await text(page, 'error'), /test-labels\.idx\.gz: corrupt gzip data/);
+    assert.equal(await page.isDisabled('[data-testid=train-start]'), true);
+    await server.close();
+  });
+
   it('a truncated file is reported with the missing size', async () => {
     const { server, page } = await openWith(browser, {
       'mnist/train-images.idx.gz': real('train-images.idx.gz'),

@@ -4,6 +4,7 @@
 //! Only unsigned bytes (type 0x08) are used by these datasets.
 
 use flate2::read::GzDecoder;
+use std::borrow::Cow;
 use std::io::Read;
 use crate::i18n::Message;
 use crate::msg;
@@ -51,7 +52,7 @@ crate::message_error!(DataError);
 pub const MAX_INFLATED: usize = 256 << 20;
 
 /// The bytes of an IDX file, inflated if gzip-compressed (at most [`MAX_INFLATED`]).
-pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
+pub fn maybe_gunzip<'a>(file: &str, bytes: &'a [u8]) -> Result<Cow<'a, [u8]>, DataError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::with_capacity(bytes.len().saturating_mul(4).min(MAX_INFLATED));
         // Capped: a small crafted file must not inflate past what a tab can hold.
@@ -62,9 +63,9 @@ pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
         if out.len() > MAX_INFLATED {
             return Err(DataError::Gzip { file: file.into(), reason: msg!("err.data_inflates", MAX_INFLATED >> 20) });
         }
-        Ok(out)
+        Ok(Cow::Owned(out))
     } else {
-        Ok(bytes.to_vec())
+        Ok(Cow::Borrowed(bytes))
     }
 }
 

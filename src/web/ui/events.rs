@@ -52,7 +52,9 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
         Event::Built { layers, params } => {
             state.model.set(Some((layers, params)));
             state.weights_link.set(None);
-            state.error.set(None);
+            // A new model answers the model's errors, not a dataset that failed to load (its
+            // download may fail before the model is built: it starts while the pool starts).
+            state.error.set(state.data_error.get_untracked());
             let repredict = state.weights_changed();
             if state.data_ready.get_untracked().is_some() {
                 // The opening link's weights go into the first model built with the data.
