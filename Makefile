@@ -28,7 +28,7 @@ FASHION_SRC  := /usr/share/datasets/fashion-mnist
 DATA         := static/data
 
 .PHONY: accuracy help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
-        build-plain build-fallback run test test-native test-wasm test-e2e bench bench-kernels fuzz clean
+        build-plain build-fallback run test test-native test-wasm test-e2e bench bench-pytorch bench-kernels fuzz clean
 
 help:
 	@echo "make run   — set up, build and serve the app on http://127.0.0.1:$(PORT)"
@@ -151,6 +151,15 @@ test: setup test-native test-wasm test-e2e
 # Speed, side by side with ../shared/peers in the same run (prints a table, writes tests/bench/results/latest.json).
 bench: build
 	node tests/bench/run.mjs
+
+# `make bench` with native PyTorch rows (outside CI): a venv under target/ with torch from PyPI.
+TORCH_VENV := target/torch-venv
+bench-pytorch: build
+	if ! $(TORCH_VENV)/bin/python -c 'import torch' 2>/dev/null; then
+	  python3 -m venv $(TORCH_VENV) && $(TORCH_VENV)/bin/pip install --quiet torch numpy
+	fi
+	cargo build --release --bin cnn
+	node tests/bench/run.mjs --pytorch $(TORCH_VENV)/bin/python
 
 # Kernel figures (GEMM, im2col, col2im per reference-net shape): in headless Chromium, then native.
 bench-kernels: setup

@@ -2,6 +2,7 @@
 // run, the peers of ../shared/peers (TensorFlow.js, ConvNetJS) and the WASM SIMD peak probe.
 // Prints one table and writes tests/bench/results/latest.json.
 //   node tests/bench/run.mjs [--reps 3] [--min-ms 2000] [--nets reference,lenet-5,pytorch-mnist-cnn] [--no-peers]
+//     [--pytorch PYTHON]   native PyTorch rows too (a Python with torch; `make bench-pytorch` makes one)
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -58,6 +59,13 @@ function peers() {
 const report = { date: new Date().toISOString(), reps, minMs, ours: [] };
 for (const build of ['threaded', 'plain', 'fallback']) report.ours.push(...await ours(build));
 report.peers = argv.includes('--no-peers') ? { note: 'skipped' } : peers();
+// Native PyTorch running our own export of each net, in the same run (after the browsers: alone).
+const python = arg('pytorch', '');
+if (python) {
+  const cnn = resolve(here, '../../target/release/cnn');
+  report.pytorch = JSON.parse(execFileSync(python, [join(here, 'pytorch_native.py'), '--cnn', cnn, '--nets', nets,
+    '--reps', String(reps), '--min-ms', String(minMs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+}
 
 const peakRows = report.peers.peak?.rows || [];
 // The best peak kernel this build can use: relaxed-SIMD FMA only in the threaded (FMA) build.
@@ -77,6 +85,11 @@ for (const r of report.ours) {
   console.log(pad([`ours ${r.build} ${r.name}`, r.threads, `${fmt(Math.min(...tr))} / ${fmt(median(tr))}`,
     `${fmt(Math.min(...inf))} / ${fmt(median(inf))}`, gf.toFixed(2), (median(inf) * r.infer_flops / 1e9).toFixed(2),
     peak ? `${(100 * gf / peak).toFixed(1)}%` : '?', scaling], W));
+}
+for (const r of report.pytorch?.results || []) {
+  const tr = r.train_img_s, inf = r.infer_img_s;
+  console.log(pad([`pytorch ${report.pytorch.torch} native ${r.name}`, 2, `${fmt(Math.min(...tr))} / ${fmt(median(tr))}`,
+    `${fmt(Math.min(...inf))} / ${fmt(median(inf))}`, '', '', '', `${(median(tr) / median(r.train_img_s_one_thread)).toFixed(2)}x`], W));
 }
 const REF_TRAIN = 4.437e6, REF_FWD = 1.584e6;
 for (const r of report.peers.results || []) {
