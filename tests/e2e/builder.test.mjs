@@ -65,6 +65,16 @@ describe('layer builder', { timeout: 300_000 }, () => {
     assert.deepEqual(await layerNames(page), ['Conv2d', 'ReLU', 'MaxPool2d', 'Conv2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Linear']);
   });
 
+  it('duplicates and removes a layer with its buttons, whose icons are drawn', async () => {
+    const before = await layerNames(page);
+    const icon = await page.locator('[data-testid=layer-3] [data-testid=layer-duplicate] svg').boundingBox();
+    assert.ok(icon && icon.width >= 10 && icon.height >= 10, `duplicate icon box ${JSON.stringify(icon)}`);
+    await page.click('[data-testid=layer-3] [data-testid=layer-duplicate]');
+    assert.deepEqual(await layerNames(page), [...before.slice(0, 4), before[3], ...before.slice(4)]);
+    await page.click('[data-testid=layer-4] [data-testid=layer-remove]');
+    assert.deepEqual(await layerNames(page), before);
+  });
+
   it('reorders by drag and drop, and undo/redo walk the edits', async () => {
     await page.locator('[data-testid=layer-1]').dragTo(page.locator('[data-testid=layer-2]'));
     assert.deepEqual((await layerNames(page)).slice(0, 3), ['Conv2d', 'MaxPool2d', 'ReLU']);

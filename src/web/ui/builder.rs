@@ -223,7 +223,13 @@ pub fn Builder(state: AppState) -> impl IntoView {
                                     <button class="icon" title=t("builder.move_down") aria-label=t("builder.move_down") data-testid="layer-down" prop:disabled=i + 1 == count
                                         on:click=move |ev| { ev.stop_propagation(); move_layer(state, i, i + 1); }>"↓"</button>
                                     <button class="icon" title=t("builder.duplicate") aria-label=t("builder.duplicate") data-testid="layer-duplicate"
-                                        on:click=move |ev| { ev.stop_propagation(); let d = dup.clone(); edit_layers(state, |l| l.insert(i + 1, d)); }>"⧉"</button>
+                                        on:click=move |ev| { ev.stop_propagation(); let d = dup.clone(); edit_layers(state, |l| l.insert(i + 1, d)); }>
+                                        // Drawn, not a character: no common font has "⧉" (it showed as an empty box).
+                                        <svg class="glyph" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true">
+                                            <rect x="1.5" y="4.5" width="9" height="10" rx="1" fill="none" stroke="currentColor" stroke-width="1.5"/>
+                                            <rect x="5.5" y="1.5" width="9" height="10" rx="1" fill="none" stroke="currentColor" stroke-width="1.5"/>
+                                        </svg>
+                                    </button>
                                     <button class="icon" title=t("builder.remove") aria-label=t("builder.remove") data-testid="layer-remove"
                                         on:click=move |ev| { ev.stop_propagation(); edit_layers(state, |l| { l.remove(i); }); selected.set(None); }>"✕"</button>
                                 </span>
