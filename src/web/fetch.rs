@@ -68,22 +68,24 @@ pub async fn fetch_all(urls: &[String], mut progress: impl FnMut(u64, u64)) -> R
     Ok(files)
 }
 
+/// The next chunk a stream's reader hands over; `None` at the end of the stream.
+async fn next_chunk(reader: &ReadableStreamDefaultReader) -> Result<Option<js_sys::Uint8Array>, JsValue> {
+    let chunk = JsFuture::from(reader.read()).await?;
+    if js_sys::Reflect::get(&chunk, &"done".into())?.is_truthy() {
+        return Ok(None);
+    }
+    Ok(Some(js_sys::Reflect::get(&chunk, &"value".into())?.unchecked_into()))
+}
+
 /// Every chunk of a body as the browser hands it over (kept in JS memory until needed).
 async fn read_chunks(body: &ReadableStream, url: &str, mut arrived: impl FnMut(u64)) -> Result<js_sys::Array, Message> {
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let chunks = js_sys::Array::new();
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| msg!("err.download_failed", url, describe(&e)))?;
-        let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true);
-        if done {
-            return Ok(chunks);
-        }
-        let value: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &"value".into())
-            .map_err(|e| msg!("err.download_failed", url, describe(&e)))?
-            .unchecked_into();
+    while let Some(value) = next_chunk(&reader).await.map_err(|e| msg!("err.download_failed", url, describe(&e)))? {
         arrived(value.length() as u64);
         chunks.push(&value);
     }
+    Ok(chunks)
 }
 
 /// The chunks' bytes, one after the other (one allocation, one copy per chunk).
@@ -120,12 +122,7 @@ async fn inflate_natively(chunks: &js_sys::Array) -> Option<Vec<u8>> {
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let inflated = js_sys::Array::new();
     let mut size = 0usize;
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.ok()?;
-        if js_sys::Reflect::get(&chunk, &"done".into()).ok()?.is_truthy() {
-            return Some(concat(&inflated));
-        }
-        let value: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).ok()?.unchecked_into();
+    while let Some(value) = next_chunk(&reader).await.ok()? {
         size += value.length() as usize;
         if size > MAX_INFLATED {
             let _ = reader.cancel();
@@ -133,4 +130,5 @@ async fn inflate_natively(chunks: &js_sys::Array) -> Option<Vec<u8>> {
         }
         inflated.push(&value);
     }
+    Some(concat(&inflated))
 }
