@@ -156,6 +156,11 @@ bench: build
 TORCH_VENV := target/torch-venv
 bench-pytorch: build
 	if ! $(TORCH_VENV)/bin/python -c 'import torch' 2>/dev/null; then
+	  # Debian's python3 makes venvs only with its python3-venv package.
+	  if ! dpkg -s python3-venv >/dev/null 2>&1; then
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo )
+	    $$SUDO apt-get install -y -qq python3-venv
+	  fi
 	  python3 -m venv $(TORCH_VENV) && $(TORCH_VENV)/bin/pip install --quiet torch numpy
 	fi
 	cargo build --release --bin cnn
