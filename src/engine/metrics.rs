@@ -144,9 +144,54 @@ pub fn ensemble_accuracy(networks: &[Network], set: &Dataset) -> f64 {
     right as f64 / set.len().max(1) as f64
 }
 
+/// Accuracy of the average of several models' test-set probabilities (`probs[k]` holds model
+/// `k`'s, `labels.len() × classes`, as [`probabilities`] gives them): the arg-max of the mean.
+/// Members whose length does not match are left out; None when none is left.
+pub fn ensemble_of_probabilities(probs: &[&[f32]], labels: &[u8], classes: usize) -> Option<f64> {
+    let members: Vec<&[f32]> = probs.iter().copied().filter(|p| p.len() == labels.len() * classes).collect();
+    if members.is_empty() || classes == 0 {
+        return None;
+    }
+    let mut mean = vec![0.0f32; classes];
+    let right = labels.iter().enumerate().filter(|&(i, &label)| {
+        mean.fill(0.0);
+        for p in &members {
+            for (m, &v) in mean.iter_mut().zip(&p[i * classes..(i + 1) * classes]) {
+                *m += v;
+            }
+        }
+        argmax(&mean) == label as usize
+    });
+    Some(right.count() as f64 / labels.len().max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ensemble_of_probabilities_matches_the_network_ensemble() {
+        let data = std::sync::Arc::new(synthetic::bars_split(320, 200));
+        let nets: Vec<Network> = (1..=3)
+            .map(|seed| {
+                let mut spec = Spec { seed, ..Spec::default() };
+                spec.training.batch_size = 32;
+                let mut t = crate::engine::train::Trainer::new(spec, data.clone()).unwrap();
+                t.train_steps(3);
+                t.network
+            })
+            .collect();
+        let probs: Vec<Vec<f32>> = nets.iter().map(|n| probabilities(n, &data.test, false)).collect();
+        let views: Vec<&[f32]> = probs.iter().map(Vec::as_slice).collect();
+        let from_probs = ensemble_of_probabilities(&views, &data.test.labels, 10).unwrap();
+        assert!((from_probs - ensemble_accuracy(&nets, &data.test)).abs() < 1e-9, "{from_probs}");
+        let one = ensemble_of_probabilities(&views[..1], &data.test.labels, 10).unwrap();
+        assert!((one - confusion(&nets[0], &data.test, false).accuracy()).abs() < 1e-9);
+        // A member of the wrong size is left out; none left is None.
+        let short = [0.5f32; 10];
+        assert_eq!(ensemble_of_probabilities(&[&short[..], views[0]], &data.test.labels, 10), Some(one));
+        assert_eq!(ensemble_of_probabilities(&[&short[..]], &data.test.labels, 10), None);
+    }
 
     fn tiny_set() -> Dataset {
         Dataset { images: (0..4 * 4).map(|v| v as u8).collect(), labels: vec![0, 1, 1, 2], rows: 2, cols: 2 }

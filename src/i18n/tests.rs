@@ -134,7 +134,7 @@ fn hard_coded_text(line: &str) -> Option<&str> {
 #[test]
 fn the_page_code_holds_no_text_outside_the_tables() {
     // Lines that name things for machines (ids, CSS, MIME types, storage keys, console output).
-    let machine = ["data-testid", "console::", "class=", "element(&doc", "ok_or(\"no ", "expect(", "sans-serif"];
+    let machine = ["data-testid", "console::", "class=", "element(&doc", "element(doc", "ok_or(\"no ", "expect(", "sans-serif"];
     let mut found = Vec::new();
     for (path, source) in sources("src/web/ui") {
         for (n, line) in source.lines().enumerate() {
@@ -272,7 +272,7 @@ const MESSAGE_SOURCES: [&str; 8] =
 #[test]
 fn no_message_is_written_as_english_text() {
     // Lines that are for machines or developers: ids, CSS, console output, panics, test code.
-    let machine = ["data-testid", "console::", "class=", "element(&doc", "ok_or(\"no ", "expect(", "panic!", "unreachable!", "sans-serif", "assert", "doc = ", "strip_prefix("];
+    let machine = ["data-testid", "console::", "class=", "element(&doc", "element(doc", "ok_or(\"no ", "expect(", "panic!", "unreachable!", "sans-serif", "assert", "doc = ", "strip_prefix("];
     // serde's own words, read (json.rs) or written into serde's messages (the `expecting` of
     // the size and padding readers, shown inside `err.serde_invalid_type`), and the CLI's table.
     let serde_or_cli = ["unknown field `", "missing field `", " at line ", "a size: a number", "padding: a number", "act. bytes", "total params {params}"];

@@ -69,6 +69,17 @@ pub enum Request {
     },
     /// Confusion matrix of the test set and its most confidently wrong images.
     Analyse,
+    /// Keep the current weights as run `id` of the run history, for ensembles (the last few
+    /// runs are kept, in memory only).
+    KeepRun {
+        /// The run's number in the UI's history.
+        id: u32,
+    },
+    /// Test accuracy of each kept run in `ids` and of their ensemble (averaged probabilities).
+    Ensemble {
+        /// Run numbers.
+        ids: Vec<u32>,
+    },
     /// Test images of one confusion-matrix cell from the last analysis, most confident first.
     Gallery {
         /// True class.
@@ -226,6 +237,17 @@ pub enum Event {
         /// The most confidently wrong test images.
         wrong: Vec<Example>,
     },
+    /// Answer to [`Request::Ensemble`].
+    Ensemble {
+        /// The runs averaged.
+        ids: Vec<u32>,
+        /// Test accuracy of their ensemble.
+        accuracy: f64,
+        /// Test accuracy of each, in the order of `ids`.
+        members: Vec<f64>,
+        /// Runs asked for that the engine no longer holds (trained before a reload).
+        missing: Vec<u32>,
+    },
     /// Answer to [`Request::Gallery`].
     Gallery {
         /// True class.
@@ -302,6 +324,7 @@ impl Event {
             Event::PredictionFailed { .. } => "PredictionFailed",
             Event::Analysis { .. } => "Analysis",
             Event::Gallery { .. } => "Gallery",
+            Event::Ensemble { .. } => "Ensemble",
             Event::FineTuned { .. } => "FineTuned",
             Event::WeightsLink { .. } => "WeightsLink",
             Event::WeightsFile { .. } => "WeightsFile",

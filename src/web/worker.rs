@@ -48,6 +48,8 @@ enum Job {
     Evaluation,
     /// Confusion matrix and gallery of the test set.
     Analysis,
+    /// Test accuracy of an ensemble of kept runs.
+    Ensemble,
     /// Fine-tuning on the user's drawings (owns the trainer).
     FineTuning,
     /// A speed benchmark.
@@ -74,6 +76,8 @@ struct State {
     last_save_ms: f64,
     /// Test-set class probabilities of the last analysis (for its galleries).
     analysis: Option<Arc<Vec<f32>>>,
+    /// Weights of the last runs of the UI's history, by run number (for ensembles).
+    kept_runs: Vec<(u32, Arc<Network>)>,
     /// Wall milliseconds of the training loop's iterations in the current epoch (pauses excluded).
     epoch_ms: f64,
     /// The current epoch started at its first image in this page (its time is the whole epoch's).
@@ -358,6 +362,15 @@ fn handle(request: Request) {
         }
         Request::Evaluate => spawn_local(evaluate_now()),
         Request::Analyse => spawn_local(analyse()),
+        Request::KeepRun { id } => with_state(|s| {
+            if let Some(network) = s.snapshot.clone() {
+                s.kept_runs.retain(|(k, _)| *k != id);
+                s.kept_runs.push((id, network));
+                let excess = s.kept_runs.len().saturating_sub(KEPT_RUNS);
+                s.kept_runs.drain(..excess);
+            }
+        }),
+        Request::Ensemble { ids } => spawn_local(ensemble(ids)),
         Request::Gallery { truth, predicted } => gallery(truth, predicted),
         Request::Predict { pixels } => predict(pixels),
         Request::FineTune { images, labels, steps } => spawn_local(fine_tune(images, labels, steps)),
@@ -611,6 +624,40 @@ async fn analyse() {
         s.analysis = Some(Arc::new(probs));
     });
     post(Event::Analysis { confusion, wrong });
+}
+
+/// Runs whose weights are kept for ensembles (the UI's history keeps as many).
+const KEPT_RUNS: usize = 5;
+
+/// Test accuracy of the kept runs `ids`, each and averaged.
+async fn ensemble(ids: Vec<u32>) {
+    let Some(data) = with_state(|s| s.data.as_ref().map(|d| d.1.clone())) else {
+        return post_error(msg!("err.evaluate_needs"));
+    };
+    let (found, missing): (Vec<(u32, Option<Arc<Network>>)>, Vec<(u32, Option<Arc<Network>>)>) = with_state(|s| {
+        ids.iter().map(|id| (*id, s.kept_runs.iter().find(|(k, _)| k == id).map(|(_, n)| n.clone()))).partition(|(_, n)| n.is_some())
+    });
+    let missing: Vec<u32> = missing.iter().map(|(id, _)| *id).collect();
+    if found.is_empty() {
+        return post(Event::Ensemble { ids: Vec::new(), accuracy: 0.0, members: Vec::new(), missing });
+    }
+    let classes = found.first().and_then(|(_, n)| n.as_ref()).map_or(0, |n| n.classes);
+    if found.iter().any(|(_, n)| n.as_ref().is_some_and(|n| n.classes != classes || n.input.len() != data.test.pixels())) {
+        return post_error(msg!("err.ensemble_mismatch"));
+    }
+    if !with_state(|s| claim(s, Job::Ensemble)) {
+        return post_error(msg!("err.busy"));
+    }
+    let nets: Vec<Arc<Network>> = found.iter().filter_map(|(_, n)| n.clone()).collect();
+    let (accuracy, members) = run_job(move || {
+        let probs: Vec<Vec<f32>> = nets.iter().map(|n| metrics::probabilities(n, &data.test, crate::engine::train::HAS_THREADS)).collect();
+        let members = probs.iter().map(|p| metrics::confusion_of(p, &data.test.labels, classes).accuracy()).collect::<Vec<f64>>();
+        let views: Vec<&[f32]> = probs.iter().map(Vec::as_slice).collect();
+        (metrics::ensemble_of_probabilities(&views, &data.test.labels, classes).unwrap_or(0.0), members)
+    })
+    .await;
+    with_state(|s| s.job = None);
+    post(Event::Ensemble { ids: found.iter().map(|(id, _)| *id).collect(), accuracy, members, missing });
 }
 
 /// Fine-tunes the paused model on the user's drawings, then checkpoints it.

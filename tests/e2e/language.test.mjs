@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { closeApp, openApp, screenshot, text } from './helpers.mjs';
 
 const CJK = /[\u4e00-\u9fff]/;
-const headings = (page) => page.$$eval('main h2', (els) => els.map((e) => e.textContent));
+const headings = (page) => page.$$eval('h2', (els) => els.map((e) => e.textContent));
 const choose = (page, tag) => page.selectOption('[data-testid=lang]', tag);
 
 describe('language switch', { timeout: 300_000 }, () => {
@@ -16,14 +16,14 @@ describe('language switch', { timeout: 300_000 }, () => {
 
   it('switches the page to Simplified Chinese and back', async () => {
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
-    assert.equal((await headings(page))[0], 'Data');
+    assert.equal((await headings(page))[0], 'Network');
     assert.equal(await text(page, 'train-start'), 'Start training');
 
     await choose(page, 'zh-CN');
     await page.waitForSelector('[data-testid=train-start]:has-text("开始训练")');
     assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
     const zh = await headings(page);
-    assert.equal(zh[0], '数据');
+    assert.equal(zh[0], '网络');
     assert.ok(zh.every((h) => CJK.test(h)), `every card heading is Chinese: ${zh.join(' | ')}`);
     assert.equal(await text(page, 'data-status'), 'MNIST 已就绪：60000 张训练图像，10000 张测试图像');
     assert.match(await text(page, 'model-totals'), /^11274 个可训练参数 · 每张图像前向/);
@@ -66,7 +66,7 @@ describe('language switch', { timeout: 300_000 }, () => {
     await page.waitForSelector('[data-testid=error]:has-text("没有打开")');
     await choose(page, 'en');
     await page.waitForSelector('[data-testid=train-start]:has-text("Start training")');
-    assert.equal((await headings(page))[0], 'Data');
+    assert.equal((await headings(page))[0], 'Network');
     assert.match(await text(page, 'error'), /^small\.safetensors was not opened, the model is unchanged: not a usable safetensors file: /);
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
     assert.deepEqual(page.errors, []);

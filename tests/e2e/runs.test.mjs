@@ -21,7 +21,7 @@ describe('run history', { timeout: 300_000 }, () => {
     assert.equal(await text(page, 'run-diff'), 'same spec as now');
     await page.fill('[data-testid=epochs]', '3');
     await page.press('[data-testid=epochs]', 'Enter');
-    await page.waitForFunction(() => document.querySelector('[data-testid=run-diff]').textContent.includes('training.epochs: 1 → 3'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=run-diff]').textContent.includes('epochs: 1 → 3'));
     // The earlier run is drawn; hiding it changes the chart.
     await page.waitForTimeout(300);
     const shown = await page.$eval('[data-testid=chart-loss]', (c) => c.toDataURL());
@@ -31,7 +31,7 @@ describe('run history', { timeout: 300_000 }, () => {
     await screenshot(page, 'run-history');
     await page.reload();
     await page.waitForSelector('[data-testid=run-1]');
-    assert.match(await text(page, 'run-diff'), /training.epochs: 1 → 3/, 'the link kept the spec and storage kept the run');
+    assert.match(await text(page, 'run-diff'), /epochs: 1 → 3/, 'the link kept the spec and storage kept the run');
     await page.click('[data-testid=runs-clear]');
     await page.waitForSelector('[data-testid=runs-empty]');
     assert.deepEqual(page.errors, []);

@@ -11,6 +11,7 @@ mod layer;
 mod presets;
 pub mod memory;
 pub mod ranges;
+pub mod receptive;
 mod training;
 pub mod url;
 

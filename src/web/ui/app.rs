@@ -1,4 +1,5 @@
-//! Page layout: engine mode, data, model summary, training controls and figures, drawing pad.
+//! Page layout: toolbar, the one-screen workspace (palette and layer editor, diagram, drawing
+//! pad and curves) and the panels below it; the data status, training figures and model table.
 
 use super::client::{data_url, send};
 use super::bench::BenchPanel;
@@ -6,16 +7,20 @@ use super::augment::Augmentation;
 use super::builder::Builder;
 use super::charts::Charts;
 use super::runs::RunHistory;
+use super::compare::Compare;
 use super::settings::Settings;
 use super::draw::DrawPad;
 use super::inside::Inside;
 use super::mine::MyDigits;
 use super::evaluate::Evaluate;
 use super::transfer::Transfer;
-use super::lang::{t, tf, tr, LangSwitch};
-use super::state::{AppState, RunState};
+use super::lang::{t, tf, tr};
+use super::state::AppState;
+use super::toolbar::{ModeBadge, Toolbar};
+use super::palette::Palette;
+use super::layer_panel::LayerPanel;
+use super::diagram::Diagram;
 use crate::engine::bench::flop_counts;
-use crate::protocol::Request;
 use leptos::prelude::*;
 
 /// `text`, or "–" for progress that measured nothing yet (a run just restored from a checkpoint
@@ -24,35 +29,75 @@ fn measured(p: &crate::protocol::Progress, text: String) -> String {
     if p.report.steps == 0 || p.images_per_sec <= 0.0 { "–".into() } else { text }
 }
 
-/// The whole page.
+/// The panels under the workspace: (anchor id, title key).
+const PANELS: &[(&str, &str)] = &[
+    ("training", "card.training"),
+    ("inside", "card.inside"),
+    ("model", "card.model"),
+    ("settings", "card.settings"),
+    ("augment", "card.augment"),
+    ("runs", "card.runs"),
+    ("evaluate", "card.evaluate"),
+    ("transfer", "card.transfer"),
+    ("bench", "card.bench"),
+];
+
+/// The parts of the workspace a narrow screen shows one at a time: (id, title key).
+const WORKSPACE_TABS: &[(&str, &str)] = &[("network", "diagram.title"), ("draw", "panels.draw"), ("charts", "card.charts")];
+
+/// The whole page: the toolbar; the workspace, where the palette and the selected layer, the
+/// diagram, and the drawing pad with the curves are all in view; panels for the rest.
 #[component]
 pub fn App(state: AppState) -> impl IntoView {
+    let tab = RwSignal::new("network");
     view! {
-        <header>
-            <h1>{move || t("app.title")}</h1>
-            <ModeBadge state=state />
-            <LangSwitch />
-        </header>
+        <div class="screen">
+        <Toolbar state=state />
         <ErrorBanner state=state />
-        <main>
-            <section class="card">
-                <h2>{move || t("card.data")}</h2>
-                <DataStatus state=state />
+        // Narrow screens show one part of the workspace at a time (CSS hides the tabs when wide).
+        <div class="ws-tabs" role="tablist" aria-label=move || t("panels.workspace")>
+            {WORKSPACE_TABS.iter().map(|(id, key)| view! {
+                <button role="tab" class="secondary small" data-testid=format!("ws-tab-{id}")
+                        aria-selected=move || (tab.get() == *id).to_string() on:click=move |_| tab.set(id)>{move || t(key)}</button>
+            }).collect_view()}
+        </div>
+        <main class="workspace" data-testid="workspace" data-tab=move || tab.get()>
+            <aside class="pane palette-pane" aria-label=move || t("builder.palette")>
+                <Palette state=state />
+                <LayerPanel state=state />
+            </aside>
+            <section class="pane stage" aria-label=move || t("diagram.title")>
+                <Diagram state=state />
+                <div class="status-row">
+                    <DataStatus state=state />
+                    <ModeBadge state=state />
+                </div>
             </section>
-            <section class="card">
+            <aside class="pane live-pane" aria-label=move || t("card.draw")>
+                <div class="draw-section"><DrawPad state=state /></div>
+                <div class="charts-section"><Charts state=state /></div>
+            </aside>
+        </main>
+        </div>
+        <nav class="panel-tabs" data-testid="panel-tabs" aria-label=move || t("panels.label")>
+            {PANELS.iter().map(|(id, key)| view! { <a href=format!("#panel-{id}") data-testid=format!("tab-{id}")
+                on:click=move |ev| {
+                    // The fragment holds the shared spec: scroll instead of navigating.
+                    ev.prevent_default();
+                    super::dom::scroll_to(&format!("panel-{id}"));
+                }>{move || t(key)}</a> }).collect_view()}
+        </nav>
+        <div class="panels">
+            <section class="card" id="panel-training">
                 <h2>{move || t("card.training")}</h2>
                 <TrainingPanel state=state />
-            </section>
-            <section class="card">
-                <h2>{move || t("card.draw")}</h2>
-                <DrawPad state=state />
                 <MyDigits state=state />
             </section>
-            <section class="card wide">
+            <section class="card wide" id="panel-inside">
                 <h2>{move || t("card.inside")}</h2>
                 <Inside state=state />
             </section>
-            <section class="card wide">
+            <section class="card wide" id="panel-model">
                 <h2>{move || t("card.model")}</h2>
                 <Builder state=state />
                 <details>
@@ -60,51 +105,34 @@ pub fn App(state: AppState) -> impl IntoView {
                     <ModelSummary state=state />
                 </details>
             </section>
-            <section class="card wide">
-                <h2>{move || t("card.transfer")}</h2>
-                <Transfer state=state />
-            </section>
-            <section class="card wide">
+            <section class="card wide" id="panel-settings">
                 <h2>{move || t("card.settings")}</h2>
                 <Settings state=state />
             </section>
-            <section class="card wide">
+            <section class="card wide" id="panel-augment">
                 <h2>{move || t("card.augment")}</h2>
                 <Augmentation state=state />
             </section>
-            <section class="card wide">
-                <h2>{move || t("card.charts")}</h2>
-                <Charts state=state />
-                <h3>{move || t("card.runs")}</h3>
+            <section class="card" id="panel-runs">
+                <h2>{move || t("card.runs")}</h2>
                 <RunHistory state=state />
+                <h3>{move || t("compare.title")}</h3>
+                <Compare state=state />
             </section>
-            <section class="card wide">
+            <section class="card wide" id="panel-evaluate">
                 <h2>{move || t("card.evaluate")}</h2>
                 <Evaluate state=state />
             </section>
-            <section class="card">
+            <section class="card wide" id="panel-transfer">
+                <h2>{move || t("card.transfer")}</h2>
+                <Transfer state=state />
+            </section>
+            <section class="card" id="panel-bench">
                 <h2>{move || t("card.bench")}</h2>
                 <BenchPanel state=state />
             </section>
-        </main>
+        </div>
     }
-}
-
-#[component]
-fn ModeBadge(state: AppState) -> impl IntoView {
-    let text = move || match state.mode.get() {
-        None => t("mode.starting").to_string(),
-        Some(m) => tf("mode.badge", &[
-            &if m.threads == 1 { t("mode.one_thread").to_string() } else { tf("mode.threads", &[&m.threads]) },
-            &t(match (m.simd, m.fused) {
-                (true, true) => "mode.simd_fma",
-                (true, false) => "mode.simd",
-                _ => "mode.scalar",
-            }),
-            &t(if m.threaded { "mode.threaded" } else { "mode.fallback" }),
-        ]),
-    };
-    view! { <span class="badge" data-testid="mode">{text}</span> }
 }
 
 #[component]
@@ -200,69 +228,14 @@ fn ModelSummary(state: AppState) -> impl IntoView {
     }
 }
 
-/// Rebuilds the model from the current spec (fresh weights) and clears the figures.
-fn reset(state: AppState) {
-    super::edit::clear_run(state);
-    let spec = state.spec.get_untracked();
-    if spec.infer().is_ok() {
-        send(Request::Build { spec });
-    } else {
-        state.model.set(None);
-    }
-}
-
 #[component]
 fn TrainingPanel(state: AppState) -> impl IntoView {
-    let ready = move || state.data_ready.get().is_some() && state.model.get().is_some();
-    let run = state.run;
-    let start = move |_| {
-        run.set(RunState::Running);
-        send(Request::Train);
-    };
-    let pause = move |_| {
-        run.set(RunState::Pausing);
-        send(Request::Pause);
-    };
     let progress = state.progress;
-    let fraction = move || {
-        progress.get().map_or(0.0, |p| {
-            let done = p.epoch * p.steps_per_epoch + p.step_in_epoch;
-            done as f64 / (p.epochs * p.steps_per_epoch).max(1) as f64
-        })
-    };
     let stat = move |f: fn(&crate::protocol::Progress) -> String| move || progress.get().map_or("–".into(), |p| f(&p));
     view! {
         <Show when=move || state.restored.get().is_some()>
             <p class="notice" role="status" data-testid="restored">{move || state.restored.get().map(|r| tr(&r)).unwrap_or_default()}</p>
         </Show>
-        <div class="row buttons">
-            <Show when=move || matches!(run.get(), RunState::Idle)>
-                <button data-testid="train-start" prop:disabled=move || !ready() on:click=start>{move || t("train.start")}</button>
-            </Show>
-            <Show when=move || matches!(run.get(), RunState::Running | RunState::Pausing)>
-                <button data-testid="train-pause" prop:disabled=move || run.get() == RunState::Pausing on:click=pause>{move || t("train.pause")}</button>
-            </Show>
-            <Show when=move || run.get() == RunState::Paused>
-                <button data-testid="train-resume" on:click=start>{move || t("train.resume")}</button>
-            </Show>
-            <Show when=move || matches!(run.get(), RunState::Idle | RunState::Paused)>
-                <button class="secondary" data-testid="train-step" title=move || t("train.step_title")
-                    prop:disabled=move || !ready() on:click=move |_| { run.set(RunState::Pausing); send(Request::Step); }>{move || t("train.step")}</button>
-            </Show>
-            <button data-testid="train-reset" prop:disabled=move || !ready() || matches!(run.get(), RunState::Running | RunState::Pausing)
-                    on:click=move |_| reset(state)>{move || t("train.reset")}</button>
-            <span class="state" data-testid="run-state">{move || t(match run.get() {
-                RunState::Idle => "state.idle",
-                RunState::Running => "state.running",
-                RunState::Pausing => "state.pausing",
-                RunState::Paused => "state.paused",
-                RunState::Finished => "state.finished",
-            })}</span>
-        </div>
-        <div class="bar" role="progressbar" aria-label=move || t("train.progress") data-testid="train-progress"
-             aria-valuenow=move || format!("{:.1}", fraction() * 100.0) aria-valuemin="0" aria-valuemax="100">
-            <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
-        </div>
         <dl class="stats">
             <dt>{move || t("stat.epoch")}</dt><dd data-testid="epoch">{stat(|p| format!("{} / {}", p.epoch + 1, p.epochs))}</dd>
             <dt>{move || t("stat.step")}</dt><dd data-testid="step">{stat(|p| format!("{} / {}", p.step_in_epoch, p.steps_per_epoch))}</dd>

@@ -103,12 +103,14 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
     let pad = ((y_hi - y_lo) * 0.05).max(1e-6);
     let mut chart = ChartBuilder::on(&root)
         .margin(8)
-        .x_label_area_size(40)
-        .y_label_area_size(62)
+        .x_label_area_size(34)
+        .y_label_area_size(56)
         .build_cartesian_2d(0.0..x_max * 1.02, (y_lo - pad).max(if y_min.is_some() { y_lo } else { f64::MIN })..y_hi + pad)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
+        .x_labels(6)
+        .y_labels(5)
         .x_desc(t("chart.step"))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| match tick_decimals(y_hi - y_lo) {
@@ -207,6 +209,12 @@ fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     out
 }
 
+/// `text` cut to a legend's width, with an ellipsis when cut.
+fn short(text: &str) -> String {
+    const MAX: usize = 28;
+    if text.chars().count() <= MAX { text.to_string() } else { text.chars().take(MAX - 1).chain(['…']).collect() }
+}
+
 /// The three charts with their text alternatives.
 #[component]
 pub fn Charts(state: AppState) -> impl IntoView {
@@ -229,8 +237,14 @@ pub fn Charts(state: AppState) -> impl IntoView {
         let progress = state.progress.get();
         lang(); // the axis and legend texts follow a language switch
         // A finished run is both current and in the history: drawn once.
-        let runs: Vec<(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)> = state.runs.get().into_iter().filter(|r| r.shown && r.curve != curve)
-            .map(|r| (r.id, r.curve.iter().map(|c| (c.0 as f64, c.1)).collect(), r.curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect()))
+        // Each overlaid run is named by what differs from the current spec (the legend of a
+        // comparison: "run 2: optimizer adam").
+        let runs: Vec<(String, Vec<(f64, f64)>, Vec<(f64, f64)>)> = state.runs.get().into_iter().filter(|r| r.shown && r.curve != curve)
+            .map(|r| {
+                let diff = crate::engine::spec::diff::spec_diff(&r.spec, &spec);
+                let name = if diff.is_empty() { tf("chart.run", &[&r.id]) } else { tf("chart.run_diff", &[&r.id, &short(&super::runs::headline(&diff))]) };
+                (name, r.curve.iter().map(|c| (c.0 as f64, c.1)).collect(), r.curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect())
+            })
             .collect();
         let (Some(loss_c), Some(acc_c), Some(lr_c)) = (loss_ref.get(), acc_ref.get(), lr_ref.get()) else { return };
         throttle.run(move || {
@@ -243,9 +257,9 @@ pub fn Charts(state: AppState) -> impl IntoView {
             let validation_at = |f: Pick| at_epochs(&validations, f);
             let loss: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.1)).collect();
             let acc: Vec<(f64, f64)> = curve.iter().map(|c| (c.0 as f64, c.2 * 100.0)).collect();
-            let overlay = |pick: fn(&(u32, Vec<(f64, f64)>, Vec<(f64, f64)>)) -> &Vec<(f64, f64)>| -> Vec<Series> {
+            let overlay = |pick: fn(&(String, Vec<(f64, f64)>, Vec<(f64, f64)>)) -> &Vec<(f64, f64)>| -> Vec<Series> {
                 runs.iter().enumerate().map(|(k, r)| Series {
-                    name: tf("chart.run", &[&r.0]),
+                    name: r.0.clone(),
                     color: RUN_COLORS[k % RUN_COLORS.len()],
                     points: thin(smooth(pick(r))),
                     dots: false,
@@ -308,11 +322,11 @@ pub fn Charts(state: AppState) -> impl IntoView {
                 <label><input type="checkbox" data-testid="chart-log-loss" prop:checked=move || log_loss.get()
                     on:change=move |ev| log_loss.set(event_target_checked(&ev)) />" "{move || t("chart.log_scale")}</label>
             </div>
-            <canvas node_ref=loss_ref width="560" height="240" data-testid="chart-loss" role="img"
+            <canvas node_ref=loss_ref width="400" height="150" data-testid="chart-loss" role="img"
                     aria-label=move || tf("chart.loss_label", &[&latest()])></canvas>
-            <canvas node_ref=acc_ref width="560" height="240" data-testid="chart-accuracy" role="img"
+            <canvas node_ref=acc_ref width="400" height="150" data-testid="chart-accuracy" role="img"
                     aria-label=move || tf("chart.accuracy_label", &[&latest()])></canvas>
-            <canvas node_ref=lr_ref width="560" height="200" data-testid="chart-lr" role="img"
+            <canvas node_ref=lr_ref width="400" height="120" data-testid="chart-lr" role="img"
                     aria-label=move || tf("chart.lr_label", &[&state.progress.get().map_or("–".into(), |p| p.lr.to_string())])></canvas>
             <p class="hint" data-testid="chart-text" data-redraws=move || redraws.get().to_string()>{latest}</p>
         </div>

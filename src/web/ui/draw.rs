@@ -155,6 +155,12 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
         state.inspection.set(None);
         state.last_input.set(None);
         strokes.set_value(Vec::new());
+        // The diagram goes back to showing the probe image.
+        if state.model.with_untracked(Option::is_some) {
+            if let Some(request) = state.inspect_request() {
+                send(request);
+            }
+        }
     };
     // Takes the last stroke back: the pad is redrawn from the strokes left.
     let undo_stroke = move |_| {

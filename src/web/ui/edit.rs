@@ -167,3 +167,91 @@ pub fn initial_spec(saved: Option<Spec>) -> url::Decoded {
     write_fragment(&decoded.spec);
     decoded
 }
+
+/// Sets field `key` of layer `i` to `value`; a value of the wrong type is reported on the
+/// layer (in `state.field_errors`) and the spec is left as it was.
+pub fn set_field(state: AppState, i: usize, key: &str, value: serde_json::Value) {
+    let spec = state.spec.get_untracked();
+    let Some(layer) = spec.layers.get(i) else { return };
+    let mut m = super::fields::to_map(layer);
+    if value.is_null() {
+        m.remove(key);
+    } else {
+        m.insert(key.to_string(), value);
+    }
+    match serde_json::from_value::<crate::engine::spec::LayerSpec>(serde_json::Value::Object(m)) {
+        Ok(new_layer) => {
+            state.field_errors.update(|e| e.retain(|(j, _)| *j != i));
+            let mut next = spec;
+            next.layers[i] = new_layer;
+            apply_spec(state, next);
+        }
+        Err(e) => state.field_errors.update(|errs| {
+            errs.retain(|(j, _)| *j != i);
+            errs.push((i, crate::msg!("msg.field_error", key, e.to_string())));
+        }),
+    }
+}
+
+/// Applies `f` to a copy of the layer list and makes the result current (one undo step).
+pub fn edit_layers(state: AppState, f: impl FnOnce(&mut Vec<crate::engine::spec::LayerSpec>)) {
+    let mut next = state.spec.get_untracked();
+    f(&mut next.layers);
+    // Field errors are per index: after a structural edit they no longer point at their layer.
+    state.field_errors.set(Vec::new());
+    apply_spec(state, next);
+}
+
+/// Moves layer `from` to position `to` (indices of the list as it is now); selects it there.
+pub fn move_layer(state: AppState, from: usize, to: usize) {
+    let count = state.spec.with_untracked(|s| s.layers.len());
+    if from >= count || to >= count || from == to || locked(state) {
+        return;
+    }
+    edit_layers(state, |layers| {
+        let l = layers.remove(from);
+        layers.insert(to, l);
+    });
+    state.selected.set(Some(to));
+}
+
+/// Inserts `layer` at `at` (clamped to the end) and selects it.
+pub fn insert_layer(state: AppState, at: usize, layer: crate::engine::spec::LayerSpec) {
+    if locked(state) {
+        state.error.set(Some(crate::msg!("msg.pause_before_change")));
+        return;
+    }
+    let at = at.min(state.spec.with_untracked(|s| s.layers.len()));
+    edit_layers(state, |layers| layers.insert(at, layer));
+    state.selected.set(Some(at));
+}
+
+/// Removes layer `i`; the selection moves to the layer that takes its place (or the new last).
+pub fn remove_layer(state: AppState, i: usize) {
+    let count = state.spec.with_untracked(|s| s.layers.len());
+    if i >= count || locked(state) {
+        return;
+    }
+    edit_layers(state, |layers| {
+        layers.remove(i);
+    });
+    state.selected.set(if count > 1 { Some(i.min(count - 2)) } else { None });
+}
+
+/// Inserts a copy of layer `i` after it and selects the copy.
+pub fn duplicate_layer(state: AppState, i: usize) {
+    let Some(copy) = state.spec.with_untracked(|s| s.layers.get(i).cloned()) else { return };
+    insert_layer(state, i + 1, copy);
+}
+
+/// Where a dragged item lands when dropped in gap `gap` (before layer `gap`): a new layer is
+/// inserted there; a moved block goes there, counted after it has been taken out.
+pub fn drop_at(state: AppState, item: super::state::DragItem, gap: usize) {
+    match item {
+        super::state::DragItem::New(layer) => insert_layer(state, gap, layer),
+        super::state::DragItem::Move(from) => {
+            let to = if gap > from { gap - 1 } else { gap };
+            move_layer(state, from, to);
+        }
+    }
+}

@@ -4,6 +4,9 @@ use super::state::{AppState, RunState};
 use crate::protocol::{Event, Request};
 use leptos::prelude::*;
 
+/// How often the diagram's thumbnails are refreshed while training (ms).
+const LIVE_EVERY_MS: f64 = 400.0;
+
 /// Applies one engine event; returns requests the UI should send in response.
 pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
     match event {
@@ -37,17 +40,36 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
         Event::DataProgress { loaded, total } => state.data_progress.set((loaded, total)),
         Event::DataLoaded { train, test, .. } => {
             state.data_ready.set(Some((train, test)));
+            // A queued variant on another dataset was built before its data arrived.
+            if state.queue_start.get_untracked() && state.model.with_untracked(Option::is_some) {
+                state.queue_start.set(false);
+                state.run.set(RunState::Running);
+                return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }, Request::Train];
+            }
             return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
         }
         Event::AugmentPreview { originals, augmented, labels } => {
+            // The first training image becomes the diagram's probe, once: the thumbnails should
+            // not jump to another digit each time the preview moves on.
+            let first_probe = state.probe.with_untracked(Option::is_none) && !originals.is_empty();
+            if first_probe {
+                state.probe.set(Some(originals[0].iter().map(|&b| f32::from(b) / 255.0).collect()));
+            }
             state.augment_preview.set(Some((originals, augmented, labels)));
             state.augment_version.update(|v| *v += 1);
+            if first_probe && state.model.with_untracked(Option::is_some) && state.inspection.with_untracked(Option::is_none) {
+                return state.inspect_request().into_iter().collect();
+            }
         }
         Event::DataFailed { message } => {
             state.data_error.set(Some(message.clone()));
             state.error.set(Some(message));
         }
         Event::Analysis { confusion, wrong } => state.analysis.set(Some((confusion, wrong))),
+        Event::Ensemble { ids, accuracy, members, missing } => {
+            state.ensemble_running.set(false);
+            state.ensemble.set(Some((ids, accuracy, members, missing)));
+        }
         Event::Gallery { truth, predicted, examples } => state.gallery.set(Some((truth, predicted, examples))),
         Event::Built { layers, params } => {
             state.model.set(Some((layers, params)));
@@ -60,6 +82,12 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
                 // The opening link's weights go into the first model built with the data.
                 if let Some(text) = state.link_weights.try_update(Option::take).flatten() {
                     return vec![Request::ImportWeightsLink { text }];
+                }
+                // A queued variant starts training as soon as it is built.
+                if state.queue_start.get_untracked() {
+                    state.queue_start.set(false);
+                    state.run.set(RunState::Running);
+                    return [Some(Request::Train), repredict].into_iter().flatten().collect();
                 }
                 // New weights: the drawing's prediction and layer views follow.
                 return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), repredict].into_iter().flatten().collect();
@@ -101,6 +129,12 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
                 super::persist::save_soon(state);
             }
             state.progress.set(Some(p));
+            // The diagram's thumbnails follow the weights a few times a second.
+            let now = crate::web::js::now_ms();
+            if now - state.live_at.get_untracked() >= LIVE_EVERY_MS {
+                state.live_at.set(now);
+                return state.inspect_request().into_iter().collect();
+            }
         }
         Event::Evaluated { epoch, report, validation, seconds } => {
             state.evals.update(|e| e.push((epoch, report)));
@@ -117,7 +151,7 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
             super::persist::save(state);
             // The next images to train on have moved on.
             if state.data_ready.get_untracked().is_some() {
-                return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
+                return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), state.inspect_request()].into_iter().flatten().collect();
             }
         }
         Event::Finished => {
@@ -125,11 +159,26 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
             // "Continued from the checkpoint…" described the run's start, not its end.
             state.restored.set(None);
             super::runs::archive(state);
+            // The comparison queue goes on with its next variant.
+            if let Some(request) = super::compare::start_next(state) {
+                return vec![request];
+            }
+            return state.inspect_request().into_iter().collect();
         }
         Event::Pong | Event::ThreadDied { .. } => {}
         Event::Prediction(inspection) => {
-            state.prediction.set(Some(inspection.probs.clone()));
-            state.inspection.set(Some(inspection));
+            let drawn = state.last_input.with_untracked(Option::is_some);
+            let of_probe = state.probe.with_untracked(|p| p.as_ref() == Some(&inspection.input))
+                && state.last_input.with_untracked(|l| l.as_ref() != Some(&inspection.input));
+            if of_probe {
+                // The probe's answer is for the diagram only; a drawing made since wins.
+                if !drawn {
+                    state.inspection.set(Some(inspection));
+                }
+            } else {
+                state.prediction.set(Some(inspection.probs.clone()));
+                state.inspection.set(Some(inspection));
+            }
         }
         Event::PredictionFailed { message } => {
             // Nothing to show for this drawing; the next stroke asks again.
@@ -140,6 +189,7 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
         }
         Event::Error { message } => {
             state.fine_tuning.set(false);
+            state.ensemble_running.set(false);
             if state.run.get_untracked() == RunState::Pausing {
                 state.run.set(RunState::Paused);
             }

@@ -33,60 +33,74 @@ fn paint_map(c: &HtmlCanvasElement, inspection: &Inspection, layer: usize, ch: u
     paint_rgb(c, w, h, plane.iter().map(|&v| sequential(v, lo, hi)));
 }
 
+/// The first convolution's filters as a titled grid; `testid` names the block.
+pub fn filters_block(doc: &Document, f: &crate::engine::inspect::Filters, name: &str, testid: &str) -> Option<Element> {
+    let block = element(doc, "div", "layer-maps")?;
+    block.set_attribute("data-testid", testid).ok()?;
+    let [count, kh, kw] = f.shape;
+    let bound = f.values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let head = element(doc, "p", "maps-head")?;
+    head.set_text_content(Some(&tf("inside.filters", &[&f.layer, &name, &count, &kh, &kw, &format!("{bound:.3}")])));
+    block.append_child(&head).ok()?;
+    let grid = element(doc, "div", "maps filters")?;
+    for k in 0..count {
+        let c = canvas(doc, "filter")?;
+        c.set_attribute("aria-label", &tf("inside.filter", &[&k])).ok()?;
+        paint_rgb(&c, kw, kh, f.values[k * kh * kw..(k + 1) * kh * kw].iter().map(|&v| diverging(v, bound)));
+        grid.append_child(&c).ok()?;
+    }
+    block.append_child(&grid).ok()?;
+    Some(block)
+}
+
+/// Layer `i`'s output as a titled grid of feature maps (a strip for a flat output); `testid`
+/// names the block, `head_testid` its heading.
+pub fn maps_block(doc: &Document, inspection: &Inspection, i: usize, name: &str, testid: &str, head_testid: &str) -> Option<Element> {
+    let out = inspection.layers.get(i)?;
+    let [c_n, h, w] = out.shape;
+    let block = element(doc, "div", "layer-maps")?;
+    block.set_attribute("data-testid", testid).ok()?;
+    let head = element(doc, "p", "maps-head")?;
+    let shown = out.values.len() / (h * w).max(1);
+    let more = if shown < c_n { tf("inside.first_shown", &[&shown]) } else { String::new() };
+    let (lo, hi) = (format!("{:.3}", out.range[0]), format!("{:.3}", out.range[1]));
+    head.set_text_content(Some(&tf("inside.head", &[&i, &name, &c_n, &h, &w, &more, &lo, &hi])));
+    head.set_attribute("data-testid", head_testid).ok()?;
+    block.append_child(&head).ok()?;
+    let grid = element(doc, "div", "maps")?;
+    if h * w == 1 {
+        // A flat output: one strip, a cell per feature.
+        let c = canvas(doc, "strip")?;
+        c.set_attribute("aria-label", &tf("inside.strip", &[&i, &name, &c_n])).ok()?;
+        paint_rgb(&c, c_n, 1, out.values.iter().map(|&v| sequential(v, out.range[0], out.range[1])));
+        grid.append_child(&c).ok()?;
+    } else {
+        for ch in 0..shown {
+            let c = canvas(doc, "map")?;
+            let label = tf("inside.map", &[&i, &name, &ch]);
+            for (k, v) in [("data-layer", i.to_string().as_str()), ("data-channel", &ch.to_string()), ("tabindex", "0"), ("role", "button"), ("aria-label", &label)] {
+                c.set_attribute(k, v).ok()?;
+            }
+            paint_map(&c, inspection, i, ch);
+            grid.append_child(&c).ok()?;
+        }
+    }
+    block.append_child(&grid).ok()?;
+    Some(block)
+}
+
 /// Rebuilds the per-layer grids and the filters inside `root`.
 fn build(root: &Element, inspection: &Inspection, names: &[&'static str]) -> Option<()> {
     let doc = web_sys::window()?.document()?;
     root.set_inner_html("");
     if let Some(f) = &inspection.filters {
-        let block = element(&doc, "div", "layer-maps")?;
-        block.set_attribute("data-testid", "filters").ok()?;
-        let [count, kh, kw] = f.shape;
-        let bound = f.values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let head = element(&doc, "p", "maps-head")?;
         let name = names.get(f.layer).copied().unwrap_or("?");
-        head.set_text_content(Some(&tf("inside.filters", &[&f.layer, &name, &count, &kh, &kw, &format!("{bound:.3}")])));
-        block.append_child(&head).ok()?;
-        let grid = element(&doc, "div", "maps filters")?;
-        for k in 0..count {
-            let c = canvas(&doc, "filter")?;
-            c.set_attribute("aria-label", &tf("inside.filter", &[&k])).ok()?;
-            paint_rgb(&c, kw, kh, f.values[k * kh * kw..(k + 1) * kh * kw].iter().map(|&v| diverging(v, bound)));
-            grid.append_child(&c).ok()?;
-        }
-        block.append_child(&grid).ok()?;
+        let block = filters_block(&doc, f, name, "filters")?;
         root.append_child(&block).ok()?;
     }
-    for (i, out) in inspection.layers.iter().enumerate() {
-        let [c_n, h, w] = out.shape;
+    for i in 0..inspection.layers.len() {
         let name = names.get(i).copied().unwrap_or("?");
-        let block = element(&doc, "div", "layer-maps")?;
-        block.set_attribute("data-testid", &format!("maps-{i}")).ok()?;
-        let head = element(&doc, "p", "maps-head")?;
-        let shown = out.values.len() / (h * w).max(1);
-        let more = if shown < c_n { tf("inside.first_shown", &[&shown]) } else { String::new() };
-        let (lo, hi) = (format!("{:.3}", out.range[0]), format!("{:.3}", out.range[1]));
-        head.set_text_content(Some(&tf("inside.head", &[&i, &name, &c_n, &h, &w, &more, &lo, &hi])));
-        head.set_attribute("data-testid", "maps-head").ok()?;
-        block.append_child(&head).ok()?;
-        let grid = element(&doc, "div", "maps")?;
-        if h * w == 1 {
-            // A flat output: one strip, a cell per feature.
-            let c = canvas(&doc, "strip")?;
-            c.set_attribute("aria-label", &tf("inside.strip", &[&i, &name, &c_n])).ok()?;
-            paint_rgb(&c, c_n, 1, out.values.iter().map(|&v| sequential(v, out.range[0], out.range[1])));
-            grid.append_child(&c).ok()?;
-        } else {
-            for ch in 0..shown {
-                let c = canvas(&doc, "map")?;
-                let label = tf("inside.map", &[&i, &name, &ch]);
-                for (k, v) in [("data-layer", i.to_string().as_str()), ("data-channel", &ch.to_string()), ("tabindex", "0"), ("role", "button"), ("aria-label", &label)] {
-                    c.set_attribute(k, v).ok()?;
-                }
-                paint_map(&c, inspection, i, ch);
-                grid.append_child(&c).ok()?;
-            }
-        }
-        block.append_child(&grid).ok()?;
+        let block = maps_block(&doc, inspection, i, name, &format!("maps-{i}"), "maps-head")?;
         root.append_child(&block).ok()?;
     }
     Some(())
@@ -94,7 +108,7 @@ fn build(root: &Element, inspection: &Inspection, names: &[&'static str]) -> Opt
 
 /// The saliency map over the drawing: the input in grey, tinted orange where raising a pixel
 /// raises the top class score and blue where it lowers it, more strongly the larger the gradient.
-fn paint_saliency(c: &HtmlCanvasElement, inspection: &Inspection) {
+pub fn paint_saliency(c: &HtmlCanvasElement, inspection: &Inspection) {
     let side = (inspection.input.len() as f64).sqrt() as usize;
     let bound = inspection.saliency.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let colours = inspection.input.iter().zip(&inspection.saliency).map(|(&x, &g)| {

@@ -95,8 +95,8 @@ pub fn Settings(state: AppState) -> impl IntoView {
                         let kind = if event_target_value(&ev) == "fashion-mnist" { DatasetKind::FashionMnist } else { DatasetKind::Mnist };
                         apply_spec(state, Spec { dataset: kind, ..state.spec.get_untracked() });
                     }>
-                        <option value="mnist" selected=move || state.spec.get().dataset == DatasetKind::Mnist>"MNIST"</option>
-                        <option value="fashion-mnist" selected=move || state.spec.get().dataset == DatasetKind::FashionMnist>"Fashion-MNIST"</option>
+                        <option value="mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::Mnist>"MNIST"</option>
+                        <option value="fashion-mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::FashionMnist>"Fashion-MNIST"</option>
                     </select>
                 </label>
                 <label>{move || t("set.epochs")}" "<input type="number" min="1" max="1000" data-testid="epochs" prop:value=move || training().epochs on:change=number("epochs") /></label>
@@ -109,8 +109,8 @@ pub fn Settings(state: AppState) -> impl IntoView {
                 <label>{move || t("set.validation_split")}" "<input type="number" min="0" max="0.5" step="0.05" data-testid="validation-split" prop:value=move || training().validation_split.to_string() on:change=number("validation_split") /></label>
                 <label>{move || t("set.loss")}" "
                     <select data-testid="loss" on:change=move |ev| { let v = Value::String(event_target_value(&ev)); set_training(state, |t| { t.insert("loss".into(), v); }) }>
-                        <option value="cross_entropy" selected=move || training().loss == crate::engine::spec::LossKind::CrossEntropy>{move || t("set.cross_entropy")}</option>
-                        <option value="mse" selected=move || training().loss == crate::engine::spec::LossKind::Mse>{move || t("set.mse")}</option>
+                        <option value="cross_entropy" prop:selected=move || training().loss == crate::engine::spec::LossKind::CrossEntropy>{move || t("set.cross_entropy")}</option>
+                        <option value="mse" prop:selected=move || training().loss == crate::engine::spec::LossKind::Mse>{move || t("set.mse")}</option>
                     </select>
                 </label>
                 <label>{move || t("set.label_smoothing")}" "<input type="number" min="0" max="1" step="0.05" data-testid="label-smoothing" prop:value=move || training().label_smoothing.to_string() on:change=number("label_smoothing") /></label>
@@ -138,7 +138,7 @@ pub fn Settings(state: AppState) -> impl IntoView {
                             t.insert("optimizer".into(), switch_kind(&old, &kind, "{}"));
                         })
                     }>
-                        {OptimizerSpec::kind_names().into_iter().map(|o| { let (name, label) = (o.clone(), o.clone()); view! { <option value=o selected=move || to_map(&state.spec.get().training.optimizer).get("type").and_then(Value::as_str) == Some(name.as_str())>{label}</option> } }).collect_view()}
+                        {OptimizerSpec::kind_names().into_iter().map(|o| { let (name, label) = (o.clone(), o.clone()); view! { <option value=o prop:selected=move || to_map(&state.spec.get().training.optimizer).get("type").and_then(Value::as_str) == Some(name.as_str())>{label}</option> } }).collect_view()}
                     </select>
                 </label>
                 {optimizer_fields}
@@ -154,7 +154,7 @@ pub fn Settings(state: AppState) -> impl IntoView {
                             }
                         })
                     }>
-                        {Schedule::kind_names().into_iter().map(|o| { let (name, key) = (o.clone(), crate::i18n::key_for("sched.", &o)); view! { <option value=o selected=move || to_map(&state.spec.get().training.schedule.kind).get("type").and_then(Value::as_str) == Some(name.as_str())>{move || t(key)}</option> } }).collect_view()}
+                        {Schedule::kind_names().into_iter().map(|o| { let (name, key) = (o.clone(), crate::i18n::key_for("sched.", &o)); view! { <option value=o prop:selected=move || to_map(&state.spec.get().training.schedule.kind).get("type").and_then(Value::as_str) == Some(name.as_str())>{move || t(key)}</option> } }).collect_view()}
                     </select>
                 </label>
                 {schedule_fields}

@@ -24,6 +24,27 @@ pub enum RunState {
     Finished,
 }
 
+/// A drag under way in the diagram: a new layer from the palette, or a block being moved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DragItem {
+    /// A layer taken from the palette.
+    New(crate::engine::spec::LayerSpec),
+    /// The block at this index.
+    Move(usize),
+}
+
+/// A drag of the diagram: what is carried, where the pointer is, and the gap it would land in
+/// (gap `k` is before layer `k`; `layers.len()` is after the last).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drag {
+    /// What is carried.
+    pub item: DragItem,
+    /// Pointer position in the viewport (CSS pixels).
+    pub at: (f64, f64),
+    /// The gap under the pointer, if any.
+    pub gap: Option<usize>,
+}
+
 /// All reactive UI state (a bundle of `Copy` signal handles).
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -103,6 +124,24 @@ pub struct AppState {
     pub storage_error: RwSignal<Option<Message>>,
     /// The engine stopped and was restarted: why, and how many restarts so far.
     pub engine_restarted: RwSignal<Option<(Message, u32)>>,
+    /// The layer selected in the diagram and the list (new layers go after it).
+    pub selected: RwSignal<Option<usize>>,
+    /// Field values that did not parse, per layer index (shown on the layer until fixed).
+    pub field_errors: RwSignal<Vec<(usize, Message)>>,
+    /// A drag of a layer under way, if any.
+    pub drag: RwSignal<Option<Drag>>,
+    /// A test image the diagram's thumbnails show while nothing is drawn (28×28, 0…1).
+    pub probe: RwSignal<Option<Vec<f32>>>,
+    /// When the thumbnails were last asked to refresh during training (ms, `performance.now`).
+    pub live_at: RwSignal<f64>,
+    /// Variants queued to train one after the other (the comparison queue).
+    pub queue: RwSignal<Vec<Spec>>,
+    /// The next model built starts training at once (a queued variant).
+    pub queue_start: RwSignal<bool>,
+    /// The last ensemble evaluated: run numbers, its test accuracy, each member's, runs missing.
+    pub ensemble: RwSignal<Option<(Vec<u32>, f64, Vec<f64>, Vec<u32>)>>,
+    /// An ensemble evaluation is under way.
+    pub ensemble_running: RwSignal<bool>,
 }
 
 impl AppState {
@@ -147,6 +186,15 @@ impl AppState {
             restored: RwSignal::new(None),
             storage_error: RwSignal::new(None),
             engine_restarted: RwSignal::new(None),
+            selected: RwSignal::new(None),
+            field_errors: RwSignal::new(Vec::new()),
+            drag: RwSignal::new(None),
+            probe: RwSignal::new(None),
+            live_at: RwSignal::new(0.0),
+            queue: RwSignal::new(Vec::new()),
+            queue_start: RwSignal::new(false),
+            ensemble: RwSignal::new(None),
+            ensemble_running: RwSignal::new(false),
         }
     }
 
@@ -168,7 +216,13 @@ impl AppState {
     pub fn weights_changed(&self) -> Option<Request> {
         self.analysis.set(None);
         self.gallery.set(None);
-        self.last_input.get_untracked().map(|pixels| Request::Predict { pixels })
+        self.inspect_request()
+    }
+
+    /// The request that shows what the model makes of the drawing — or, with nothing drawn, of
+    /// the probe image (so the diagram's thumbnails always have something to show).
+    pub fn inspect_request(&self) -> Option<Request> {
+        self.last_input.get_untracked().or_else(|| self.probe.get_untracked()).map(|pixels| Request::Predict { pixels })
     }
 
     /// The engine stopped (`reason`) and a new one is starting: everything it held (data,

@@ -1,0 +1,81 @@
+//! Comparing variants, as the tutorials' experiments do (SGD vs Adam, with and without
+//! BatchNorm…): the current configuration is queued, edited, queued again; the queue then
+//! trains each in turn with the spec's own seed (so the same data order and initial draws
+//! where the layers agree), and every finished run joins the history, overlaid on the charts.
+
+use super::client::send;
+use super::edit::apply_spec;
+use super::lang::{t, tf};
+use super::state::{AppState, RunState};
+use crate::engine::spec::diff::spec_diff;
+use crate::protocol::Request;
+use leptos::prelude::*;
+
+/// Variants the queue holds at most.
+const MAX_QUEUED: usize = 6;
+
+/// Starts the next queued variant, if any: its spec becomes current and trains as soon as it is
+/// built (the `Train` request is returned when the spec is already current and built).
+pub fn start_next(state: AppState) -> Option<Request> {
+    let next = state.queue.try_update(|q| (!q.is_empty()).then(|| q.remove(0))).flatten()?;
+    if next == state.spec.get_untracked() {
+        // No rebuild comes: reset the weights and curves as Reset does, then train.
+        super::edit::clear_run(state);
+        state.queue_start.set(true);
+        send(Request::Build { spec: next });
+        return None;
+    }
+    state.queue_start.set(true);
+    apply_spec(state, next);
+    None
+}
+
+/// The comparison queue: add the current configuration, see what each variant changes, run.
+#[component]
+pub fn Compare(state: AppState) -> impl IntoView {
+    let busy = move || matches!(state.run.get(), RunState::Running | RunState::Pausing);
+    let add = move |_| {
+        let spec = state.spec.get_untracked();
+        state.queue.update(|q| {
+            if q.len() < MAX_QUEUED && q.last() != Some(&spec) {
+                q.push(spec);
+            }
+        });
+    };
+    let run = move |_| {
+        if let Some(request) = start_next(state) {
+            send(request);
+        }
+    };
+    view! {
+        <p class="hint">{move || t("compare.hint")}</p>
+        <ol class="queue" data-testid="queue">
+            {move || {
+                let queue = state.queue.get();
+                let first = queue.first().cloned();
+                queue.into_iter().enumerate().map(|(k, spec)| {
+                    let what = match (&first, k) {
+                        (_, 0) | (None, _) => t("compare.first").to_string(),
+                        (Some(f), _) => {
+                            let d = spec_diff(f, &spec);
+                            if d.is_empty() { t("compare.same").to_string() } else { super::runs::headline(&d) }
+                        }
+                    };
+                    view! {
+                        <li data-testid="queued">
+                            {what}" "
+                            <button class="icon" title=move || t("builder.remove") aria-label=move || t("builder.remove") data-testid="queued-remove"
+                                    on:click=move |_| state.queue.update(|q| { if k < q.len() { q.remove(k); } })>"✕"</button>
+                        </li>
+                    }
+                }).collect_view()
+            }}
+        </ol>
+        <div class="row buttons">
+            <button class="secondary" data-testid="queue-add" prop:disabled=move || state.queue.with(|q| q.len() >= MAX_QUEUED)
+                    on:click=add>{move || t("compare.add")}</button>
+            <button data-testid="queue-run" prop:disabled=move || busy() || state.queue.with(Vec::is_empty) || state.data_ready.get().is_none()
+                    on:click=run>{move || tf("compare.run", &[&state.queue.with(Vec::len)])}</button>
+        </div>
+    }
+}
