@@ -7,12 +7,20 @@ import { closeApp, newPage, openApp, screenshot, text, waitForData } from './hel
 
 const blockNames = (page) => page.$$eval('[data-testid=diagram] [data-block] .block-name', (els) => els.map((e) => e.textContent));
 const shapes = (page) => page.$$eval('[data-testid=diagram] [data-block] [data-testid=block-shape]', (els) => els.map((e) => e.textContent));
+/** LeNet-5 as palette layers and the fields that differ from the palette's defaults. */
+const LENET = [
+  ['conv2d', { out_channels: 6, kernel_size: 5, padding: 2 }], ['tanh'], ['avg_pool2d', { kernel_size: 2 }],
+  ['conv2d', { out_channels: 16, kernel_size: 5, padding: 0 }], ['tanh'], ['avg_pool2d', { kernel_size: 2 }],
+  ['flatten'], ['linear', { out_features: 120 }], ['tanh'], ['linear', { out_features: 84 }], ['tanh'], ['linear', { out_features: 10 }],
+];
+const LENET_SHAPES = ['6×28×28', '6×28×28', '6×14×14', '16×10×10', '16×10×10', '16×5×5', '400', '120', '120', '84', '84', '10'];
 /** A fingerprint of a thumbnail's pixels (changes when the canvas is painted differently). */
 const pixels = (page, selector) => page.$eval(selector, (c) => c.toDataURL());
 const center = (box) => [box.x + box.width / 2, box.y + box.height / 2];
 
 /** Drags with the mouse from the centre of `from` to the centre of `to`, in small steps. */
 async function mouseDrag(page, from, to) {
+  await page.locator(from).scrollIntoViewIfNeeded(); // the palette pane scrolls with the editor below it
   const [x0, y0] = center(await page.locator(from).boundingBox());
   const [x1, y1] = center(await page.locator(to).boundingBox());
   await page.mouse.move(x0, y0);
@@ -134,6 +142,28 @@ describe('network diagram', { timeout: 600_000 }, () => {
     await context.close();
   });
 
+  it('builds LeNet-5 from an empty model by dragging from the palette', async () => {
+    const started = Date.now();
+    await page.click('[data-testid=diagram-clear]');
+    assert.deepEqual(await blockNames(page), []);
+    for (const [i, [type, fields]] of LENET.entries()) {
+      // Always into the last gap, the one after every block so far.
+      await mouseDrag(page, `[data-testid=add-${type}]`, `[data-testid=gap-${i}]`);
+      await page.waitForSelector(`[data-testid=block-${i}].selected`);
+      for (const [name, value] of Object.entries(fields ?? {})) {
+        const input = `[data-testid=layer-panel] [data-testid=edit-${name}]`;
+        await page.fill(input, String(value));
+        await page.press(input, 'Enter');
+        await page.waitForFunction(([sel, v]) => document.querySelector(sel)?.value === v, [input, String(value)]);
+      }
+    }
+    assert.deepEqual(await shapes(page), LENET_SHAPES);
+    assert.match(await text(page, 'model-totals'), /^61706 trainable parameters/);
+    await page.waitForSelector('[data-testid=train-start]:not([disabled])');
+    // Printed, not asserted: a test must not depend on this machine's speed.
+    console.log(`# LeNet-5 built by dragging in ${((Date.now() - started) / 1000).toFixed(1)} s of scripted input`);
+  });
+
   it('builds LeNet-5 from an empty model with the keyboard only', async () => {
     await page.focus('[data-testid=diagram-clear]');
     await page.keyboard.press('Enter');
@@ -142,12 +172,7 @@ describe('network diagram', { timeout: 600_000 }, () => {
     assert.equal(await page.isDisabled('[data-testid=train-start]'), true);
     // Each layer: Enter on its chip adds it after the selected block; Enter on the block opens
     // its fields; each value is typed and committed with Enter, Tab moves to the next field.
-    const plan = [
-      ['conv2d', { out_channels: 6, kernel_size: 5, padding: 2 }], ['tanh'], ['avg_pool2d', { kernel_size: 2 }],
-      ['conv2d', { out_channels: 16, kernel_size: 5, padding: 0 }], ['tanh'], ['avg_pool2d', { kernel_size: 2 }],
-      ['flatten'], ['linear', { out_features: 120 }], ['tanh'], ['linear', { out_features: 84 }], ['tanh'], ['linear', { out_features: 10 }],
-    ];
-    for (const [i, [type, fields]] of plan.entries()) {
+    for (const [i, [type, fields]] of LENET.entries()) {
       await page.focus(`[data-testid=add-${type}]`);
       await page.keyboard.press('Enter');
       await page.waitForSelector(`[data-testid=block-${i}].selected`);
@@ -166,10 +191,12 @@ describe('network diagram', { timeout: 600_000 }, () => {
         await page.keyboard.type(String(value));
         await page.keyboard.press('Enter');
         await page.waitForFunction(([n, v]) => document.querySelector(`[data-testid=layer-panel] [data-testid=edit-${n}]`)?.value === String(v), [name, value]);
+        // The redrawn field gets the focus back on the next frame.
+        await page.waitForFunction((n) => document.activeElement?.dataset.testid === `edit-${n}`, name);
       }
     }
     assert.deepEqual(await blockNames(page), ['Conv2d', 'Tanh', 'AvgPool2d', 'Conv2d', 'Tanh', 'AvgPool2d', 'Flatten', 'Linear', 'Tanh', 'Linear', 'Tanh', 'Linear']);
-    assert.deepEqual(await shapes(page), ['6×28×28', '6×28×28', '6×14×14', '16×10×10', '16×10×10', '16×5×5', '400', '120', '120', '84', '84', '10']);
+    assert.deepEqual(await shapes(page), LENET_SHAPES);
     assert.equal(await text(page, 'diagram-totals'), '61.7k params · 845.9k FLOPs per image');
     assert.match(await text(page, 'model-totals'), /^61706 trainable parameters/, 'the same model as the LeNet-5 preset');
     await page.waitForSelector('[data-testid=train-start]:not([disabled])');
@@ -187,6 +214,7 @@ describe('network diagram', { timeout: 600_000 }, () => {
     assert.equal((await blockNames(page)).length, 12);
     await focused(page, 'block-2'); // the next block takes the focus
     await page.keyboard.press('ArrowLeft');
+    await focused(page, 'block-1');
     await page.keyboard.press('Alt+ArrowRight');
     await page.waitForFunction(() => document.querySelector('[data-testid=block-2] .block-name').textContent === 'AvgPool2d');
     assert.equal(await text(page, 'diagram-totals'), '61.7k params · 845.9k FLOPs per image');

@@ -275,7 +275,7 @@ pub fn Diagram(state: AppState) -> impl IntoView {
                      class:unknown=info.is_none() class:dragged=dragged == Some(i)
                      aria-label=label aria-current=move || (state.selected.get() == Some(i)).then_some("true")
                      on:pointerdown=move |ev| if !locked() { dnd::press(DragItem::Move(i), &ev) }
-                     on:click=move |_| if !dnd::take_dropped() { state.selected.set(Some(i)) }
+                     on:click=move |ev| if !dnd::take_dropped(&ev) { state.selected.set(Some(i)) }
                      on:keydown=move |ev| on_key(i, ev)>
                     <span class="block-name" title=t(layer_key(name))>{name}</span>
                     {glyph}

@@ -40,9 +40,11 @@ pub fn press(item: DragItem, ev: &PointerEvent) {
 /// How long after a drag or tap a click is taken as its echo (ms).
 const ECHO_MS: f64 = 800.0;
 
-/// True once, for the click that echoes a drag or a tap just handled.
-pub fn take_dropped() -> bool {
-    now_ms() - HANDLED_AT.replace(f64::NEG_INFINITY) < ECHO_MS
+/// True once, for the click that echoes a drag or a tap just handled. A click from the keyboard
+/// (Enter or Space: `detail` 0) is never an echo.
+pub fn take_dropped(click: &web_sys::MouseEvent) -> bool {
+    let echo = now_ms() - HANDLED_AT.replace(f64::NEG_INFINITY) < ECHO_MS;
+    echo && click.detail() > 0
 }
 
 /// The gap under viewport point `(x, y)`: a gap element's own index, or, over a block, the gap

@@ -41,7 +41,7 @@ pub fn Palette(state: AppState) -> impl IntoView {
                     view! {
                         <button class="chip" data-testid=format!("add-{}", type_tag(&layer)) title=title
                                 on:pointerdown=move |ev| dnd::press(DragItem::New(pressed.clone()), &ev)
-                                on:click=move |_| if !dnd::take_dropped() { add(layer.clone()) }>
+                                on:click=move |ev| if !dnd::take_dropped(&ev) { add(layer.clone()) }>
                             {name}
                         </button>
                     }

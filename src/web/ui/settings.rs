@@ -7,7 +7,7 @@ use super::edit::apply_spec;
 use super::fields::{field_inputs, read, to_map};
 use super::lang::t;
 use super::state::{AppState, RunState};
-use crate::engine::spec::{DatasetKind, OptimizerSpec, Schedule, Spec, TrainingSpec};
+use crate::engine::spec::{OptimizerSpec, Schedule, Spec, TrainingSpec};
 use crate::protocol::Request;
 use leptos::prelude::*;
 use serde_json::{Map, Value};
@@ -90,15 +90,6 @@ pub fn Settings(state: AppState) -> impl IntoView {
     view! {
         <fieldset class="plain" prop:disabled=locked>
             <div class="settings">
-                <label>{move || t("set.dataset")}" "
-                    <select data-testid="dataset" on:change=move |ev| {
-                        let kind = if event_target_value(&ev) == "fashion-mnist" { DatasetKind::FashionMnist } else { DatasetKind::Mnist };
-                        apply_spec(state, Spec { dataset: kind, ..state.spec.get_untracked() });
-                    }>
-                        <option value="mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::Mnist>"MNIST"</option>
-                        <option value="fashion-mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::FashionMnist>"Fashion-MNIST"</option>
-                    </select>
-                </label>
                 <label>{move || t("set.epochs")}" "<input type="number" min="1" max="1000" data-testid="epochs" prop:value=move || training().epochs on:change=number("epochs") /></label>
                 <label>{move || t("set.batch_size")}" "<input type="number" min="1" max="4096" data-testid="batch-size" prop:value=move || training().batch_size on:change=number("batch_size") /></label>
                 <label>{move || t("set.seed")}" "<input type="number" min="0" data-testid="seed" prop:value=move || state.spec.get().seed on:change=move |ev| {

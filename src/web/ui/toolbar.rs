@@ -5,7 +5,7 @@ use super::client::send;
 use super::edit::{apply_spec, clear_run, redo, undo};
 use super::lang::{t, tf, LangSwitch};
 use super::state::{AppState, RunState};
-use crate::engine::spec::{Spec, PRESETS};
+use crate::engine::spec::{DatasetKind, Spec, PRESETS};
 use crate::protocol::Request;
 use leptos::prelude::*;
 
@@ -141,6 +141,16 @@ pub fn Toolbar(state: AppState) -> impl IntoView {
             <h1>{move || t("app.title")}</h1>
             <RunControls state=state />
             <div class="tool-group">
+                <label class="compact">
+                    <select data-testid="dataset" aria-label=move || t("set.dataset") prop:disabled=move || matches!(state.run.get(), RunState::Running | RunState::Pausing)
+                            on:change=move |ev| {
+                                let kind = if event_target_value(&ev) == "fashion-mnist" { DatasetKind::FashionMnist } else { DatasetKind::Mnist };
+                                apply_spec(state, Spec { dataset: kind, ..state.spec.get_untracked() });
+                            }>
+                        <option value="mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::Mnist>"MNIST"</option>
+                        <option value="fashion-mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::FashionMnist>"Fashion-MNIST"</option>
+                    </select>
+                </label>
                 <label class="compact">
                     <select data-testid="preset-select" aria-label=move || t("builder.preset") on:change=load_preset>
                         <option value="" selected>{move || t("toolbar.presets")}</option>
