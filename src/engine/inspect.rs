@@ -26,7 +26,7 @@ pub struct LayerOutput {
     pub range: [f32; 2],
 }
 
-/// Weights of the first convolution, one kernel per (output channel, first input channel).
+/// Weights of one convolution, one kernel per (output channel, first input channel).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Filters {
     /// Index of the layer in the spec.
@@ -51,8 +51,8 @@ pub struct Inspection {
     pub top: usize,
     /// Output of every layer.
     pub layers: Vec<LayerOutput>,
-    /// The first convolution's filters, if the network has a convolution.
-    pub filters: Option<Filters>,
+    /// The filters of every convolution, in layer order.
+    pub filters: Vec<Filters>,
     /// d(top-class logit)/d(input), one value per input pixel.
     #[serde(with = "crate::protocol::bulk")]
     pub saliency: Vec<f32>,
@@ -73,7 +73,7 @@ impl Inspection {
         if bad(&self.saliency) {
             return Some(msg!("err.the_saliency"));
         }
-        self.filters.as_ref().filter(|f| bad(&f.values)).map(|f| msg!("err.filters_of_layer", f.layer))
+        self.filters.iter().find(|f| bad(&f.values)).map(|f| msg!("err.filters_of_layer", f.layer))
     }
 }
 
@@ -100,14 +100,14 @@ pub fn inspect(network: &Network, x: &[f32]) -> Inspection {
             LayerOutput { layer: i, shape: [shape.c, shape.h, shape.w], values: all[..shown * shape.h * shape.w].to_vec(), range: range_of(all) }
         })
         .collect();
-    let filters = network.layers.iter().enumerate().find_map(|(i, layer)| {
+    let filters = network.layers.iter().enumerate().filter_map(|(i, layer)| {
         let weight = layer.param_tensors().into_iter().find(|t| t.name == "weight" && t.shape.len() == 4)?;
         let [out, per_group_in, kh, kw] = weight.shape[..] else { return None };
         let shown = out.min(MAX_MAPS);
         let params = &layer.params()[weight.offset..];
         let values = (0..shown).flat_map(|o| params[o * per_group_in * kh * kw..][..kh * kw].iter().copied()).collect();
         Some(Filters { layer: i, shape: [shown, kh, kw], values })
-    });
+    }).collect();
     let mut dy = vec![0.0; network.classes];
     dy[top] = 1.0;
     let saliency = network.backward_from(&dy, 1, &mut ws, true).map(<[f32]>::to_vec).unwrap_or_default();
@@ -178,9 +178,15 @@ mod tests {
         assert_eq!(inspection.top, inspection.probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0);
         let [lo, hi] = inspection.layers[1].range; // after ReLU
         assert!(lo >= 0.0 && hi > 0.0);
-        let filters = inspection.filters.expect("a convolution");
+        let filters = &inspection.filters[0];
         assert_eq!((filters.layer, filters.shape), (0, [8, 5, 5]));
         assert_eq!(filters.values[..25], network.layers[0].params()[..25]);
+        // The second convolution's too: 16 kernels of 5×5 over 8 input channels, the first shown.
+        assert_eq!(inspection.filters.len(), 2);
+        let second = &inspection.filters[1];
+        assert_eq!((second.layer, second.shape), (3, [16.min(MAX_MAPS), 5, 5]));
+        let weights = network.layers[3].params();
+        assert_eq!(second.values[25..50], weights[8 * 25..9 * 25], "kernel 1 starts after kernel 0's 8 input channels");
         assert!(matches!(s.layers[0], LayerSpec::Conv2d { .. }));
     }
 
@@ -191,7 +197,7 @@ mod tests {
         let inspection = inspect(&network, &image(1));
         assert_eq!(inspection.layers[0].values.len(), MAX_MAPS * 26 * 26);
         assert_eq!(inspection.layers[3].values.len(), 100);
-        assert_eq!(inspection.filters.unwrap().shape, [MAX_MAPS, 3, 3]);
+        assert_eq!(inspection.filters[0].shape, [MAX_MAPS, 3, 3]);
     }
 
     /// Issue 13, item 4: weights that overflow make every output NaN or ∞; the inspection says

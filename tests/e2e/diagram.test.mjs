@@ -227,6 +227,11 @@ describe('network diagram', { timeout: 600_000 }, () => {
     await page.waitForSelector('[data-testid=panel-maps] canvas.map');
     assert.equal(await page.$$eval('[data-testid=panel-maps] canvas.map', (c) => c.length), 6);
     assert.equal(await page.$$eval('[data-testid=panel-filters] canvas', (c) => c.length), 6);
+    // Every convolution's filters, not only the first one's.
+    await page.click('[data-testid=block-3] .block-name');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=panel-filters] canvas').length === 16);
+    assert.match(await page.textContent('[data-testid=panel-filters]'), /^Filters of layer 3 \(Conv2d\): 16 kernels of 5×5, first input channel/);
+    await page.click('[data-testid=block-0] .block-name');
     const kernel = '[data-testid=layer-panel] [data-testid=edit-kernel_size]';
     await page.fill(kernel, '40');
     await page.press(kernel, 'Enter');

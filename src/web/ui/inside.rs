@@ -4,7 +4,7 @@
 
 use super::paint::{diverging, paint_rgb, sequential};
 use super::lang::{t, tf};
-use super::state::AppState;
+use super::state::{AppState, RunState};
 use crate::engine::inspect::Inspection;
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
@@ -93,7 +93,7 @@ pub fn maps_block(doc: &Document, inspection: &Inspection, i: usize, name: &str,
 fn build(root: &Element, inspection: &Inspection, names: &[&'static str]) -> Option<()> {
     let doc = web_sys::window()?.document()?;
     root.set_inner_html("");
-    if let Some(f) = &inspection.filters {
+    if let Some(f) = inspection.filters.first() {
         let name = names.get(f.layer).copied().unwrap_or("?");
         let block = filters_block(&doc, f, name, "filters")?;
         root.append_child(&block).ok()?;
@@ -137,6 +137,13 @@ pub fn Inside(state: AppState) -> impl IntoView {
     let focus = RwSignal::new(None::<(usize, usize)>);
     Effect::new(move |_| {
         let inspection = state.inspection.get();
+        // While training runs, the diagram's thumbnails follow the weights; this grid (hundreds
+        // of canvases, below the fold) is rebuilt when the run pauses or ends, so that the page
+        // does not take time from the training threads.
+        let built = grids.get().is_some_and(|g| g.child_element_count() > 0);
+        if built && inspection.is_some() && state.run.get_untracked() == RunState::Running {
+            return;
+        }
         let (Some(root), Some(sal)) = (grids.get(), saliency.get()) else { return };
         let Some(inspection) = inspection else {
             root.set_inner_html("");

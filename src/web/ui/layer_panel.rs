@@ -56,7 +56,7 @@ pub fn LayerPanel(state: AppState) -> impl IntoView {
     // Tab moved to while the edit was applied), so a keyboard user can type field after field.
     let focused = StoredValue::new(None::<String>);
     // The selected layer's feature maps for the drawing (or probe), and its filters when it is
-    // the convolution whose filters the engine sends.
+    // a convolution.
     let maps = NodeRef::<leptos::html::Div>::new();
     Effect::new(move |_| {
         let inspection = state.inspection.get();
@@ -66,7 +66,7 @@ pub fn LayerPanel(state: AppState) -> impl IntoView {
         root.set_inner_html("");
         let (Some(inspection), Some(i), Some(doc)) = (inspection, selected, web_sys::window().and_then(|w| w.document())) else { return };
         let Some(name) = spec.layers.get(i).map(|l| l.kind_name()) else { return };
-        if let Some(f) = inspection.filters.as_ref().filter(|f| f.layer == i) {
+        if let Some(f) = inspection.filters.iter().find(|f| f.layer == i) {
             if let Some(block) = filters_block(&doc, f, name, "panel-filters") {
                 let _ = root.append_child(&block);
             }
