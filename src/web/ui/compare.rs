@@ -3,8 +3,7 @@
 //! trains each in turn with the spec's own seed (so the same data order and initial draws
 //! where the layers agree), and every finished run joins the history, overlaid on the charts.
 
-use super::client::send;
-use super::edit::apply_spec;
+use super::edit::{apply_spec, rebuild};
 use super::lang::{t, tf};
 use super::state::{AppState, RunState};
 use crate::engine::spec::diff::spec_diff;
@@ -14,20 +13,27 @@ use leptos::prelude::*;
 /// Variants the queue holds at most.
 const MAX_QUEUED: usize = 6;
 
-/// Starts the next queued variant, if any: its spec becomes current and trains as soon as it is
-/// built (the `Train` request is returned when the spec is already current and built).
-pub fn start_next(state: AppState) -> Option<Request> {
-    let next = state.queue.try_update(|q| (!q.is_empty()).then(|| q.remove(0))).flatten()?;
+/// Starts the next queued variant, if any (returns whether one started): its spec becomes
+/// current with fresh weights, and it trains as soon as it is built ([`start_if_queued`]).
+pub fn start_next(state: AppState) -> bool {
+    let Some(next) = state.queue.try_update(|q| (!q.is_empty()).then(|| q.remove(0))).flatten() else { return false };
+    state.queue_start.set(true);
     if next == state.spec.get_untracked() {
-        // No rebuild comes: reset the weights and curves as Reset does, then train.
-        super::edit::clear_run(state);
-        state.queue_start.set(true);
-        send(Request::Build { spec: next });
+        rebuild(state); // no edit, so no rebuild would come
+    } else {
+        apply_spec(state, next);
+    }
+    true
+}
+
+/// The `Train` request for a queued variant that is now built (and marks the run as running).
+pub fn start_if_queued(state: AppState) -> Option<Request> {
+    if !state.queue_start.get_untracked() {
         return None;
     }
-    state.queue_start.set(true);
-    apply_spec(state, next);
-    None
+    state.queue_start.set(false);
+    state.run.set(RunState::Running);
+    Some(Request::Train)
 }
 
 /// The comparison queue: add the current configuration, see what each variant changes, run.
@@ -43,9 +49,7 @@ pub fn Compare(state: AppState) -> impl IntoView {
         });
     };
     let run = move |_| {
-        if let Some(request) = start_next(state) {
-            send(request);
-        }
+        start_next(state);
     };
     view! {
         <p class="hint">{move || t("compare.hint")}</p>

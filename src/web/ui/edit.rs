@@ -106,6 +106,18 @@ pub fn clear_run(state: AppState) {
     state.run.set(RunState::Idle);
 }
 
+/// Rebuilds the model from the current spec (fresh weights) and clears the figures (Reset, and a
+/// queued variant whose spec is already current).
+pub fn rebuild(state: AppState) {
+    clear_run(state);
+    let spec = state.spec.get_untracked();
+    if spec.infer().is_ok() {
+        send(Request::Build { spec });
+    } else {
+        state.model.set(None);
+    }
+}
+
 /// True while training runs: the model cannot change under it.
 pub fn locked(state: AppState) -> bool {
     matches!(state.run.get_untracked(), RunState::Running | RunState::Pausing)

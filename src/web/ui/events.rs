@@ -41,12 +41,8 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
         Event::DataLoaded { train, test, .. } => {
             state.data_ready.set(Some((train, test)));
             // A queued variant on another dataset was built before its data arrived.
-            if state.queue_start.get_untracked() && state.model.with_untracked(Option::is_some) {
-                state.queue_start.set(false);
-                state.run.set(RunState::Running);
-                return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }, Request::Train];
-            }
-            return vec![Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }];
+            let train = state.model.with_untracked(Option::is_some).then(|| super::compare::start_if_queued(state)).flatten();
+            return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), train].into_iter().flatten().collect();
         }
         Event::AugmentPreview { originals, augmented, labels } => {
             // The first training image becomes the diagram's probe, once: the thumbnails should
@@ -84,10 +80,8 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
                     return vec![Request::ImportWeightsLink { text }];
                 }
                 // A queued variant starts training as soon as it is built.
-                if state.queue_start.get_untracked() {
-                    state.queue_start.set(false);
-                    state.run.set(RunState::Running);
-                    return [Some(Request::Train), repredict].into_iter().flatten().collect();
+                if let Some(train) = super::compare::start_if_queued(state) {
+                    return [Some(train), repredict].into_iter().flatten().collect();
                 }
                 // New weights: the drawing's prediction and layer views follow.
                 return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), repredict].into_iter().flatten().collect();
@@ -160,8 +154,8 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
             state.restored.set(None);
             super::runs::archive(state);
             // The comparison queue goes on with its next variant.
-            if let Some(request) = super::compare::start_next(state) {
-                return vec![request];
+            if super::compare::start_next(state) {
+                return Vec::new();
             }
             return state.inspect_request().into_iter().collect();
         }

@@ -2,23 +2,12 @@
 //! undo/redo, share link, language and engine mode.
 
 use super::client::send;
-use super::edit::{apply_spec, clear_run, redo, undo};
+use super::edit::{apply_spec, rebuild, redo, undo};
 use super::lang::{t, tf, LangSwitch};
 use super::state::{AppState, RunState};
 use crate::engine::spec::{DatasetKind, Spec, PRESETS};
 use crate::protocol::Request;
 use leptos::prelude::*;
-
-/// Rebuilds the model from the current spec (fresh weights) and clears the figures.
-fn reset(state: AppState) {
-    clear_run(state);
-    let spec = state.spec.get_untracked();
-    if spec.infer().is_ok() {
-        send(Request::Build { spec });
-    } else {
-        state.model.set(None);
-    }
-}
 
 /// Start / pause / resume, single step, reset, and where the run stands.
 #[component]
@@ -74,7 +63,7 @@ fn RunControls(state: AppState) -> impl IntoView {
                     prop:disabled=move || !ready() on:click=move |_| { run.set(RunState::Pausing); send(Request::Step); }>{move || t("train.step")}</button>
             </Show>
             <button class="secondary" data-testid="train-reset" prop:disabled=move || !ready() || matches!(run.get(), RunState::Running | RunState::Pausing)
-                    on:click=move |_| reset(state)>{move || t("train.reset")}</button>
+                    on:click=move |_| rebuild(state)>{move || t("train.reset")}</button>
             <div class="run-position">
                 <span class="state" data-testid="run-state">{move || t(match run.get() {
                     RunState::Idle => "state.idle",
