@@ -58,7 +58,11 @@ fn allocations_in_steady_state(name: &str, parallel: bool, warmup: Warmup) -> us
     spec.training.augment.elastic_alpha = 8.0;
     spec.training.augment.noise = 0.05;
     spec.training.augment.erasing = 0.5;
-    let data = Arc::new(synthetic::bars_split(4000, 10));
+    spec.training.augment.crop_padding = 3;
+    spec.training.augment.saturation = 0.4;
+    spec.training.augment.hue = 0.1;
+    spec.training.augment.cutout = 6;
+    let data = Arc::new(synthetic::split_like(&spec, 4000, 10));
     let mut t = Trainer::new(spec, data).unwrap();
     t.parallel = parallel;
     // As in the browser worker, training runs as a job inside the pool: parallel loops started

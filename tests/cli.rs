@@ -125,3 +125,30 @@ fn train_writes_weights_and_log_then_eval_reads_them() {
     assert!(out.contains(&format!("test accuracy {:.2}%", acc * 100.0)), "{out} vs {acc}");
     assert!(out.contains("confusion matrix"), "{out}");
 }
+
+/// `cnn synthetic-cifar` writes a CIFAR-format archive that `cnn train --data` reads (streamed
+/// in chunks, as the page reads it) and learns; a wrong file or dataset is refused by name.
+#[test]
+fn train_reads_a_cifar_archive() {
+    let dir = temp_dir("cifar");
+    let archive = dir.join("cifar-10-binary.tar.gz");
+    let (ok, out, err) = cnn(&["synthetic-cifar", archive.to_str().unwrap(), "--train", "3000", "--test", "400"]);
+    assert!(ok && out.contains("3000 training and 400 test images"), "{out}{err}");
+    let (weights, log) = (dir.join("w.safetensors"), dir.join("m.jsonl"));
+    let train = |dataset: &str, data: &Path| {
+        cnn(&[
+            "train", "--dataset", dataset, "--data", data.to_str().unwrap(), "--epochs", "3", "--quiet",
+            "--out", weights.to_str().unwrap(), "--log", log.to_str().unwrap(),
+        ])
+    };
+    let (ok, out, err) = train("cifar-10", &archive);
+    assert!(ok, "{err}");
+    assert!(out.contains("on 3000 images"), "{out}");
+    let last: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    assert!(last["test_accuracy"].as_f64().unwrap() > 0.8, "{last}");
+    let (ok, _, err) = train("cifar-100", &archive);
+    assert!(!ok && err.contains("the spec trains on CIFAR-100 but") && err.contains("holds CIFAR-10"), "{err}");
+    std::fs::write(dir.join("junk.tar.gz"), b"not an archive at all").unwrap();
+    let (ok, _, err) = train("cifar-10", &dir.join("junk.tar.gz"));
+    assert!(!ok && err.contains("junk.tar.gz: not a CIFAR archive"), "{err}");
+}

@@ -203,6 +203,7 @@ fn batchnorm_net_training_steps_match_pytorch() {
     let set = Dataset {
         images: data.tensor("images").unwrap().data().to_vec(),
         labels: data.tensor("labels").unwrap().data().to_vec(),
+        channels: 1,
         rows: 28,
         cols: 28,
     };

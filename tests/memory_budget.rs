@@ -36,10 +36,10 @@ fn extra_specs() -> Vec<Spec> {
 
 #[test]
 fn the_estimate_covers_what_training_and_evaluation_hold() {
-    let data = Arc::new(synthetic::bars_split(200, 100));
     let specs = PRESETS.iter().map(|n| Spec::preset(n).unwrap()).chain(extra_specs());
     for spec in specs {
         let infos = spec.infer().unwrap();
+        let data = Arc::new(synthetic::split_like(&spec, 200, 100));
         let estimate = memory::estimate(&spec, &infos);
         let mut trainer = Trainer::new(spec.clone(), data.clone()).unwrap();
         trainer.parallel = false;
@@ -49,7 +49,7 @@ fn the_estimate_covers_what_training_and_evaluation_hold() {
         // An evaluation workspace after a forward pass, and a training chunk's after a step.
         let network = Network::from_spec(&spec).unwrap();
         let mut ws = network.workspace(EVAL_CHUNK);
-        let x = vec![0.5f32; EVAL_CHUNK * 784];
+        let x = vec![0.5f32; EVAL_CHUNK * spec.input_shape().len()];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         network.forward(&x, EVAL_CHUNK, &mut ws, &mut Pass { train: false, backward: false, rng: &mut rng });
         assert!(ws.bytes() <= memory::workspace_bytes(&spec, &infos, EVAL_CHUNK as u64, false), "{:?}: eval", spec.layers);

@@ -221,7 +221,7 @@ pub fn pytorch_code(spec: &Spec) -> Result<String, SpecError> {
     let t = &spec.training;
     out += &match t.loss {
         LossKind::CrossEntropy => format!("loss_fn = nn.CrossEntropyLoss(label_smoothing={})\n", num(t.label_smoothing)),
-        LossKind::Mse => "loss_fn = lambda logits, labels: nn.functional.mse_loss(logits, nn.functional.one_hot(labels, 10).float())\n".into(),
+        LossKind::Mse => format!("loss_fn = lambda logits, labels: nn.functional.mse_loss(logits, nn.functional.one_hot(labels, {}).float())\n", spec.classes()),
     };
     if t.l1 > 0.0 || t.l2 > 0.0 {
         out += &format!(
@@ -231,7 +231,14 @@ pub fn pytorch_code(spec: &Spec) -> Result<String, SpecError> {
         );
     }
     out += &format!("batch_size, epochs = {}, {}\n", t.batch_size, t.epochs);
-    out += "# Inputs: MNIST-style images scaled to [0, 1], shape [N, 1, 28, 28]; no mean/std normalisation.\n";
+    let input = spec.input_shape();
+    out += &format!(
+        "# Inputs: {} images scaled to [0, 1], shape [N, {}, {}, {}]; no mean/std normalisation.\n",
+        spec.dataset.title(),
+        input.c,
+        input.h,
+        input.w
+    );
     Ok(out)
 }
 

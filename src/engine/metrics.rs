@@ -194,7 +194,7 @@ mod tests {
     }
 
     fn tiny_set() -> Dataset {
-        Dataset { images: (0..4 * 4).map(|v| v as u8).collect(), labels: vec![0, 1, 1, 2], rows: 2, cols: 2 }
+        Dataset { images: (0..4 * 4).map(|v| v as u8).collect(), labels: vec![0, 1, 1, 2], channels: 1, rows: 2, cols: 2 }
     }
 
     #[test]

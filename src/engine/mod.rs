@@ -2,6 +2,7 @@
 //! It has no web dependencies; the browser worker and the native CLI are two hosts of it.
 
 pub mod augment;
+pub mod class_names;
 pub mod bench;
 pub mod data;
 pub mod export;

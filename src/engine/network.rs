@@ -52,7 +52,7 @@ impl Network {
     pub fn from_spec(spec: &Spec) -> Result<Self, SpecError> {
         let mut rng = crate::engine::streams::Purpose::Init.rng(spec.seed);
         let layers = layers::build(spec, &mut rng)?;
-        Ok(Self { layers, input: spec.dataset.input_shape(), classes: spec.dataset.classes() })
+        Ok(Self { layers, input: spec.input_shape(), classes: spec.classes() })
     }
 
     /// Parameter count of each layer.

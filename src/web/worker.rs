@@ -421,7 +421,7 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
     };
     pool_started().await;
     let decoded = run_job(move || {
-        DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], dataset.classes())
+        DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], dataset.fixed_classes().map_or(10, |c| c.len()))
     })
     .await;
     match decoded {
@@ -678,7 +678,7 @@ async fn fine_tune(images: Vec<u8>, labels: Vec<u8>, steps: usize) {
         Ok(t) => t,
         Err(e) => return post_error(e),
     };
-    let user = crate::engine::data::Dataset { images, labels, rows: side, cols: side };
+    let user = crate::engine::data::Dataset { images, labels, channels: 1, rows: side, cols: side };
     let (t, accuracy) = run_job(move || {
         let accuracy = trainer.fine_tune(&user, steps);
         (trainer, accuracy)

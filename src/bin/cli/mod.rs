@@ -56,13 +56,17 @@ enum Command {
         #[command(flatten)]
         spec: SpecSource,
     },
-    /// Train a spec on the bundled dataset; writes the weights (safetensors) and a metrics log.
+    /// Train a spec on its dataset; writes the weights (safetensors) and a metrics log.
     Train {
         #[command(flatten)]
         spec: SpecSource,
-        /// Folder holding `<dataset>/*.idx.gz` (written by `make data`).
+        /// Folder holding `<dataset>/*.idx.gz` (written by `make data`); for CIFAR the archive
+        /// (`cifar-10-binary.tar.gz`) or a folder of its batch files.
         #[arg(long, default_value = "static/data")]
         data: PathBuf,
+        /// Train on this dataset instead of the spec's (mnist, fashion-mnist, cifar-10, cifar-100).
+        #[arg(long)]
+        dataset: Option<String>,
         /// Override the spec's epoch count.
         #[arg(long)]
         epochs: Option<usize>,
@@ -85,9 +89,27 @@ enum Command {
         spec: PathBuf,
         /// Weights (safetensors).
         weights: PathBuf,
-        /// Folder holding `<dataset>/*.idx.gz`.
+        /// Folder holding `<dataset>/*.idx.gz`; for CIFAR the archive or its batch files.
         #[arg(long, default_value = "static/data")]
         data: PathBuf,
+    },
+    /// Write a CIFAR-format archive of generated coloured shapes (ten classes), to try CIFAR
+    /// training without the real archive.
+    SyntheticCifar {
+        /// Where to write the `.tar.gz`.
+        out: PathBuf,
+        /// Training images.
+        #[arg(long, default_value_t = 5000)]
+        train: usize,
+        /// Test images.
+        #[arg(long, default_value_t = 1000)]
+        test: usize,
+        /// CIFAR-100's format (two label bytes, `train.bin`/`test.bin`) instead of CIFAR-10's.
+        #[arg(long)]
+        cifar100: bool,
+        /// Seed of the generated images.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Print the equivalent PyTorch code (nn.Sequential, optimizer, schedule, loss).
     ExportPytorch {
@@ -151,14 +173,26 @@ pub fn main() -> i32 {
             Ok(())
         }
         Command::Spec { spec } => spec.load().map(|s| println!("{}", serde_json::to_string_pretty(&s).expect("spec serialises"))),
-        Command::Train { spec, data, epochs, threads, out, log, quiet } => spec.load().and_then(|mut s| {
+        Command::Train { spec, data, dataset, epochs, threads, out, log, quiet } => spec.load().and_then(|mut s| {
             if let Some(e) = epochs {
                 s.training.epochs = e;
+            }
+            if let Some(d) = dataset {
+                let kind = serde_json::from_value(serde_json::Value::String(d.clone()))
+                    .map_err(|_| format!("--dataset {d}: expected mnist, fashion-mnist, cifar-10 or cifar-100"))?;
+                s.switch_dataset(kind, None);
+                s.infer().map_err(|e| format!("with --dataset {d}: {e}"))?;
             }
             set_threads(threads)?;
             run::train(s, &data, &out, &log, quiet)
         }),
         Command::Eval { spec, weights, data } => load_spec(&spec).and_then(|s| run::eval(&s, &weights, &data)),
+        Command::SyntheticCifar { out, train, test, cifar100, seed } => {
+            let bytes = cnn_playground::engine::data::synthetic::cifar_archive(cifar100, train, test, seed);
+            std::fs::write(&out, &bytes).map_err(|e| format!("cannot write {}: {e}", out.display())).map(|()| {
+                println!("wrote {} ({} bytes): {train} training and {test} test images", out.display(), bytes.len());
+            })
+        }
         Command::ExportPytorch { spec } => spec.load().and_then(|s| {
             print!("{}", cnn_playground::engine::export::pytorch_code(&s).map_err(|e| e.to_string())?);
             Ok(())

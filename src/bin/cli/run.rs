@@ -1,9 +1,10 @@
 //! Summary, training, evaluation and benchmark subcommands.
 
+use cnn_playground::engine::data::cifar::CifarReader;
 use cnn_playground::engine::data::{DataSplit, FILES};
 use cnn_playground::engine::metrics::confusion;
 use cnn_playground::engine::network::Network;
-use cnn_playground::engine::spec::{summary_table, Spec};
+use cnn_playground::engine::spec::{summary_table, DatasetKind, Spec};
 use cnn_playground::engine::train::Trainer;
 use cnn_playground::engine::weights;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,14 +23,60 @@ pub fn summary(spec: &Spec) -> Result<(), String> {
     Ok(())
 }
 
+/// The data of `spec`: the bundled IDX files under `root/<dataset>/`, or for CIFAR the archive
+/// or batch files at `path` (a file, or a folder holding them, or `root/cifar-10/`).
 fn load_data(spec: &Spec, root: &Path) -> Result<DataSplit, String> {
-    let dir = root.join(spec.dataset.asset_dir());
-    let read = |name: &str| {
-        let path = dir.join(name);
-        std::fs::read(&path).map_err(|e| format!("cannot read {} ({e}); run `make data` first", path.display()))
+    match spec.dataset {
+        DatasetKind::Mnist | DatasetKind::FashionMnist => {
+            let dir = root.join(spec.dataset.asset_dir());
+            let read = |name: &str| {
+                let path = dir.join(name);
+                std::fs::read(&path).map_err(|e| format!("cannot read {} ({e}); run `make data` first", path.display()))
+            };
+            let files = [read(FILES[0])?, read(FILES[1])?, read(FILES[2])?, read(FILES[3])?];
+            DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], spec.classes()).map_err(|e| e.to_string())
+        }
+        DatasetKind::Cifar10 | DatasetKind::Cifar100 => load_cifar(spec.dataset, root),
+        DatasetKind::Images => Err("`dataset: images` is trained from the page; the CLI reads MNIST, Fashion-MNIST and CIFAR".into()),
+    }
+}
+
+/// Reads CIFAR files chunk by chunk, as the page does (the archive is never inflated whole).
+fn load_cifar(kind: DatasetKind, path: &Path) -> Result<DataSplit, String> {
+    let folder = if path.join(kind.asset_dir()).is_dir() { path.join(kind.asset_dir()) } else { path.to_path_buf() };
+    let files: Vec<std::path::PathBuf> = if folder.is_file() {
+        vec![folder.clone()]
+    } else {
+        let entries = std::fs::read_dir(&folder).map_err(|e| format!("cannot read {} ({e}); give the CIFAR archive with --data", folder.display()))?;
+        let mut files: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_str().is_some_and(|n| [".bin", ".tar", ".gz", ".tgz"].iter().any(|x| n.ends_with(x))))
+            .collect();
+        files.sort();
+        files
     };
-    let files = [read(FILES[0])?, read(FILES[1])?, read(FILES[2])?, read(FILES[3])?];
-    DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], spec.dataset.classes()).map_err(|e| e.to_string())
+    if files.is_empty() {
+        return Err(format!("no CIFAR archive or batch files in {}", folder.display()));
+    }
+    let mut reader = CifarReader::new();
+    for file in &files {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        reader.begin(name).map_err(|e| e.to_string())?;
+        let mut f = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = std::io::Read::read(&mut f, &mut buf).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            if n == 0 {
+                break;
+            }
+            reader.push(&buf[..n]).map_err(|e| e.to_string())?;
+        }
+    }
+    let (found, split) = reader.finish().map_err(|e| e.to_string())?;
+    if found != kind {
+        return Err(format!("the spec trains on {} but {} holds {}; set the spec's dataset to `{}`", kind.title(), path.display(), found.title(), found.word()));
+    }
+    Ok(split)
 }
 
 pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) -> Result<(), String> {

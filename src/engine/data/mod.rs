@@ -1,5 +1,6 @@
 //! Image classification datasets (MNIST-style) decoded from IDX files.
 
+pub mod cifar;
 pub mod idx;
 pub mod synthetic;
 
@@ -9,13 +10,16 @@ pub use idx::{decode_idx, DataError};
 pub const FILES: [&str; 4] =
     ["train-images.idx.gz", "train-labels.idx.gz", "test-images.idx.gz", "test-labels.idx.gz"];
 
-/// Labelled greyscale images, stored as bytes to keep memory small (60k MNIST images = 47 MB).
+/// Labelled images, stored as bytes to keep memory small (60k MNIST images = 47 MB, 50k
+/// CIFAR-10 images = 154 MB).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dataset {
-    /// `len × rows × cols` pixels, 0–255.
+    /// `len × channels × rows × cols` values, 0–255, channel planes in order (CHW, as CIFAR).
     pub images: Vec<u8>,
     /// One class index per image.
     pub labels: Vec<u8>,
+    /// 1 (greyscale) or 3 (RGB).
+    pub channels: usize,
     /// Image height.
     pub rows: usize,
     /// Image width.
@@ -46,7 +50,7 @@ impl Dataset {
         if let Some(pos) = lab.data.iter().position(|&l| l as usize >= classes) {
             return Err(shape_err(labels_name, crate::msg!("err.data_label_range", lab.data[pos], pos, classes)));
         }
-        Ok(Self { images: img.data, labels: lab.data, rows, cols })
+        Ok(Self { images: img.data, labels: lab.data, channels: 1, rows, cols })
     }
 
     /// Number of images.
@@ -59,9 +63,14 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// Pixels per image.
+    /// Values per image (channels × rows × cols).
     pub fn pixels(&self) -> usize {
-        self.rows * self.cols
+        self.channels * self.rows * self.cols
+    }
+
+    /// Per-image shape.
+    pub fn shape(&self) -> crate::engine::shape::Shape {
+        crate::engine::shape::Shape::new(self.channels, self.rows, self.cols)
     }
 
     /// Writes image `i` scaled to [0, 1] into `out`.

@@ -47,13 +47,14 @@ impl Spec {
             ));
         }
         self.training.check()?;
+        self.check_dataset()?;
         if self.layers.is_empty() {
             return Err(SpecError::top("layers", msg!("err.no_layers")));
         }
         if self.layers.len() > MAX_LAYERS {
             return Err(SpecError::top("layers", msg!("err.too_many_layers", self.layers.len(), MAX_LAYERS)));
         }
-        let mut shape = self.dataset.input_shape();
+        let mut shape = self.input_shape();
         let mut infos = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
             let info = infer_layer(layer, shape).map_err(|e| e.at(i))?;
@@ -61,7 +62,7 @@ impl Spec {
             infos.push(info);
         }
         super::memory::check(self, &infos, MEMORY_BUDGET_BYTES as u64)?;
-        let classes = self.dataset.classes();
+        let classes = self.classes();
         if shape != Shape::flat(classes) {
             return Err(SpecError::layer(
                 self.layers.len() - 1,

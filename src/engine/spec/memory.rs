@@ -107,7 +107,7 @@ fn scratch_values(layer: &LayerSpec, info: &LayerInfo, n: u64, backward: bool) -
 /// Bytes of one workspace for `n` images (outputs, two gradient buffers, scratch), for training
 /// (`backward`) or evaluation.
 pub fn workspace_bytes(spec: &Spec, infos: &[LayerInfo], n: u64, backward: bool) -> u64 {
-    let input = spec.dataset.input_shape().len() as u64;
+    let input = spec.input_shape().len() as u64;
     let outputs: u64 = infos.iter().map(|i| i.output.len() as u64).sum();
     let widest = infos.iter().map(|i| i.output.len() as u64).max().unwrap_or(0).max(input);
     let scratch: u64 = spec.layers.iter().zip(infos).map(|(l, i)| scratch_values(l, i, n, backward)).sum();
@@ -121,7 +121,7 @@ pub fn estimate(spec: &Spec, infos: &[LayerInfo]) -> MemoryEstimate {
     let buffers: u64 = infos.iter().map(|i| i.buffers as u64).sum();
     let batch = spec.training.batch_size as u64;
     let chunks = batch.div_ceil(CHUNK as u64);
-    let input = spec.dataset.input_shape().len() as u64;
+    let input = spec.input_shape().len() as u64;
     // The network, the copy predictions read, a checkpoint being written and the copy weights are
     // imported into; the early-stopping copy when there is one (gradients are in the workspaces).
     let copies = 4 + u64::from(spec.training.early_stopping.is_some());

@@ -3,6 +3,7 @@
 //! The UI, the worker protocol, the CLI and (later) the URL codec and exporters all use
 //! [`Spec`]. Layer names, fields and defaults follow PyTorch.
 
+pub mod dataset;
 pub mod diff;
 mod infer;
 mod json;
@@ -17,12 +18,12 @@ pub mod url;
 
 pub use presets::{BENCH_PRESETS, PRESETS};
 
+pub use dataset::{DatasetKind, ImageSet};
 pub use infer::{infer_layer, summary_table, LayerInfo};
 pub use kinds::{palette, LayerKind, PaletteGroup};
 pub use layer::{GeluApproximate, LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
 pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
 
-use super::shape::Shape;
 use serde::{Deserialize, Serialize};
 use crate::i18n::Message;
 
@@ -32,37 +33,6 @@ pub const SPEC_VERSION: u32 = 1;
 /// Most memory training a model may need ([`memory::estimate`]): half the 1 GiB a wasm
 /// instance may grow to, which leaves room for the datasets (~55 MB) and the allocator.
 pub const MEMORY_BUDGET_BYTES: usize = 512 * 1024 * 1024;
-
-/// Which dataset to train on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetKind {
-    /// Handwritten digits (LeCun et al.), 60k train / 10k test.
-    #[default]
-    Mnist,
-    /// Zalando clothing images, same format as MNIST.
-    FashionMnist,
-}
-
-impl DatasetKind {
-    /// Per-sample input shape.
-    pub const fn input_shape(self) -> Shape {
-        Shape::new(1, 28, 28)
-    }
-
-    /// Number of classes.
-    pub const fn classes(self) -> usize {
-        10
-    }
-
-    /// Folder name of the static assets.
-    pub const fn asset_dir(self) -> &'static str {
-        match self {
-            DatasetKind::Mnist => "mnist",
-            DatasetKind::FashionMnist => "fashion-mnist",
-        }
-    }
-}
 
 /// How weights are initialised (biases follow the same scheme's convention).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -85,6 +55,9 @@ pub struct Spec {
     pub version: u32,
     /// Dataset to train and test on.
     pub dataset: DatasetKind,
+    /// Shape and class names of the user's own images (only with `dataset: images`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageSet>,
     /// The layers, applied in order.
     pub layers: Vec<LayerSpec>,
     /// Weight initialisation scheme.
@@ -102,6 +75,7 @@ impl Default for Spec {
         Spec {
             version: SPEC_VERSION,
             dataset: DatasetKind::Mnist,
+            images: None,
             layers: vec![
                 LayerSpec::conv(8, 5, 2),
                 LayerSpec::Relu,

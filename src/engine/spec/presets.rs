@@ -4,7 +4,7 @@
 use super::{OptimizerSpec, Spec};
 
 /// Names accepted by [`Spec::preset`], with what each one is.
-pub const PRESETS: [&str; 9] = [
+pub const PRESETS: [&str; 10] = [
     "reference",
     "lenet-5",
     "pytorch-mnist-cnn",
@@ -14,6 +14,7 @@ pub const PRESETS: [&str; 9] = [
     "spp-net",
     "fast-99",
     "best-99.5",
+    "keras-cifar10",
 ];
 
 /// The presets the speed benchmarks run.
@@ -49,6 +50,18 @@ const DEPTHWISE_SEPARABLE: &str = r#"[
   {"type":"conv2d","out_channels":64,"kernel_size":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
   {"type":"max_pool2d","kernel_size":2},
   {"type":"adaptive_avg_pool2d","output_size":1}, {"type":"flatten"}, {"type":"linear","out_features":10}]"#;
+
+/// The CIFAR-10 tutorial's Keras net: "same" 3×3 convs with BatchNorm and LeakyReLU, a stride-2
+/// conv instead of pooling, Dropout, Dense 256.
+const KERAS_CIFAR10: &str = r#"[
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":"same","bias":false}, {"type":"batch_norm2d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"conv2d","out_channels":32,"kernel_size":3,"stride":2,"padding":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"dropout","p":0.25},
+  {"type":"conv2d","out_channels":64,"kernel_size":3,"padding":"same","bias":false}, {"type":"batch_norm2d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"conv2d","out_channels":64,"kernel_size":3,"stride":2,"padding":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"dropout","p":0.25},
+  {"type":"flatten"}, {"type":"linear","out_features":256}, {"type":"leaky_relu","negative_slope":0.1},
+  {"type":"dropout","p":0.5}, {"type":"linear","out_features":10}]"#;
 
 const TINY_VGG: &str = r#"[
   {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1}, {"type":"relu"},
@@ -95,6 +108,8 @@ impl Spec {
     ///   conv-BatchNorm-ReLU-pool blocks (32, 64, 128 channels), dropout, eight epochs of Nesterov
     ///   SGD with weight decay, warm-up and a per-step cosine, label smoothing 0.1 and light
     ///   augmentation (±8° rotation, ±8 % shift, ±8 % scale).
+    /// - `keras-cifar10`: the CIFAR-10 tutorial's Keras net (conv-BatchNorm-LeakyReLU, stride-2
+    ///   convs, Dropout, Dense 256) on CIFAR-10, Adam, random crop with 4 px padding and flips.
     pub fn preset(name: &str) -> Option<Spec> {
         let layers = |json: &str| serde_json::from_str(json).expect("preset layers are valid JSON");
         let with = |json: &str| Spec { layers: layers(json), ..Spec::default() };
@@ -133,6 +148,17 @@ impl Spec {
                     "schedule": {"kind": {"type": "cosine", "t_max": BEST_99_5_EPOCHS * FAST_99_STEPS}, "per_step": true, "warmup_steps": 300, "warmup_start_factor": 0.1},
                     "label_smoothing": 0.1,
                     "augment": {"rotation": 8.0, "translate": 0.08, "scale": [0.92, 1.08]}
+                }))
+                .expect("valid training spec");
+                s
+            }
+            "keras-cifar10" => {
+                let mut s = with(KERAS_CIFAR10);
+                s.dataset = super::DatasetKind::Cifar10;
+                s.training = serde_json::from_value(serde_json::json!({
+                    "batch_size": 64, "epochs": 10,
+                    "optimizer": {"type": "adam", "lr": 0.001},
+                    "augment": {"crop_padding": 4, "hflip": true}
                 }))
                 .expect("valid training spec");
                 s

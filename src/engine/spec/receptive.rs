@@ -104,7 +104,7 @@ fn back(layer: &LayerSpec, region: Region, input: Shape, output: Shape) -> Regio
 /// with the unit itself at index `layer + 1`. None when the spec is invalid up to that layer,
 /// the layer's output is not an image, or (`y`, `x`) lies outside it.
 pub fn receptive_field(spec: &Spec, layer: usize, y: usize, x: usize) -> Option<Vec<Region>> {
-    let mut shapes = vec![spec.dataset.input_shape()];
+    let mut shapes = vec![spec.input_shape()];
     for l in spec.layers.iter().take(layer + 1) {
         let info = infer_layer(l, *shapes.last()?).ok()?;
         shapes.push(info.output);

@@ -9,6 +9,7 @@
 //! be is listed in a notice with the reason.
 
 use super::{LayerSpec, Spec, SPEC_VERSION};
+use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value};
 use crate::i18n::Message;
 use crate::msg;
@@ -18,6 +19,9 @@ const TRAINING_KEYS: [&str; 11] = [
     "batch_size", "epochs", "optimizer", "schedule", "loss", "label_smoothing", "l1", "l2",
     "validation_split", "early_stopping", "augment",
 ];
+
+/// What is escaped in a class name (`,` separates the names, `&` the keys).
+const NAME_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ').add(b',').add(b'&').add(b'#').add(b'%');
 
 /// Spec fields that appear as top-level keys (besides `v` and `layers`).
 const SPEC_KEYS: [&str; 3] = ["dataset", "seed", "init"];
@@ -123,6 +127,11 @@ pub fn encode(spec: &Spec) -> String {
     let mut parts = vec![format!("v={SPEC_VERSION}")];
     for key in SPEC_KEYS {
         parts.push(format!("{key}={}", scalar(&value[key])));
+    }
+    if let Some(set) = &spec.images {
+        parts.push(format!("images={}x{}x{}", set.channels, set.side, set.side));
+        let names: Vec<String> = set.classes.iter().map(|c| utf8_percent_encode(c, NAME_ESCAPES).to_string()).collect();
+        parts.push(format!("classes={}", names.join(",")));
     }
     let layers: Vec<String> = spec.layers.iter().map(layer_text).collect();
     parts.push(format!("layers={}", layers.join(";")));
@@ -263,6 +272,8 @@ pub fn decode(fragment: &str) -> Decoded {
     let mut current = json(&spec);
     // Keys in order of first appearance, with how often each was given.
     let mut seen: Vec<(&str, usize)> = Vec::new();
+    // The user's images: `images=CxSxS` and `classes=a,b,…`, put together after the loop.
+    let (mut image_shape, mut class_names) = (None, None);
     for part in fragment.split('&').filter(|p| !p.is_empty()) {
         let Some((key, text)) = part.split_once('=') else {
             notices.push(msg!("err.url_ignored_pair", short(part)));
@@ -276,6 +287,11 @@ pub fn decode(fragment: &str) -> Decoded {
         seen.push((key, 1));
         match key {
             "w" => weights = Some(text.to_string()),
+            "images" => match text.split('x').map(str::parse::<usize>).collect::<Result<Vec<_>, _>>().as_deref() {
+                Ok(&[c, h, w]) if h == w => image_shape = Some((c, h)),
+                _ => notices.push(msg!("err.url_ignored_value", format!("images={}", short(text)), msg!("err.url_images_shape"))),
+            },
+            "classes" => class_names = Some(text.split(',').map(str::to_owned).collect::<Vec<_>>()),
             "v" => {
                 if text != SPEC_VERSION.to_string() {
                     notices.push(msg!("err.url_version", short(text), SPEC_VERSION));
@@ -335,6 +351,17 @@ pub fn decode(fragment: &str) -> Decoded {
             }
         }
     }
+    match (image_shape, class_names) {
+        (Some((channels, side)), Some(classes)) => {
+            let set = super::ImageSet { channels, side, classes };
+            match set.check() {
+                Ok(()) => spec.images = Some(set),
+                Err(e) => notices.push(msg!("err.url_ignored_value", "images", e.message())),
+            }
+        }
+        (None, None) => {}
+        _ => notices.push(msg!("err.url_images_half")),
+    }
     for (key, count) in seen.into_iter().filter(|(_, n)| *n > 1) {
         notices.push(msg!("err.url_repeated_key", short(key), count));
     }
@@ -385,6 +412,31 @@ mod tests {
         // Browsers may percent-encode what they copy.
         let escaped = text.replace('(', "%28").replace(')', "%29").replace(';', "%3B");
         assert_eq!(decode(&format!("#{escaped}")).spec, spec);
+    }
+
+    #[test]
+    fn datasets_and_the_users_images_round_trip() {
+        let mut spec = Spec { dataset: crate::engine::spec::DatasetKind::Cifar100, ..Spec::default() };
+        spec.layers.last_mut().map(|l| *l = LayerSpec::linear(100));
+        let text = encode(&spec);
+        assert!(text.contains("dataset=cifar-100&"), "{text}");
+        assert_eq!(decode(&text).spec, spec);
+        spec.dataset = crate::engine::spec::DatasetKind::Images;
+        spec.layers.last_mut().map(|l| *l = LayerSpec::linear(3));
+        let classes = ["cat", "big dog", "x/y"].map(String::from).to_vec();
+        spec.images = Some(crate::engine::spec::ImageSet { channels: 3, side: 48, classes });
+        let text = encode(&spec);
+        assert!(text.contains("&images=3x48x48&classes=cat,big%20dog,x/y&"), "{text}");
+        let d = decode(&text);
+        assert_eq!(d.notices, Vec::<String>::new());
+        assert_eq!(d.spec, spec);
+        assert!(d.spec.infer().is_ok());
+        let half = decode("images=3x48x48&dataset=images");
+        assert_eq!(half.notices[0].to_string(), "`images` and `classes` go together; the images' shape and classes were ignored");
+        let bad = decode("images=3x48x40&classes=a,b");
+        assert!(bad.notices[0].to_string().starts_with("ignored `images=3x48x40`"), "{:?}", bad.notices);
+        let many = decode("images=2x48x48&classes=a,b");
+        assert!(many.notices[0].to_string().contains("must be in {1, 3}, not 2"), "{:?}", many.notices);
     }
 
     #[test]

@@ -10,7 +10,7 @@ impl Trainer {
     pub fn fine_tune(&mut self, user: &Dataset, steps: usize) -> f64 {
         let batch = self.spec.training.batch_size;
         let px = self.network.input.len();
-        let (w, h) = (self.data.train.cols, self.data.train.rows);
+        let shape = self.network.input;
         let own = (batch / 2).max(1).min(batch);
         for s in 0..steps {
             let mut rng = Purpose::FineTune { step: self.step, sub: s as u64 }.rng(self.spec.seed);
@@ -24,7 +24,7 @@ impl Trainer {
                 };
                 set.image_f32(idx, img);
                 if self.spec.training.augment.enabled() {
-                    crate::engine::augment::augment(&self.spec.training.augment, img, w, h, &mut rng);
+                    crate::engine::augment::augment(&self.spec.training.augment, img, shape, &mut rng);
                 }
                 self.batch_y[k] = set.labels[idx];
             }

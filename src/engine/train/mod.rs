@@ -107,6 +107,11 @@ impl Trainer {
     /// Builds the network of `spec` and prepares the first epoch.
     pub fn new(spec: Spec, data: Arc<DataSplit>) -> Result<Self, SpecError> {
         let network = Network::from_spec(&spec)?;
+        for set in [&data.train, &data.test] {
+            if set.shape() != network.input {
+                return Err(SpecError::top("dataset", crate::msg!("err.data_shape", set.shape(), network.input)));
+            }
+        }
         let optimizer = Optimizer::new(&spec.training.optimizer, &network.param_lens());
         let chunks = spec.training.batch_size.div_ceil(CHUNK);
         let workspaces = (0..chunks).map(|_| network.workspace(CHUNK)).collect();
@@ -212,13 +217,13 @@ impl Trainer {
         let px = self.network.input.len();
         let augment = &self.spec.training.augment;
         let (train, seed, epoch) = (&self.data.train, self.spec.seed, self.epoch);
-        let (w, h) = (train.cols, train.rows);
+        let shape = self.network.input;
         // Each image's augmentation is keyed by (seed, epoch, index), so filling the batch in
         // parallel gives the same batch (serially, augmentation cost ~8 % of a step on 2 cores).
         let fill = |((img, label), &idx): ((&mut [f32], &mut u8), &u32)| {
             train.image_f32(idx as usize, img);
             if augment.enabled() {
-                crate::engine::augment::augment(augment, img, w, h, &mut image_rng(seed, epoch, idx as usize));
+                crate::engine::augment::augment(augment, img, shape, &mut image_rng(seed, epoch, idx as usize));
             }
             *label = train.labels[idx as usize];
         };

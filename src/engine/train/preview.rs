@@ -6,18 +6,18 @@ impl Trainer {
     /// The next `count` training images of the current epoch as training will see them:
     /// (original, augmented, label), pixels in [0, 1].
     pub fn preview(&self, count: usize) -> Vec<(Vec<f32>, Vec<f32>, u8)> {
-        let (w, h) = (self.data.train.cols, self.data.train.rows);
+        let shape = self.network.input;
         let augment = &self.spec.training.augment;
         self.order[self.position.min(self.order.len())..]
             .iter()
             .chain(self.order.iter())
             .take(count)
             .map(|&idx| {
-                let mut original = vec![0.0; w * h];
+                let mut original = vec![0.0; shape.len()];
                 self.data.train.image_f32(idx as usize, &mut original);
                 let mut augmented = original.clone();
                 if augment.enabled() {
-                    crate::engine::augment::augment(augment, &mut augmented, w, h, &mut image_rng(self.spec.seed, self.epoch, idx as usize));
+                    crate::engine::augment::augment(augment, &mut augmented, shape, &mut image_rng(self.spec.seed, self.epoch, idx as usize));
                 }
                 (original, augmented, self.data.train.labels[idx as usize])
             })

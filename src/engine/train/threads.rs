@@ -15,7 +15,7 @@ impl Trainer {
             return;
         }
         let (net, loss, spec) = (&self.network, &self.loss, &self.spec);
-        let (w, h) = (self.data.train.cols, self.data.train.rows);
+        let shape = self.network.input;
         // Threads beyond the chunk count take turns with a workspace.
         let slots: Vec<std::sync::Mutex<&mut Workspace>> = self.workspaces.iter_mut().map(std::sync::Mutex::new).collect();
         let x = vec![0.0; CHUNK * net.input.len()];
@@ -28,8 +28,8 @@ impl Trainer {
                 net.train_chunk(&x, &labels, loss, 1.0, &mut ws, &mut pass);
             }
             if spec.training.augment.enabled() {
-                let mut img = vec![0.0; w * h];
-                crate::engine::augment::augment(&spec.training.augment, &mut img, w, h, &mut rng);
+                let mut img = vec![0.0; shape.len()];
+                crate::engine::augment::augment(&spec.training.augment, &mut img, shape, &mut rng);
             }
         });
         self.threads_prepared = true;

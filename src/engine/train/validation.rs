@@ -55,7 +55,7 @@ pub(super) fn split_validation(train: &Dataset, fraction: f32, seed: u64) -> (Ve
     idx.shuffle(&mut Purpose::ValidationSplit.rng(seed));
     let (val, rest) = idx.split_at(held);
     let px = train.pixels();
-    let mut set = Dataset { images: Vec::with_capacity(held * px), labels: Vec::with_capacity(held), rows: train.rows, cols: train.cols };
+    let mut set = Dataset { images: Vec::with_capacity(held * px), labels: Vec::with_capacity(held), channels: train.channels, rows: train.rows, cols: train.cols };
     for &i in val {
         set.images.extend_from_slice(&train.images[i as usize * px..(i as usize + 1) * px]);
         set.labels.push(train.labels[i as usize]);

@@ -180,10 +180,7 @@ fn DataStatus(state: AppState) -> impl IntoView {
         state.data_progress.set((0, 0));
         send(state.load_data_request(&data_url()));
     };
-    let name = move || match state.spec.get().dataset {
-        crate::engine::spec::DatasetKind::Mnist => "MNIST",
-        crate::engine::spec::DatasetKind::FashionMnist => "Fashion-MNIST",
-    };
+    let name = move || state.spec.get().dataset.title();
     let label = move || match state.data_ready.get() {
         Some((train, test)) => tf("data.ready", &[&name(), &train, &test]),
         None => {

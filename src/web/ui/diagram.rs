@@ -246,7 +246,7 @@ pub fn Diagram(state: AppState) -> impl IntoView {
     let blocks = move || {
         let spec = state.spec.get();
         let lv = live.get();
-        let input = spec.dataset.input_shape();
+        let input = spec.input_shape();
         let dragged = state.drag.with(|d| d.as_ref().and_then(|d| if let DragItem::Move(i) = d.item { Some(i) } else { None }));
         let first = view! {
             <div class="block input" data-testid="block-input" role="listitem" aria-label=move || tf("diagram.input_label", &[&input])>

@@ -28,7 +28,7 @@ impl Live {
     /// Runs the shape rules layer by layer, then the whole-spec checks.
     pub fn of(spec: &Spec) -> Self {
         let mut infos = Vec::new();
-        let mut shape = spec.dataset.input_shape();
+        let mut shape = spec.input_shape();
         let mut error = None;
         for (i, layer) in spec.layers.iter().enumerate() {
             match infer_layer(layer, shape) {
