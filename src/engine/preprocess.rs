@@ -91,6 +91,35 @@ fn area_average(src: &[f32], width: usize, x0: usize, y0: usize, bw: usize, bh: 
     }
 }
 
+/// The source rectangle (x, y, w, h) of a `width × height` picture cut to the aspect of `shape`.
+pub fn centre_crop(width: f64, height: f64, shape: crate::engine::shape::Shape) -> (f64, f64, f64, f64) {
+    let aspect = shape.w as f64 / shape.h as f64;
+    if width / height > aspect {
+        let w = height * aspect;
+        ((width - w) / 2.0, 0.0, w, height)
+    } else {
+        let h = width / aspect;
+        (0.0, (height - h) / 2.0, width, h)
+    }
+}
+
+/// RGBA pixels (`w·h·4`) as C×H×W values in [0, 1]: the three colour planes, or their luma.
+pub fn rgba_to_chw(rgba: &[u8], channels: usize) -> Vec<f32> {
+    let pixels = rgba.len() / 4;
+    let mut out = vec![0.0; channels * pixels];
+    for (p, px) in rgba.chunks_exact(4).enumerate() {
+        let [r, g, b] = [px[0], px[1], px[2]].map(|v| f32::from(v) / 255.0);
+        if channels == 3 {
+            out[p] = r;
+            out[pixels + p] = g;
+            out[2 * pixels + p] = b;
+        } else {
+            out[p] = 0.299 * r + 0.587 * g + 0.114 * b;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +157,16 @@ mod tests {
         }
         let out = drawing_to_mnist(&img, 100, 100).unwrap();
         assert!(out.iter().any(|&v| v > 0.0 && v < 0.5));
+    }
+
+    #[test]
+    fn pictures_are_cut_to_the_models_aspect_and_split_into_colour_planes() {
+        use crate::engine::shape::Shape;
+        assert_eq!(centre_crop(400.0, 200.0, Shape::new(3, 32, 32)), (100.0, 0.0, 200.0, 200.0));
+        assert_eq!(centre_crop(200.0, 400.0, Shape::new(3, 32, 32)), (0.0, 100.0, 200.0, 200.0));
+        let rgba = [255, 0, 0, 255, 0, 255, 0, 255];
+        assert_eq!(rgba_to_chw(&rgba, 3), [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+        let grey = rgba_to_chw(&rgba, 1);
+        assert!((grey[0] - 0.299).abs() < 1e-6 && (grey[1] - 0.587).abs() < 1e-6);
     }
 }

@@ -28,6 +28,17 @@ pub enum Request {
         /// Absolute URL of the folder, ending in `/`.
         base_url: String,
     },
+    /// Read the user's dataset files (CIFAR archives or batch files), which travel beside the
+    /// message as `File`s (`files`); on success they are kept in IndexedDB for the next visit.
+    OpenFiles {
+        /// The files' names, in the order they travel.
+        names: Vec<String>,
+    },
+    /// Forget the user's files kept for a dataset (and the data, if it is the one loaded).
+    ForgetData {
+        /// Which dataset.
+        dataset: DatasetKind,
+    },
     /// Build (or rebuild) the model and optimizer from a spec.
     Build {
         /// The model and training spec.
@@ -183,6 +194,12 @@ pub enum Event {
         /// Test images.
         test: usize,
     },
+    /// The dataset is one the user brings (CIFAR) and no files of it are kept: the page asks
+    /// for them.
+    DataMissing {
+        /// Which dataset.
+        dataset: DatasetKind,
+    },
     /// The dataset could not be downloaded or decoded; the message names the file.
     DataFailed {
         /// What failed, rendered in the page's language.
@@ -313,6 +330,7 @@ impl Event {
             Event::DataProgress { .. } => "DataProgress",
             Event::DataLoaded { .. } => "DataLoaded",
             Event::DataFailed { .. } => "DataFailed",
+            Event::DataMissing { .. } => "DataMissing",
             Event::Built { .. } => "Built",
             Event::Progress(_) => "Progress",
             Event::Restored(_) => "Restored",

@@ -4,5 +4,6 @@ pub mod fetch;
 pub mod js;
 pub mod store;
 pub mod ui;
+pub mod user_data;
 pub mod worker;
 pub mod wire;

@@ -89,11 +89,16 @@ fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjec
 
 /// Saves `bytes` under `key` (quota and permission errors are returned).
 pub async fn put(key: &str, bytes: &[u8]) -> Result<(), Message> {
-    let db = open().await?;
     // A copy outside wasm memory: IndexedDB cannot store views of shared memory.
     let array = Uint8Array::new_with_length(bytes.len() as u32);
     array.copy_from(bytes);
-    let request = store(&db, IdbTransactionMode::Readwrite)?.put_with_key(&array, &JsValue::from_str(key)).map_err(describe);
+    put_value(key, &array).await
+}
+
+/// Saves any structured-cloneable value (e.g. an array of `File`s) under `key`.
+pub async fn put_value(key: &str, value: &JsValue) -> Result<(), Message> {
+    let db = open().await?;
+    let request = store(&db, IdbTransactionMode::Readwrite)?.put_with_key(value, &JsValue::from_str(key)).map_err(describe);
     // Closing waits for the queued transaction; an open connection would block later upgrades.
     db.close();
     done(&request?).await.map(|_| ())
@@ -101,14 +106,19 @@ pub async fn put(key: &str, bytes: &[u8]) -> Result<(), Message> {
 
 /// The bytes under `key`, if any.
 pub async fn get(key: &str) -> Result<Option<Vec<u8>>, Message> {
+    match get_value(key).await? {
+        None => Ok(None),
+        Some(value) => Ok(Some(value.dyn_into::<Uint8Array>().map_err(|_| msg!("err.idb_not_bytes"))?.to_vec())),
+    }
+}
+
+/// The value under `key`, if any.
+pub async fn get_value(key: &str) -> Result<Option<JsValue>, Message> {
     let db = open().await?;
     let request = store(&db, IdbTransactionMode::Readonly)?.get(&JsValue::from_str(key)).map_err(describe);
     db.close();
     let value = done(&request?).await?;
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    Ok(Some(value.dyn_into::<Uint8Array>().map_err(|_| msg!("err.idb_not_bytes"))?.to_vec()))
+    Ok((!value.is_undefined() && !value.is_null()).then_some(value))
 }
 
 /// Removes `key`.

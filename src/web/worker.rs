@@ -292,6 +292,12 @@ fn on_message(event: MessageEvent) {
     match super::wire::decode::<Request>(&event.data()) {
         // The download needs no pool: it starts now, and waits for the pool to decode.
         Some(Ok(request @ Request::LoadData { .. })) => handle(request),
+        // The files travel beside the message; reading them needs no pool either.
+        Some(Ok(Request::OpenFiles { .. })) => {
+            let files = js_sys::Reflect::get(&event.data(), &"files".into()).ok().and_then(|f| f.dyn_into::<js_sys::Array>().ok());
+            let files = files.map(|f| crate::web::user_data::files_of(&f)).unwrap_or_default();
+            spawn_local(open_files(files, true));
+        }
         Some(Ok(request)) => {
             let early = STARTING.with(|s| match s.borrow_mut().as_mut() {
                 Some(starting) => {
@@ -311,6 +317,17 @@ fn handle(request: Request) {
     match request {
         Request::LoadData { dataset, base_url } => spawn_local(load_data(dataset, base_url)),
         Request::Restore => with_state(|s| s.restore_pending = true),
+        Request::OpenFiles { .. } => post_error(msg!("err.files_missing")),
+        Request::ForgetData { dataset } => spawn_local(async move {
+            if let Err(e) = crate::web::user_data::forget(dataset).await {
+                post_error(msg!("err.data_not_forgotten", e));
+            }
+            let held = with_state(|s| s.data.as_ref().is_some_and(|(kind, _)| *kind == dataset));
+            if held {
+                with_state(|s| s.data = None);
+            }
+            post(Event::DataMissing { dataset });
+        }),
         Request::Build { spec } => {
             // A model built on request starts fresh: the saved checkpoint no longer applies
             // (except on page load, when it is about to be restored).
@@ -406,16 +423,23 @@ fn handle(request: Request) {
 }
 
 async fn load_data(dataset: DatasetKind, base_url: String) {
+    // Already here (a dataset switched back, or the user's files just read): nothing to fetch.
+    let held = with_state(|s| s.data.as_ref().filter(|(kind, _)| *kind == dataset).map(|(_, d)| d.clone()));
+    if let Some(split) = held {
+        return data_ready(dataset, split);
+    }
+    if !dataset.bundled() {
+        return match crate::web::user_data::kept(dataset).await {
+            Ok(files) if !files.is_empty() => open_files(files, false).await,
+            Ok(_) => post(Event::DataMissing { dataset }),
+            Err(e) => {
+                post(Event::DataMissing { dataset });
+                post_error(msg!("err.data_kept_unreadable", e));
+            }
+        };
+    }
     let urls: Vec<String> = FILES.iter().map(|f| format!("{base_url}{f}")).collect();
-    // Report about every 1% (a 38 MB download arrives in hundreds of chunks).
-    let mut last = 0u64;
-    let report = |loaded: u64, total: u64| {
-        if loaded == 0 || loaded == total || loaded - last >= total / 100 {
-            last = loaded;
-            post(Event::DataProgress { loaded, total });
-        }
-    };
-    let files = match fetch_all(&urls, report).await {
+    let files = match fetch_all(&urls, progress_reporter()).await {
         Ok(files) => files,
         Err(message) => return post(Event::DataFailed { message }),
     };
@@ -425,18 +449,49 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
     })
     .await;
     match decoded {
-        Ok(split) => {
-            let (train, test) = (split.train.len(), split.test.len());
-            let spec = with_state(|s| {
-                s.data = Some((dataset, Arc::new(split)));
-                s.spec.clone()
-            });
-            post(Event::DataLoaded { dataset, train, test });
-            if let Some(spec) = spec {
-                build(spec);
+        Ok(split) => data_ready(dataset, Arc::new(split)),
+        Err(e) => post(Event::DataFailed { message: msg!("err.data_unreadable", dataset.asset_dir(), e) }),
+    }
+}
+
+/// Posts `DataProgress` about every 1 % (a 38 MB download arrives in hundreds of chunks).
+fn progress_reporter() -> impl FnMut(u64, u64) {
+    let mut last = 0u64;
+    move |loaded: u64, total: u64| {
+        if loaded == 0 || loaded == total || loaded - last >= total / 100 {
+            last = loaded;
+            post(Event::DataProgress { loaded, total });
+        }
+    }
+}
+
+/// Reads the user's CIFAR files; `keep` them in IndexedDB when they came from the page.
+async fn open_files(files: Vec<web_sys::File>, keep: bool) {
+    // The old data goes first: the new set may be 176 MB.
+    with_state(|s| s.data = None);
+    match crate::web::user_data::read_cifar(&files, progress_reporter()).await {
+        Ok((dataset, split)) => {
+            data_ready(dataset, Arc::new(split));
+            if keep {
+                if let Err(e) = crate::web::user_data::keep(dataset, &files).await {
+                    post_error(msg!("err.data_not_kept", e));
+                }
             }
         }
-        Err(e) => post(Event::DataFailed { message: msg!("err.data_unreadable", dataset.asset_dir(), e) }),
+        Err(message) => post(Event::DataFailed { message }),
+    }
+}
+
+/// The dataset is decoded: keep it, tell the page, and build the spec's model on it.
+fn data_ready(dataset: DatasetKind, split: Arc<DataSplit>) {
+    let (train, test) = (split.train.len(), split.test.len());
+    let spec = with_state(|s| {
+        s.data = Some((dataset, split));
+        s.spec.clone()
+    });
+    post(Event::DataLoaded { dataset, train, test });
+    if let Some(spec) = spec.filter(|spec| spec.dataset == dataset) {
+        build(spec);
     }
 }
 

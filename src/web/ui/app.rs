@@ -1,7 +1,6 @@
 //! Page layout: toolbar, the one-screen workspace (palette and layer editor, diagram, drawing
 //! pad and curves) and the panels below it; the data status, training figures and model table.
 
-use super::client::{data_url, send};
 use super::bench::BenchPanel;
 use super::augment::Augmentation;
 use super::builder::Builder;
@@ -69,12 +68,18 @@ pub fn App(state: AppState) -> impl IntoView {
             <section class="pane stage" aria-label=move || t("diagram.title")>
                 <Diagram state=state />
                 <div class="status-row">
-                    <DataStatus state=state />
+                    <super::dataset::DataStatus state=state />
                     <ModeBadge state=state />
                 </div>
             </section>
             <aside class="pane live-pane" aria-label=move || t("card.draw")>
-                <div class="draw-section"><DrawPad state=state /></div>
+                <div class="draw-section">
+                    // The drawing pad makes MNIST-like digits; other inputs take a picture.
+                    <Show when=move || state.spec.with(|s| s.input_shape() == crate::engine::shape::Shape::new(1, 28, 28))
+                          fallback=move || view! { <super::picture::PicturePad state=state /> }>
+                        <DrawPad state=state />
+                    </Show>
+                </div>
                 <div class="charts-section"><Charts state=state /></div>
             </aside>
         </main>
@@ -154,56 +159,6 @@ fn ErrorBanner(state: AppState) -> impl IntoView {
             <div class="error" role="alert" data-testid="storage-error">
                 <span>{move || state.storage_error.get().map(|e| tr(&e)).unwrap_or_default()}</span>
             </div>
-        </Show>
-    }
-}
-
-fn mb(bytes: u64) -> String {
-    tf("data.mb", &[&format!("{:.1}", bytes as f64 / 1e6)])
-}
-
-#[component]
-fn DataStatus(state: AppState) -> impl IntoView {
-    let fraction = move || {
-        let (loaded, total) = state.data_progress.get();
-        if state.data_ready.get().is_some() {
-            1.0
-        } else if total > 0 {
-            loaded as f64 / total as f64
-        } else {
-            0.0
-        }
-    };
-    let retry = move |_| {
-        state.data_error.set(None);
-        state.error.set(None);
-        state.data_progress.set((0, 0));
-        send(state.load_data_request(&data_url()));
-    };
-    let name = move || state.spec.get().dataset.title();
-    let label = move || match state.data_ready.get() {
-        Some((train, test)) => tf("data.ready", &[&name(), &train, &test]),
-        None => {
-            let (loaded, total) = state.data_progress.get();
-            if total == 0 {
-                tf("data.downloading", &[&name()])
-            } else {
-                tf("data.downloading_of", &[&name(), &mb(loaded), &mb(total)])
-            }
-        }
-    };
-    view! {
-        <div class="bar" role="progressbar" aria-label=move || t("data.progress")
-             aria-valuemin="0" aria-valuemax="100" aria-valuenow=move || format!("{:.0}", fraction() * 100.0)
-             data-testid="data-progress">
-            <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
-        </div>
-        <Show when=move || state.data_error.get().is_none()
-              fallback=move || view! {
-                  <p data-testid="data-status" class="failed">{move || tf("data.failed", &[&name()])}</p>
-                  <button data-testid="data-retry" on:click=retry>{move || t("data.retry")}</button>
-              }>
-            <p data-testid="data-status">{label}</p>
         </Show>
     }
 }

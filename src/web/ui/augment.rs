@@ -2,7 +2,7 @@
 //! engine will augment them (same seed, epoch and image index as training), updated as the
 //! sliders move.
 
-use super::paint::paint_grey;
+use super::paint::paint_image;
 use super::edit::apply_spec;
 use super::lang::t;
 use super::state::{AppState, RunState};
@@ -24,7 +24,7 @@ struct Slider {
     set: fn(&mut AugmentSpec, f32),
 }
 
-const SLIDERS: [Slider; 9] = [
+const SLIDERS: [Slider; 13] = [
     Slider { key: "rotation", label: "aug.rotation", max: 45.0, step: 1.0, get: |a| a.rotation, set: |a, v| a.rotation = v },
     Slider { key: "translate", label: "aug.translate", max: 0.3, step: 0.01, get: |a| a.translate, set: |a, v| a.translate = v },
     Slider { key: "scale-min", label: "aug.scale_min", max: 1.0, step: 0.05, get: |a| a.scale[0], set: |a, v| { a.scale[0] = v.max(0.25); a.scale[1] = a.scale[1].max(a.scale[0]); } },
@@ -34,6 +34,10 @@ const SLIDERS: [Slider; 9] = [
     Slider { key: "contrast", label: "aug.contrast", max: 0.8, step: 0.05, get: |a| a.contrast, set: |a, v| a.contrast = v },
     Slider { key: "noise", label: "aug.noise", max: 0.5, step: 0.01, get: |a| a.noise, set: |a, v| a.noise = v },
     Slider { key: "erasing", label: "aug.erasing", max: 1.0, step: 0.05, get: |a| a.erasing, set: |a, v| a.erasing = v },
+    Slider { key: "crop", label: "aug.crop", max: 8.0, step: 1.0, get: |a| a.crop_padding as f32, set: |a, v| a.crop_padding = v as u32 },
+    Slider { key: "cutout", label: "aug.cutout", max: 16.0, step: 1.0, get: |a| a.cutout as f32, set: |a, v| a.cutout = v as u32 },
+    Slider { key: "saturation", label: "aug.saturation", max: 1.0, step: 0.05, get: |a| a.saturation, set: |a, v| a.saturation = v },
+    Slider { key: "hue", label: "aug.hue", max: 0.5, step: 0.01, get: |a| a.hue, set: |a, v| a.hue = v },
 ];
 
 #[component]
@@ -44,7 +48,7 @@ fn Tile(state: AppState, index: usize, augmented: bool) -> impl IntoView {
         let (Some(c), Some((originals, augmented_imgs, _))) = (canvas.get(), images) else { return };
         let list = if augmented { &augmented_imgs } else { &originals };
         if let Some(img) = list.get(index) {
-            paint_grey(&c, img);
+            paint_image(&c, img);
         }
     });
     let testid = format!("aug-{}-{index}", if augmented { "after" } else { "before" });

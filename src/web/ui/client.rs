@@ -55,6 +55,21 @@ pub fn send(request: Request) {
     });
 }
 
+/// Sends a request with `File`s beside it (in the message's `files`; files are cloned by
+/// reference, not copied).
+pub fn send_with_files(request: Request, files: &js_sys::Array) {
+    let (message, transfer) = crate::web::wire::encode(&request).expect("requests serialise");
+    let _ = js_sys::Reflect::set(&message, &"files".into(), files);
+    WORKER.with(|w| match w.borrow().as_ref() {
+        Some(worker) => {
+            if let Err(e) = worker.post_message_with_transfer(&message, &transfer) {
+                web_sys::console::error_2(&"cannot post to the engine".into(), &e);
+            }
+        }
+        None => web_sys::console::warn_1(&"engine worker not started".into()),
+    });
+}
+
 /// Starts the engine worker and routes its events into `state`; a worker that fails (a panic
 /// aborts the wasm instance and fires `error`) or stops answering is replaced by a new one,
 /// which loads the data and continues from the last checkpoint as on page load.

@@ -121,10 +121,17 @@ fn paint_thumbs(root: &Element, inspection: Option<&Inspection>) {
             continue;
         }
         if owner == "input" {
-            let side = (inspection.input.len() as f64).sqrt() as usize;
-            paint_rgb(&c, side, side, inspection.input.iter().map(|&v| {
+            // One plane per channel: grey, or each colour plane in its own colour.
+            let (channels, side) = super::paint::image_dims(inspection.input.len());
+            let plane = &inspection.input[(ch.min(channels - 1)) * side * side..][..side * side];
+            paint_rgb(&c, side, side, plane.iter().map(|&v| {
                 let g = (v.clamp(0.0, 1.0) * 255.0) as u8;
-                [g, g, g]
+                match (channels, ch) {
+                    (1, _) => [g, g, g],
+                    (_, 0) => [g, 0, 0],
+                    (_, 1) => [0, g, 0],
+                    _ => [0, 0, g],
+                }
             }));
             continue;
         }

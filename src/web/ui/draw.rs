@@ -213,7 +213,7 @@ pub fn DrawPad(state: AppState) -> impl IntoView {
         // Busy while the engine has not yet answered for the latest drawing (mid-stroke answers are older).
         <p class="prediction" data-testid="prediction" aria-live="polite" aria-busy=move || waiting().to_string()>
             {move || match top() {
-                Some(c) => tf("draw.prediction", &[&c]),
+                Some(c) => tf("draw.prediction", &[&state.spec.with(|s| s.class_names().get(c).cloned().unwrap_or_default())]),
                 None => t("draw.empty").to_string(),
             }}
         </p>

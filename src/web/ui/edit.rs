@@ -83,6 +83,7 @@ fn make_current(state: AppState, spec: Spec) {
     if dataset_changed {
         state.data_ready.set(None);
         state.data_error.set(None);
+        state.data_missing.set(None);
         state.data_progress.set((0, 0));
         send(state.load_data_request(&super::client::data_url()));
     }

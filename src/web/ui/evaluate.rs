@@ -3,7 +3,7 @@
 //! of any clicked cell and a gallery of the most confidently wrong test images.
 
 use super::client::send;
-use super::paint::{paint_grey, sequential};
+use super::paint::{paint_image, sequential};
 use super::state::{AppState, RunState};
 use crate::engine::metrics::{Confusion, Example};
 use crate::protocol::Request;
@@ -22,14 +22,17 @@ fn rgb([r, g, b]: [u8; 3]) -> RGBColor {
 }
 
 /// Draws the heatmap, outlining the keyboard's cell; returns its plotting area.
-fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion, cursor: Option<(u8, u8)>) -> Result<Area, String> {
+fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion, cursor: Option<(u8, u8)>, names: &[String]) -> Result<Area, String> {
     let root = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let n = m.classes as i32;
+    // Names beside the rows when they are words (not MNIST's digits) and few enough to read.
+    let named = m.classes <= 12 && names.len() == m.classes && names.iter().enumerate().any(|(i, s)| *s != i.to_string());
     let mut chart = ChartBuilder::on(&root)
         .margin(8)
         .x_label_area_size(40)
-        .y_label_area_size(48)
+        // Rows are named when the names fit ("3 cat"); the columns keep the class numbers.
+        .y_label_area_size(if named { 110 } else { 48 })
         .build_cartesian_2d(0..n, n..0)
         .map_err(|e| e.to_string())?;
     chart
@@ -41,7 +44,13 @@ fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion, cursor: Optio
         .y_label_offset(-16)
         // With the axis reversed, the label at v sits on the lower edge of row v − 1 and the
         // offset lifts it into that row.
-        .y_label_formatter(&|v| (v - 1).to_string())
+        .y_label_formatter(&|v| {
+            let class = (v - 1).max(0) as usize;
+            match names.get(class).filter(|_| named) {
+                Some(name) => format!("{class} {}", name.chars().take(11).collect::<String>()),
+                None => (v - 1).to_string(),
+            }
+        })
         .x_desc(t("eval.predicted_class"))
         .y_desc(t("eval.true_class"))
         .label_style(("sans-serif", 13))
@@ -56,7 +65,8 @@ fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion, cursor: Optio
             let fill = rgb(sequential(rate.sqrt(), 0.0, 1.0));
             let (x, y) = (p as i32, t as i32);
             chart.draw_series(std::iter::once(Rectangle::new([(x, y), (x + 1, y + 1)], fill.filled()))).map_err(|e| e.to_string())?;
-            if count > 0 {
+            // Counts are written in cells large enough to hold them (up to 20 classes).
+            if count > 0 && m.classes <= 20 {
                 let ink = if rate.sqrt() > 0.6 { BLACK } else { WHITE };
                 let style = TextStyle::from(("sans-serif", 12).into_font()).color(&ink).pos(plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Center,
@@ -131,7 +141,7 @@ fn Gallery(examples: Vec<Example>, testid: &'static str) -> impl IntoView {
             {examples.into_iter().map(|e| {
                 let canvas = NodeRef::<Canvas>::new();
                 let pixels = e.pixels.clone();
-                Effect::new(move |_| if let Some(c) = canvas.get() { paint_grey(&c, &pixels) });
+                Effect::new(move |_| if let Some(c) = canvas.get() { paint_image(&c, &pixels) });
                 let confidence = e.probs[e.predicted as usize] * 100.0;
                 let mut ranked: Vec<(usize, f32)> = e.probs.iter().copied().enumerate().collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -161,7 +171,7 @@ pub fn Evaluate(state: AppState) -> impl IntoView {
         let analysis = state.analysis.get();
         lang(); // axis titles follow a language switch
         let (Some(m), Some(b), Some((confusion, _))) = (matrix.get(), bars.get(), analysis) else { return };
-        area.set(draw_matrix(&m, &confusion, cursor.get()).ok());
+        area.set(draw_matrix(&m, &confusion, cursor.get(), &state.spec.with_untracked(|s| s.class_names())).ok());
         let _ = draw_bars(&b, &confusion);
     });
     let click = move |ev: web_sys::MouseEvent| {

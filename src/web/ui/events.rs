@@ -38,16 +38,30 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
             return state.next_bench().into_iter().collect();
         }
         Event::DataProgress { loaded, total } => state.data_progress.set((loaded, total)),
-        Event::DataLoaded { train, test, .. } => {
+        Event::DataMissing { dataset } => {
+            state.data_ready.set(None);
+            state.data_progress.set((0, 0));
+            state.data_missing.set(Some(dataset));
+        }
+        Event::DataLoaded { dataset, train, test } => {
+            state.data_missing.set(None);
+            // The user's files held another dataset than the one chosen (a CIFAR-100 archive
+            // while CIFAR-10 was chosen): the spec follows the data.
+            if dataset != state.spec.get_untracked().dataset {
+                let mut spec = state.spec.get_untracked();
+                spec.switch_dataset(dataset, None);
+                super::edit::apply_spec(state, spec);
+                return Vec::new();
+            }
             state.data_ready.set(Some((train, test)));
             // A queued variant on another dataset was built before its data arrived.
             let train = state.model.with_untracked(Option::is_some).then(|| super::compare::start_if_queued(state)).flatten();
             return [Some(Request::AugmentPreview { count: super::augment::PREVIEW_COUNT }), train].into_iter().flatten().collect();
         }
         Event::AugmentPreview { originals, augmented, labels } => {
-            // The first training image becomes the diagram's probe, once: the thumbnails should
+            // The first training image becomes the diagram's probe, once per input shape: the thumbnails should
             // not jump to another digit each time the preview moves on.
-            let first_probe = state.probe.with_untracked(Option::is_none) && !originals.is_empty();
+            let first_probe = !originals.is_empty() && state.probe.with_untracked(|p| p.as_ref().is_none_or(|p| p.len() != originals[0].len()));
             if first_probe {
                 state.probe.set(Some(originals[0].iter().map(|&b| f32::from(b) / 255.0).collect()));
             }

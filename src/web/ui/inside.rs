@@ -106,14 +106,29 @@ fn build(root: &Element, inspection: &Inspection, names: &[&'static str]) -> Opt
     Some(())
 }
 
-/// The saliency map over the drawing: the input in grey, tinted orange where raising a pixel
+/// The saliency map over the input: the input in grey, tinted orange where raising a pixel
 /// raises the top class score and blue where it lowers it, more strongly the larger the gradient.
+/// For a colour input a pixel's gradient is the sum over its three channels (the effect of
+/// brightening it) and its grey is its luma.
 pub fn paint_saliency(c: &HtmlCanvasElement, inspection: &Inspection) {
-    let side = (inspection.input.len() as f64).sqrt() as usize;
-    let bound = inspection.saliency.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let colours = inspection.input.iter().zip(&inspection.saliency).map(|(&x, &g)| {
+    let (channels, side) = super::paint::image_dims(inspection.input.len());
+    let plane = side * side;
+    let at = |v: &[f32], p: usize| -> (f32, f32) {
+        if channels == 3 {
+            (0.299 * v[p] + 0.587 * v[plane + p] + 0.114 * v[2 * plane + p], v[p] + v[plane + p] + v[2 * plane + p])
+        } else {
+            (v[p], v[p])
+        }
+    };
+    if inspection.saliency.len() != inspection.input.len() {
+        return;
+    }
+    let gradient: Vec<f32> = (0..plane).map(|p| at(&inspection.saliency, p).1).collect();
+    let bound = gradient.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let colours = (0..plane).map(|p| {
+        let (x, g) = (at(&inspection.input, p).0, gradient[p]);
         let grey = x.clamp(0.0, 1.0) * 160.0;
-        // The pure hue at the end of the diverging scale, so small gradients stay the drawing.
+        // The pure hue at the end of the diverging scale, so small gradients stay the input.
         let tint = diverging(g.signum() * bound, bound);
         let a = if bound > 0.0 { (g.abs() / bound).powf(0.6) } else { 0.0 };
         let mix = |k: usize| (grey * (1.0 - a) + tint[k] as f32 * a).round() as u8;

@@ -61,3 +61,21 @@ pub fn paint_grey(canvas: &HtmlCanvasElement, grey: &[u8]) {
     let side = (grey.len() as f64).sqrt() as usize;
     paint_rgb(canvas, side, side, grey.iter().map(|&g| [g, g, g]));
 }
+
+/// Channels and side of a square image of `len` values: 1×S×S (grey) or 3×S×S (RGB planes).
+/// The two cannot be confused: 3·S² is never a square.
+pub fn image_dims(len: usize) -> (usize, usize) {
+    let side = |n: usize| (n as f64).sqrt().round() as usize;
+    let (one, three) = (side(len), side(len / 3));
+    if one * one == len || 3 * three * three != len { (1, one) } else { (3, three) }
+}
+
+/// Paints a square image of bytes, grey (S×S) or colour (3×S×S, channel planes in order).
+pub fn paint_image(canvas: &HtmlCanvasElement, image: &[u8]) {
+    let (channels, side) = image_dims(image.len());
+    if channels == 1 {
+        return paint_grey(canvas, image);
+    }
+    let plane = side * side;
+    paint_rgb(canvas, side, side, (0..plane).map(|p| [image[p], image[plane + p], image[2 * plane + p]]));
+}

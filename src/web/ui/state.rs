@@ -58,6 +58,8 @@ pub struct AppState {
     pub data_ready: RwSignal<Option<(usize, usize)>>,
     /// Why the dataset could not be loaded, if it could not.
     pub data_error: RwSignal<Option<Message>>,
+    /// The spec's dataset is one the user brings and the engine holds none of it: ask for files.
+    pub data_missing: RwSignal<Option<crate::engine::spec::DatasetKind>>,
     /// Layer table of the built model and its parameter count.
     pub model: RwSignal<Option<(Vec<LayerInfo>, usize)>>,
     /// Latest training progress.
@@ -153,6 +155,7 @@ impl AppState {
             data_progress: RwSignal::new((0, 0)),
             data_ready: RwSignal::new(None),
             data_error: RwSignal::new(None),
+            data_missing: RwSignal::new(None),
             model: RwSignal::new(None),
             progress: RwSignal::new(None),
             evals: RwSignal::new(Vec::new()),
@@ -222,7 +225,10 @@ impl AppState {
     /// The request that shows what the model makes of the drawing — or, with nothing drawn, of
     /// the probe image (so the diagram's thumbnails always have something to show).
     pub fn inspect_request(&self) -> Option<Request> {
-        self.last_input.get_untracked().or_else(|| self.probe.get_untracked()).map(|pixels| Request::Predict { pixels })
+        // Only an input of the model's size: a drawing (1×28×28) means nothing to a colour model.
+        let len = self.spec.with_untracked(|s| s.input_shape().len());
+        let fits = |p: &Vec<f32>| p.len() == len;
+        self.last_input.get_untracked().filter(fits).or_else(|| self.probe.get_untracked().filter(fits)).map(|pixels| Request::Predict { pixels })
     }
 
     /// The engine stopped (`reason`) and a new one is starting: everything it held (data,
@@ -233,6 +239,7 @@ impl AppState {
         self.engine_restarted.set(Some((reason, count)));
         self.mode.set(None);
         self.data_ready.set(None);
+        self.data_missing.set(None);
         self.data_progress.set((0, 0));
         self.model.set(None);
         self.run.set(RunState::Idle);

@@ -133,11 +133,15 @@ pub fn Toolbar(state: AppState) -> impl IntoView {
                 <label class="compact">
                     <select data-testid="dataset" aria-label=move || t("set.dataset") prop:disabled=move || matches!(state.run.get(), RunState::Running | RunState::Pausing)
                             on:change=move |ev| {
-                                let kind = if event_target_value(&ev) == "fashion-mnist" { DatasetKind::FashionMnist } else { DatasetKind::Mnist };
-                                apply_spec(state, Spec { dataset: kind, ..state.spec.get_untracked() });
+                                let word = event_target_value(&ev);
+                                let Some(kind) = DatasetKind::ALL.into_iter().find(|k| k.word() == word) else { return };
+                                let mut spec = state.spec.get_untracked();
+                                spec.switch_dataset(kind, None);
+                                apply_spec(state, spec);
                             }>
-                        <option value="mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::Mnist>"MNIST"</option>
-                        <option value="fashion-mnist" prop:selected=move || state.spec.get().dataset == DatasetKind::FashionMnist>"Fashion-MNIST"</option>
+                        {DatasetKind::ALL.into_iter().filter(|k| *k != DatasetKind::Images).map(|kind| view! {
+                            <option value=kind.word() prop:selected=move || state.spec.get().dataset == kind>{kind.title()}</option>
+                        }).collect_view()}
                     </select>
                 </label>
                 <label class="compact">
