@@ -152,3 +152,49 @@ fn train_reads_a_cifar_archive() {
     let (ok, _, err) = train("cifar-10", &dir.join("junk.tar.gz"));
     assert!(!ok && err.contains("junk.tar.gz: not a CIFAR archive"), "{err}");
 }
+
+/// A folder of pictures, one sub-folder per class (generated coloured shapes as PNG files, 40 px,
+/// resized to 32 by the CLI), trains with its classes from the folder names; the same pictures
+/// as a zip archive give the same data; a folder with one class is refused.
+#[test]
+fn train_reads_a_folder_of_pictures_and_a_zip() {
+    use std::io::Write;
+    let dir = temp_dir("pictures");
+    let set = synthetic::colour_shapes(1500, 40, 5);
+    let pictures = dir.join("shapes");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(dir.join("shapes.zip")).unwrap());
+    for (i, label) in set.labels.iter().enumerate() {
+        let class = synthetic::SHAPES[*label as usize];
+        std::fs::create_dir_all(pictures.join(class)).unwrap();
+        let chw = &set.images[i * 4800..(i + 1) * 4800];
+        let rgb: Vec<u8> = (0..1600).flat_map(|p| [chw[p], chw[1600 + p], chw[3200 + p]]).collect();
+        let mut png = Vec::new();
+        image::RgbImage::from_raw(40, 40, rgb).unwrap().write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        std::fs::write(pictures.join(class).join(format!("{i}.png")), &png).unwrap();
+        zip.start_file(format!("shapes/{class}/{i}.png"), zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(&png).unwrap();
+    }
+    zip.finish().unwrap();
+    std::fs::write(pictures.join("notes.txt"), "not a picture").unwrap();
+    let (weights, log) = (dir.join("w.safetensors"), dir.join("m.jsonl"));
+    let train = |data: &Path, extra: &[&str]| {
+        let mut args = vec!["train", "--dataset", "images", "--data", data.to_str().unwrap(), "--epochs", "4", "--quiet", "--out", weights.to_str().unwrap(), "--log", log.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        cnn(&args)
+    };
+    let (ok, out, err) = train(&pictures, &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("1500 pictures of 10 classes (cross, diamond, disc, h-bar, ring, square, triangle, two-dots, v-bar, x), 3×32×32"), "{out}");
+    let last: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    let folder_accuracy = last["test_accuracy"].as_f64().unwrap();
+    assert!(folder_accuracy > 0.6, "{last}");
+    let (ok, out, err) = train(&dir.join("shapes.zip"), &[]);
+    assert!(ok, "{err}");
+    assert!(out.contains("1500 pictures of 10 classes"), "{out}");
+    let last: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(last["test_accuracy"].as_f64().unwrap(), folder_accuracy, "same pictures, same split, same run");
+    let (ok, out, err) = train(&pictures, &["--grey", "--side", "16"]);
+    assert!(ok && out.contains("1×16×16"), "{out}{err}");
+    let (ok, _, err) = train(&pictures.join("disc"), &[]);
+    assert!(!ok && err.contains("images: 2 to 100 class folders are needed, found 0"), "{err}");
+}

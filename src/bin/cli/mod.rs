@@ -1,6 +1,7 @@
 //! `cnn` subcommands: inspect a spec, train and evaluate it on the bundled data, export it to
 //! PyTorch, and run single forward/backward passes for parity checks, natively.
 
+mod images;
 mod run;
 mod tensors;
 
@@ -64,9 +65,19 @@ enum Command {
         /// (`cifar-10-binary.tar.gz`) or a folder of its batch files.
         #[arg(long, default_value = "static/data")]
         data: PathBuf,
-        /// Train on this dataset instead of the spec's (mnist, fashion-mnist, cifar-10, cifar-100).
+        /// Train on this dataset instead of the spec's (mnist, fashion-mnist, cifar-10, cifar-100,
+        /// images: your pictures, `--data` a folder or .zip with one sub-folder per class).
         #[arg(long)]
         dataset: Option<String>,
+        /// Your pictures: resized to this side (8–64).
+        #[arg(long, default_value_t = 32)]
+        side: usize,
+        /// Your pictures: as greyscale (one channel) instead of colour.
+        #[arg(long)]
+        grey: bool,
+        /// Your pictures: share of each class held out for testing (0.05–0.5).
+        #[arg(long, default_value_t = 0.2)]
+        test_split: f32,
         /// Override the spec's epoch count.
         #[arg(long)]
         epochs: Option<usize>,
@@ -173,18 +184,21 @@ pub fn main() -> i32 {
             Ok(())
         }
         Command::Spec { spec } => spec.load().map(|s| println!("{}", serde_json::to_string_pretty(&s).expect("spec serialises"))),
-        Command::Train { spec, data, dataset, epochs, threads, out, log, quiet } => spec.load().and_then(|mut s| {
+        Command::Train { spec, data, dataset, side, grey, test_split, epochs, threads, out, log, quiet } => spec.load().and_then(|mut s| {
             if let Some(e) = epochs {
                 s.training.epochs = e;
             }
             if let Some(d) = dataset {
                 let kind = serde_json::from_value(serde_json::Value::String(d.clone()))
-                    .map_err(|_| format!("--dataset {d}: expected mnist, fashion-mnist, cifar-10 or cifar-100"))?;
+                    .map_err(|_| format!("--dataset {d}: expected mnist, fashion-mnist, cifar-10, cifar-100 or images"))?;
                 s.switch_dataset(kind, None);
-                s.infer().map_err(|e| format!("with --dataset {d}: {e}"))?;
+                if kind != cnn_playground::engine::spec::DatasetKind::Images {
+                    s.infer().map_err(|e| format!("with --dataset {d}: {e}"))?;
+                }
             }
             set_threads(threads)?;
-            run::train(s, &data, &out, &log, quiet)
+            let images = images::Options { side, channels: if grey { 1 } else { 3 }, test_split };
+            run::train(s, &data, &out, &log, quiet, Some(images))
         }),
         Command::Eval { spec, weights, data } => load_spec(&spec).and_then(|s| run::eval(&s, &weights, &data)),
         Command::SyntheticCifar { out, train, test, cifar100, seed } => {

@@ -37,7 +37,7 @@ fn load_data(spec: &Spec, root: &Path) -> Result<DataSplit, String> {
             DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], spec.classes()).map_err(|e| e.to_string())
         }
         DatasetKind::Cifar10 | DatasetKind::Cifar100 => load_cifar(spec.dataset, root),
-        DatasetKind::Images => Err("`dataset: images` is trained from the page; the CLI reads MNIST, Fashion-MNIST and CIFAR".into()),
+        DatasetKind::Images => Err("`dataset: images` needs --data FOLDER (or .zip) with one sub-folder per class".into()),
     }
 }
 
@@ -79,8 +79,25 @@ fn load_cifar(kind: DatasetKind, path: &Path) -> Result<DataSplit, String> {
     Ok(split)
 }
 
-pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) -> Result<(), String> {
-    let data = Arc::new(load_data(&spec, data_root)?);
+/// The data of `spec`, and the spec itself, which for the user's pictures takes their classes
+/// (and the side and channels asked for).
+pub fn spec_and_data(mut spec: Spec, data_root: &Path, images: Option<super::images::Options>) -> Result<(Spec, DataSplit), String> {
+    if spec.dataset != DatasetKind::Images {
+        let data = load_data(&spec, data_root)?;
+        return Ok((spec, data));
+    }
+    let defaults = spec.images.as_ref().map_or((32, 3), |s| (s.side, s.channels));
+    let o = images.unwrap_or(super::images::Options { side: defaults.0, channels: defaults.1, test_split: 0.2 });
+    let (set, data) = super::images::load(data_root, o, spec.seed)?;
+    println!("{} pictures of {} classes ({}), {}×{}×{}", data.train.len() + data.test.len(), set.classes.len(), set.classes.join(", "), set.channels, set.side, set.side);
+    spec.switch_dataset(DatasetKind::Images, Some(set));
+    spec.infer().map_err(|e| format!("with the pictures' classes: {e}"))?;
+    Ok((spec, data))
+}
+
+pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool, images: Option<super::images::Options>) -> Result<(), String> {
+    let (spec, data) = spec_and_data(spec, data_root, images)?;
+    let data = Arc::new(data);
     let mut trainer = Trainer::new(spec, data.clone()).map_err(|e| e.to_string())?;
     let mut log_file = std::fs::File::create(log).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
     println!(
@@ -148,7 +165,8 @@ pub fn train(spec: Spec, data_root: &Path, out: &Path, log: &Path, quiet: bool) 
 }
 
 pub fn eval(spec: &Spec, weights_path: &Path, data_root: &Path) -> Result<(), String> {
-    let data = load_data(spec, data_root)?;
+    let (spec, data) = spec_and_data(spec.clone(), data_root, None)?;
+    let spec = &spec;
     let mut network = Network::from_spec(spec).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(weights_path).map_err(|e| format!("cannot read {}: {e}", weights_path.display()))?;
     weights::load(&mut network, &bytes).map_err(|e| format!("{}: {e}", weights_path.display()))?;

@@ -1,6 +1,7 @@
 //! Image classification datasets (MNIST-style) decoded from IDX files.
 
 pub mod cifar;
+pub mod folders;
 pub mod idx;
 pub mod synthetic;
 
