@@ -103,6 +103,22 @@ pub fn centre_crop(width: f64, height: f64, shape: crate::engine::shape::Shape) 
     }
 }
 
+/// RGBA pixels (`w·h·4`) as C×H×W bytes: the three colour planes, or their luma (rounded).
+pub fn rgba_to_chw_bytes(rgba: &[u8], channels: usize) -> Vec<u8> {
+    let pixels = rgba.len() / 4;
+    let mut out = vec![0u8; channels * pixels];
+    for (p, px) in rgba.chunks_exact(4).enumerate() {
+        if channels == 3 {
+            out[p] = px[0];
+            out[pixels + p] = px[1];
+            out[2 * pixels + p] = px[2];
+        } else {
+            out[p] = (0.299 * f32::from(px[0]) + 0.587 * f32::from(px[1]) + 0.114 * f32::from(px[2])).round() as u8;
+        }
+    }
+    out
+}
+
 /// RGBA pixels (`w·h·4`) as C×H×W values in [0, 1]: the three colour planes, or their luma.
 pub fn rgba_to_chw(rgba: &[u8], channels: usize) -> Vec<f32> {
     let pixels = rgba.len() / 4;
@@ -166,6 +182,8 @@ mod tests {
         assert_eq!(centre_crop(200.0, 400.0, Shape::new(3, 32, 32)), (0.0, 100.0, 200.0, 200.0));
         let rgba = [255, 0, 0, 255, 0, 255, 0, 255];
         assert_eq!(rgba_to_chw(&rgba, 3), [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(rgba_to_chw_bytes(&rgba, 3), [255, 0, 0, 255, 0, 0]);
+        assert_eq!(rgba_to_chw_bytes(&rgba, 1), [76, 150]);
         let grey = rgba_to_chw(&rgba, 1);
         assert!((grey[0] - 0.299).abs() < 1e-6 && (grey[1] - 0.587).abs() < 1e-6);
     }

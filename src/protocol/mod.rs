@@ -34,6 +34,18 @@ pub enum Request {
         /// The files' names, in the order they travel.
         names: Vec<String>,
     },
+    /// Read the user's pictures (files of class folders, or zip archives of them), which travel
+    /// beside the message as `File`s; on success they are kept in IndexedDB for the next visit.
+    OpenImages {
+        /// Each file's path (`set/cat/1.jpg`; a zip archive's name), in the order they travel.
+        paths: Vec<String>,
+        /// Pictures are resized to `side × side`.
+        side: usize,
+        /// 3 (colour) or 1 (grey).
+        channels: usize,
+        /// Share of each class held out for testing.
+        test_split: f32,
+    },
     /// Forget the user's files kept for a dataset (and the data, if it is the one loaded).
     ForgetData {
         /// Which dataset.
@@ -193,6 +205,9 @@ pub enum Event {
         train: usize,
         /// Test images.
         test: usize,
+        /// For the user's pictures: their shape and classes.
+        #[serde(default)]
+        images: Option<crate::engine::spec::ImageSet>,
     },
     /// The dataset is one the user brings (CIFAR) and no files of it are kept: the page asks
     /// for them.

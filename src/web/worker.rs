@@ -59,6 +59,8 @@ enum Job {
 #[derive(Default)]
 struct State {
     data: Option<(DatasetKind, Arc<DataSplit>)>,
+    /// The shape and classes of the user's pictures, when they are the data.
+    pictures: Option<crate::engine::spec::ImageSet>,
     spec: Option<Spec>,
     /// `None` while a job owns it.
     trainer: Option<Trainer>,
@@ -298,6 +300,12 @@ fn on_message(event: MessageEvent) {
             let files = files.map(|f| crate::web::user_data::files_of(&f)).unwrap_or_default();
             spawn_local(open_files(files, true));
         }
+        Some(Ok(Request::OpenImages { paths, side, channels, test_split })) => {
+            let files = js_sys::Reflect::get(&event.data(), &"files".into()).ok().and_then(|f| f.dyn_into::<js_sys::Array>().ok());
+            let files = files.map(|f| crate::web::user_data::files_of(&f)).unwrap_or_default();
+            let options = crate::web::user_data::PictureOptions { paths, side, channels, test_split };
+            spawn_local(open_pictures(files, options, true));
+        }
         Some(Ok(request)) => {
             let early = STARTING.with(|s| match s.borrow_mut().as_mut() {
                 Some(starting) => {
@@ -317,7 +325,7 @@ fn handle(request: Request) {
     match request {
         Request::LoadData { dataset, base_url } => spawn_local(load_data(dataset, base_url)),
         Request::Restore => with_state(|s| s.restore_pending = true),
-        Request::OpenFiles { .. } => post_error(msg!("err.files_missing")),
+        Request::OpenFiles { .. } | Request::OpenImages { .. } => post_error(msg!("err.files_missing")),
         Request::ForgetData { dataset } => spawn_local(async move {
             if let Err(e) = crate::web::user_data::forget(dataset).await {
                 post_error(msg!("err.data_not_forgotten", e));
@@ -424,9 +432,19 @@ fn handle(request: Request) {
 
 async fn load_data(dataset: DatasetKind, base_url: String) {
     // Already here (a dataset switched back, or the user's files just read): nothing to fetch.
-    let held = with_state(|s| s.data.as_ref().filter(|(kind, _)| *kind == dataset).map(|(_, d)| d.clone()));
-    if let Some(split) = held {
-        return data_ready(dataset, split);
+    let held = with_state(|s| s.data.as_ref().filter(|(kind, _)| *kind == dataset).map(|(_, d)| (d.clone(), s.pictures.clone())));
+    if let Some((split, pictures)) = held {
+        return data_ready(dataset, split, pictures);
+    }
+    if dataset == DatasetKind::Images {
+        return match crate::web::user_data::kept_pictures().await {
+            Ok(Some((files, options))) => open_pictures(files, options, false).await,
+            Ok(None) => post(Event::DataMissing { dataset }),
+            Err(e) => {
+                post(Event::DataMissing { dataset });
+                post_error(msg!("err.data_kept_unreadable", e));
+            }
+        };
     }
     if !dataset.bundled() {
         return match crate::web::user_data::kept(dataset).await {
@@ -449,7 +467,7 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
     })
     .await;
     match decoded {
-        Ok(split) => data_ready(dataset, Arc::new(split)),
+        Ok(split) => data_ready(dataset, Arc::new(split), None),
         Err(e) => post(Event::DataFailed { message: msg!("err.data_unreadable", dataset.asset_dir(), e) }),
     }
 }
@@ -471,7 +489,7 @@ async fn open_files(files: Vec<web_sys::File>, keep: bool) {
     with_state(|s| s.data = None);
     match crate::web::user_data::read_cifar(&files, progress_reporter()).await {
         Ok((dataset, split)) => {
-            data_ready(dataset, Arc::new(split));
+            data_ready(dataset, Arc::new(split), None);
             if keep {
                 if let Err(e) = crate::web::user_data::keep(dataset, &files).await {
                     post_error(msg!("err.data_not_kept", e));
@@ -482,15 +500,35 @@ async fn open_files(files: Vec<web_sys::File>, keep: bool) {
     }
 }
 
-/// The dataset is decoded: keep it, tell the page, and build the spec's model on it.
-fn data_ready(dataset: DatasetKind, split: Arc<DataSplit>) {
+/// Reads the user's pictures; `keep` them in IndexedDB when they came from the page.
+async fn open_pictures(files: Vec<web_sys::File>, options: crate::web::user_data::PictureOptions, keep: bool) {
+    with_state(|s| s.data = None);
+    let seed = with_state(|s| s.spec.as_ref().map_or(42, |spec| spec.seed));
+    match crate::web::user_data::read_pictures(&files, &options, seed, progress_reporter()).await {
+        Ok((set, split)) => {
+            data_ready(DatasetKind::Images, Arc::new(split), Some(set));
+            if keep {
+                if let Err(e) = crate::web::user_data::keep_pictures(&files, &options).await {
+                    post_error(msg!("err.data_not_kept", e));
+                }
+            }
+        }
+        Err(message) => post(Event::DataFailed { message }),
+    }
+}
+
+/// The dataset is decoded: keep it, tell the page, and build the spec's model on it (the page
+/// answers data of another dataset, or pictures of other classes, with a new spec).
+fn data_ready(dataset: DatasetKind, split: Arc<DataSplit>, pictures: Option<crate::engine::spec::ImageSet>) {
     let (train, test) = (split.train.len(), split.test.len());
     let spec = with_state(|s| {
         s.data = Some((dataset, split));
+        s.pictures = pictures.clone();
         s.spec.clone()
     });
-    post(Event::DataLoaded { dataset, train, test });
-    if let Some(spec) = spec.filter(|spec| spec.dataset == dataset) {
+    let fits = spec.as_ref().is_some_and(|spec| spec.dataset == dataset && (pictures.is_none() || spec.images == pictures));
+    post(Event::DataLoaded { dataset, train, test, images: pictures });
+    if let Some(spec) = spec.filter(|_| fits) {
         build(spec);
     }
 }

@@ -150,3 +150,28 @@ export function withoutRelaxedSimd() {
   };
   WebAssembly.validate = (bytes, ...rest) => !hasRelaxedMadd(bytes) && validate(bytes, ...rest);
 }
+
+/** A 24-bit BMP (which every browser decodes) of `side`² pixels, `colour(x, y)` → [r, g, b]. */
+export function bmp(side, colour) {
+  const row = side * 3;
+  const size = 54 + row * side;
+  const b = Buffer.alloc(size);
+  b.write('BM', 0);
+  b.writeUInt32LE(size, 2);
+  b.writeUInt32LE(54, 10);
+  b.writeUInt32LE(40, 14);
+  b.writeInt32LE(side, 18);
+  b.writeInt32LE(side, 22);
+  b.writeUInt16LE(1, 26);
+  b.writeUInt16LE(24, 28);
+  b.writeUInt32LE(row * side, 34);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const [r, g, bl] = colour(x, side - 1 - y); // BMP rows run bottom-up
+      b.writeUInt8(bl, 54 + y * row + x * 3);
+      b.writeUInt8(g, 55 + y * row + x * 3);
+      b.writeUInt8(r, 56 + y * row + x * 3);
+    }
+  }
+  return b;
+}

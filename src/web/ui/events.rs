@@ -43,15 +43,21 @@ pub fn apply(state: AppState, event: Event, data_url: &str) -> Vec<Request> {
             state.data_progress.set((0, 0));
             state.data_missing.set(Some(dataset));
         }
-        Event::DataLoaded { dataset, train, test } => {
+        Event::DataLoaded { dataset, train, test, images } => {
             state.data_missing.set(None);
             // The user's files held another dataset than the one chosen (a CIFAR-100 archive
-            // while CIFAR-10 was chosen): the spec follows the data.
-            if dataset != state.spec.get_untracked().dataset {
-                let mut spec = state.spec.get_untracked();
-                spec.switch_dataset(dataset, None);
+            // while CIFAR-10 was chosen), or pictures of other classes or size: the spec follows.
+            let spec = state.spec.get_untracked();
+            let other_dataset = dataset != spec.dataset;
+            if other_dataset || (images.is_some() && images != spec.images) {
+                let mut spec = spec;
+                spec.switch_dataset(dataset, images);
                 super::edit::apply_spec(state, spec);
-                return Vec::new();
+                // Another dataset: the spec asked the engine for its data, which answers at once.
+                // The same dataset with other pictures: the model is rebuilt on the data here.
+                if other_dataset {
+                    return Vec::new();
+                }
             }
             state.data_ready.set(Some((train, test)));
             // A queued variant on another dataset was built before its data arrived.

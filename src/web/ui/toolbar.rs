@@ -105,7 +105,13 @@ pub fn ModeBadge(state: AppState) -> impl IntoView {
 pub fn Toolbar(state: AppState) -> impl IntoView {
     let load_preset = move |ev| {
         let name = event_target_value(&ev);
-        if let Some(spec) = Spec::preset(&name) {
+        if let Some(mut spec) = Spec::preset(&name) {
+            // A preset made for MNIST is a network for any data: it keeps the chosen dataset
+            // (its last layer gives that dataset's classes); a dataset's own preset brings it.
+            let current = state.spec.get_untracked();
+            if spec.dataset == DatasetKind::Mnist && current.dataset != DatasetKind::Mnist {
+                spec.switch_dataset(current.dataset, current.images);
+            }
             state.field_errors.set(Vec::new());
             state.selected.set(None);
             apply_spec(state, spec);
@@ -139,8 +145,8 @@ pub fn Toolbar(state: AppState) -> impl IntoView {
                                 spec.switch_dataset(kind, None);
                                 apply_spec(state, spec);
                             }>
-                        {DatasetKind::ALL.into_iter().filter(|k| *k != DatasetKind::Images).map(|kind| view! {
-                            <option value=kind.word() prop:selected=move || state.spec.get().dataset == kind>{kind.title()}</option>
+                        {DatasetKind::ALL.into_iter().map(|kind| view! {
+                            <option value=kind.word() prop:selected=move || state.spec.get().dataset == kind>{move || super::dataset::dataset_title(kind)}</option>
                         }).collect_view()}
                     </select>
                 </label>
