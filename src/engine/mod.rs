@@ -17,6 +17,7 @@ pub mod network;
 pub mod optim;
 pub mod preprocess;
 pub mod profile;
+pub mod script;
 pub mod shape;
 pub mod smoothing;
 pub mod streams;

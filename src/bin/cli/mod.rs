@@ -122,10 +122,15 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Print the equivalent PyTorch code (nn.Sequential, optimizer, schedule, loss).
+    /// Print the equivalent PyTorch code (nn.Sequential, optimizer, schedule, loss); with
+    /// --script a complete training script (data, augmentation, schedule, evaluation, save) that
+    /// also runs under `torchrun --nproc_per_node=N` (DistributedDataParallel).
     ExportPytorch {
         #[command(flatten)]
         spec: SpecSource,
+        /// The whole training run as a script, not only the model and its optimizer.
+        #[arg(long)]
+        script: bool,
     },
     /// One forward pass (and, with --grad-out, one backward pass) on tensors from a file.
     Forward {
@@ -207,8 +212,9 @@ pub fn main() -> i32 {
                 println!("wrote {} ({} bytes): {train} training and {test} test images", out.display(), bytes.len());
             })
         }
-        Command::ExportPytorch { spec } => spec.load().and_then(|s| {
-            print!("{}", cnn_playground::engine::export::pytorch_code(&s).map_err(|e| e.to_string())?);
+        Command::ExportPytorch { spec, script } => spec.load().and_then(|s| {
+            let code = if script { cnn_playground::engine::script::pytorch_script(&s) } else { cnn_playground::engine::export::pytorch_code(&s) };
+            print!("{}", code.map_err(|e| e.to_string())?);
             Ok(())
         }),
         Command::Forward { spec, weights, input, out, train, grad_out } => {
