@@ -138,7 +138,7 @@ enum Command {
         spec: PathBuf,
         /// Weights (safetensors).
         weights: PathBuf,
-        /// Input: safetensors with `input` [N, 1, 28, 28] f32.
+        /// Input: safetensors with `input` [N, C, H, W] f32 (the spec's input shape).
         input: PathBuf,
         /// Output: safetensors receiving `output` [N, classes], and with --grad-out also
         /// `grad.input` and `grad.<layer>.<param>` for every parameter.

@@ -96,7 +96,10 @@ pub fn App(state: AppState) -> impl IntoView {
             <section class="card" id="panel-training">
                 <h2>{move || t("card.training")}</h2>
                 <TrainingPanel state=state />
-                <MyDigits state=state />
+                // Drawn digits fine-tune a model of drawings (1×28×28, ten classes) only.
+                <Show when=move || state.spec.with(|s| s.input_shape() == crate::engine::shape::Shape::new(1, 28, 28) && s.classes() == 10)>
+                    <MyDigits state=state />
+                </Show>
             </section>
             <section class="card wide" id="panel-inside">
                 <h2>{move || t("card.inside")}</h2>
