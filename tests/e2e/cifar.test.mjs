@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Writes a generated CIFAR-10 archive with `train` and `test` images; returns its path. */
 function generatedArchive(dir, train, test) {
+  mkdirSync(dir, { recursive: true });
   const out = join(dir, 'cifar-10-binary.tar.gz');
   const args = ['synthetic-cifar', out, '--train', String(train), '--test', String(test)];
   const built = join(root, 'target/release/cnn');
@@ -75,5 +76,22 @@ describe('CIFAR from the user\'s archive', { timeout: 600_000 }, () => {
     // Forgotten: a reload asks for the archive again.
     await page.reload();
     await page.waitForSelector('[data-testid=data-drop]', { timeout: 60_000 });
+  });
+
+  it('reads an archive dropped on the page', async () => {
+    const { page } = app;
+    const small = generatedArchive(join(dir, 'small'), 500, 100);
+    await page.waitForSelector('[data-testid=data-drop]');
+    // A drop as the browser delivers it: a DataTransfer holding the file.
+    const bytes = readFileSync(small).toString('base64');
+    const transfer = await page.evaluateHandle((b64) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const t = new DataTransfer();
+      t.items.add(new File([data], 'cifar-10-binary.tar.gz', { type: 'application/gzip' }));
+      return t;
+    }, bytes);
+    await page.dispatchEvent('[data-testid=data-drop]', 'dragover', { dataTransfer: transfer });
+    await page.dispatchEvent('[data-testid=data-drop]', 'drop', { dataTransfer: transfer });
+    await page.waitForSelector('[data-testid=data-status]:has-text("CIFAR-10 ready: 500 training and 100 test images")', { timeout: 60_000 });
   });
 });

@@ -37,11 +37,11 @@ export function distWithData(files) {
   return root;
 }
 
-export async function launch() {
+export async function launch({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
   });
 }
 
@@ -108,9 +108,9 @@ export async function drawStroke(page, points) {
 }
 
 /** Serves the app, opens it in a fresh browser and waits for the data: { server, browser, page }. */
-export async function openApp() {
+export async function openApp({ args } = {}) {
   const server = await serve();
-  const browser = await launch();
+  const browser = await launch({ args });
   const page = await newPage(browser);
   await page.goto(server.url);
   await waitForData(page);

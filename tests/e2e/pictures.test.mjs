@@ -42,6 +42,15 @@ function pictureFolder(root, per) {
   }
 }
 
+/** Chooses the generated class folders (side 24) on a page that has just opened. */
+async function choosePictures(page, folder) {
+  await page.selectOption('[data-testid=dataset]', 'images');
+  await page.waitForSelector('[data-testid=pictures-folder]', { state: 'attached' });
+  await page.fill('[data-testid=pictures-side]', '24');
+  await page.dispatchEvent('[data-testid=pictures-side]', 'change');
+  await page.setInputFiles('[data-testid=pictures-folder]', folder);
+}
+
 describe('your own pictures', { timeout: 600_000 }, () => {
   let app;
   let dir;
@@ -55,11 +64,7 @@ describe('your own pictures', { timeout: 600_000 }, () => {
     const { page } = app;
     const folder = join(dir, 'shapes');
     pictureFolder(folder, 200);
-    await page.selectOption('[data-testid=dataset]', 'images');
-    await page.waitForSelector('[data-testid=pictures-folder]', { state: 'attached' });
-    await page.fill('[data-testid=pictures-side]', '24');
-    await page.dispatchEvent('[data-testid=pictures-side]', 'change');
-    await page.setInputFiles('[data-testid=pictures-folder]', folder);
+    await choosePictures(page, folder);
     // 200 per class, 20 % of each held out: 480 to train on, 120 to test.
     await page.waitForSelector('[data-testid=data-status]:has-text("Your pictures ready: 480 training and 120 test images")', { timeout: 120_000 });
     await page.waitForSelector('[data-testid=block-0]:has-text("8×24×24")');
@@ -84,6 +89,45 @@ describe('your own pictures', { timeout: 600_000 }, () => {
     await screenshot(page, 'pictures-trained');
     await page.reload();
     await page.waitForSelector('[data-testid=data-status]:has-text("Your pictures ready: 480 training")', { timeout: 120_000 });
+    assert.deepEqual(page.errors, []);
+  });
+});
+
+// The camera as a picture source, with Chromium's fake camera (a moving test pattern) and the
+// permission prompt answered yes: the frame taken is what the model is given and predicted.
+describe('a picture from the camera', { timeout: 300_000 }, () => {
+  let app;
+  let dir;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cnn-camera-'));
+    app = await openApp({ args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
+  });
+  after(() => closeApp(app));
+
+  it('takes a frame, shows it as the model sees it and predicts it', async () => {
+    const { page } = app;
+    const folder = join(dir, 'shapes');
+    pictureFolder(folder, 20);
+    await choosePictures(page, folder);
+    await page.waitForSelector('[data-testid=data-status]:has-text("Your pictures ready: 48 training and 12 test images")', { timeout: 120_000 });
+    await page.waitForSelector('[data-testid=camera-start]');
+    await page.click('[data-testid=camera-start]');
+    await page.waitForSelector('[data-testid=camera-snap]');
+    await page.waitForFunction(() => document.querySelector('video.camera').videoWidth > 0);
+    await page.click('[data-testid=camera-snap]');
+    await page.waitForSelector('[data-testid=prediction]:has-text("Prediction:")', { timeout: 30_000 });
+    // The preview holds the frame at the model's size, and it is not blank.
+    const painted = await page.evaluate(() => {
+      const c = document.querySelector('[data-testid=picture-preview]');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+      return { w: c.width, h: c.height, sum };
+    });
+    assert.equal(painted.w, 24);
+    assert.ok(painted.sum > 0, 'the frame is drawn');
+    await page.click('[data-testid=camera-stop]');
+    await page.waitForSelector('[data-testid=camera-start]');
     assert.deepEqual(page.errors, []);
   });
 });
