@@ -25,6 +25,12 @@ pub fn files_of(array: &js_sys::Array) -> Vec<File> {
     array.iter().filter_map(|v| v.dyn_into::<File>().ok()).collect()
 }
 
+/// The `File`s travelling beside a message (its `files` array; none when it has none).
+pub fn files_beside(message: &wasm_bindgen::JsValue) -> Vec<File> {
+    let array = js_sys::Reflect::get(message, &"files".into()).ok().and_then(|f| f.dyn_into::<js_sys::Array>().ok());
+    array.map(|a| files_of(&a)).unwrap_or_default()
+}
+
 /// Reads CIFAR files (archives or batch files, any number), calling `progress(read, total)`.
 /// Errors name the file and what is wrong with it.
 pub async fn read_cifar(files: &[File], mut progress: impl FnMut(u64, u64)) -> Result<(DatasetKind, DataSplit), Message> {

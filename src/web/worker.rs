@@ -295,14 +295,9 @@ fn on_message(event: MessageEvent) {
         // The download needs no pool: it starts now, and waits for the pool to decode.
         Some(Ok(request @ Request::LoadData { .. })) => handle(request),
         // The files travel beside the message; reading them needs no pool either.
-        Some(Ok(Request::OpenFiles { .. })) => {
-            let files = js_sys::Reflect::get(&event.data(), &"files".into()).ok().and_then(|f| f.dyn_into::<js_sys::Array>().ok());
-            let files = files.map(|f| crate::web::user_data::files_of(&f)).unwrap_or_default();
-            spawn_local(open_files(files, true));
-        }
+        Some(Ok(Request::OpenFiles { .. })) => spawn_local(open_files(crate::web::user_data::files_beside(&event.data()), true)),
         Some(Ok(Request::OpenImages { paths, side, channels, test_split })) => {
-            let files = js_sys::Reflect::get(&event.data(), &"files".into()).ok().and_then(|f| f.dyn_into::<js_sys::Array>().ok());
-            let files = files.map(|f| crate::web::user_data::files_of(&f)).unwrap_or_default();
+            let files = crate::web::user_data::files_beside(&event.data());
             let options = crate::web::user_data::PictureOptions { paths, side, channels, test_split };
             spawn_local(open_pictures(files, options, true));
         }

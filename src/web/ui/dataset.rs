@@ -18,6 +18,15 @@ fn mb(bytes: u64) -> String {
     tf("data.mb", &[&format!("{:.1}", bytes as f64 / 1e6)])
 }
 
+/// The status while the engine reads files the user gave: no error, no data yet, no progress.
+fn reading(state: AppState) {
+    state.data_error.set(None);
+    state.error.set(None);
+    state.data_missing.set(None);
+    state.data_ready.set(None);
+    state.data_progress.set((0, 0));
+}
+
 /// Sends the chosen or dropped files to the engine, which reads and keeps them.
 fn open_files(state: AppState, list: Option<web_sys::FileList>) {
     let Some(list) = list.filter(|l| l.length() > 0) else { return };
@@ -29,11 +38,7 @@ fn open_files(state: AppState, list: Option<web_sys::FileList>) {
             files.push(&f);
         }
     }
-    state.data_error.set(None);
-    state.error.set(None);
-    state.data_missing.set(None);
-    state.data_ready.set(None);
-    state.data_progress.set((0, 0));
+    reading(state);
     send_with_files(Request::OpenFiles { names }, &files);
 }
 
@@ -148,11 +153,7 @@ fn open_pictures(state: AppState, list: Option<web_sys::FileList>, side: usize, 
         paths.push(relative.unwrap_or_else(|| f.name()));
         files.push(&f);
     }
-    state.data_error.set(None);
-    state.error.set(None);
-    state.data_missing.set(None);
-    state.data_ready.set(None);
-    state.data_progress.set((0, 0));
+    reading(state);
     let request = Request::OpenImages { paths, side, channels: if colour { 3 } else { 1 }, test_split: test_percent / 100.0 };
     send_with_files(request, &files);
 }
