@@ -13,10 +13,10 @@ import { bmp, closeApp, openApp, screenshot, text } from './helpers.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Writes a generated CIFAR-10 archive with `train` and `test` images; returns its path. */
-function generatedArchive(dir, train, test) {
+function generatedArchive(dir, train, test, { cifar100 = false } = {}) {
   mkdirSync(dir, { recursive: true });
-  const out = join(dir, 'cifar-10-binary.tar.gz');
-  const args = ['synthetic-cifar', out, '--train', String(train), '--test', String(test)];
+  const out = join(dir, cifar100 ? 'cifar-100-binary.tar.gz' : 'cifar-10-binary.tar.gz');
+  const args = ['synthetic-cifar', out, '--train', String(train), '--test', String(test), ...(cifar100 ? ['--cifar100'] : [])];
   const built = join(root, 'target/release/cnn');
   if (existsSync(built)) execFileSync(built, args);
   else execFileSync('cargo', ['run', '--release', '--quiet', '--bin', 'cnn', '--', ...args], { cwd: root });
@@ -93,5 +93,19 @@ describe('CIFAR from the user\'s archive', { timeout: 600_000 }, () => {
     await page.dispatchEvent('[data-testid=data-drop]', 'dragover', { dataTransfer: transfer });
     await page.dispatchEvent('[data-testid=data-drop]', 'drop', { dataTransfer: transfer });
     await page.waitForSelector('[data-testid=data-status]:has-text("CIFAR-10 ready: 500 training and 100 test images")', { timeout: 60_000 });
+  });
+
+  it('takes CIFAR-100 with its hundred classes: ten likeliest bars, every class listed', async () => {
+    const { page } = app;
+    await page.selectOption('[data-testid=dataset]', 'cifar-100');
+    await page.waitForSelector('[data-testid=data-drop]');
+    await page.setInputFiles('[data-testid=data-files]', generatedArchive(join(dir, 'c100'), 1000, 200, { cifar100: true }));
+    await page.waitForSelector('[data-testid=data-status]:has-text("CIFAR-100 ready: 1000 training and 200 test images")', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid=block-7]:has-text("100")');
+    await page.waitForFunction(() => document.querySelector('[data-testid=output-top]').textContent !== '–', null, { timeout: 60_000 });
+    assert.equal(await page.locator('[data-testid=block-output] .mini-bar').count(), 10);
+    assert.equal(await page.locator('[data-testid=probabilities] li').count(), 100);
+    assert.match(await text(page, 'output-top'), /^[a-z_]+ · \d+%$/);
+    assert.deepEqual(page.errors, []);
   });
 });

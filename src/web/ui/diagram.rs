@@ -146,6 +146,11 @@ fn paint_thumbs(root: &Element, inspection: Option<&Inspection>) {
     }
 }
 
+/// The name of class `c` of the spec's dataset (its number when it has none).
+fn class_name(state: AppState, c: usize) -> String {
+    state.spec.with_untracked(|s| s.class_names().get(c).cloned()).unwrap_or_else(|| c.to_string())
+}
+
 /// The block after the last layer: the class probabilities as small bars, the top class, and
 /// the saliency map of the top class over the input.
 fn output_block(state: AppState) -> impl IntoView {
@@ -156,15 +161,24 @@ fn output_block(state: AppState) -> impl IntoView {
     });
     view! {
         <div class="block output" data-testid="block-output" role="listitem"
-             aria-label=move || top().map_or_else(|| t("diagram.output").to_string(), |(c, p)| tf("diagram.output_label", &[&c, &format!("{:.0}", p * 100.0)]))>
+             aria-label=move || top().map_or_else(|| t("diagram.output").to_string(), |(c, p)| tf("diagram.output_label", &[&class_name(state, c), &format!("{:.0}", p * 100.0)]))>
             <span class="block-name">{move || t("diagram.output")}</span>
             <div class="mini-probs" aria-hidden="true">
-                {move || probs().unwrap_or_default().into_iter().enumerate().map(|(c, p)| view! {
-                    <span class="mini-bar" class:top=move || top().is_some_and(|(t, _)| t == c)
-                          style:height=format!("{:.1}px", 2.0 + p * 38.0) title=format!("{c}: {:.1}%", p * 100.0)></span>
-                }).collect_view()}
+                // Every class up to ten; of more, the ten likeliest, likeliest first.
+                {move || {
+                    let p = probs().unwrap_or_default();
+                    let mut shown: Vec<usize> = (0..p.len()).collect();
+                    if p.len() > 10 {
+                        shown.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+                        shown.truncate(10);
+                    }
+                    shown.into_iter().map(|c| view! {
+                        <span class="mini-bar" class:top=move || top().is_some_and(|(t, _)| t == c)
+                              style:height=format!("{:.1}px", 2.0 + p[c] * 38.0) title=format!("{}: {:.1}%", class_name(state, c), p[c] * 100.0)></span>
+                    }).collect_view()
+                }}
             </div>
-            <span class="block-shape" data-testid="output-top">{move || top().map_or("–".into(), |(c, p)| format!("{c} · {:.0}%", p * 100.0))}</span>
+            <span class="block-shape" data-testid="output-top">{move || top().map_or("–".into(), |(c, p)| format!("{} · {:.0}%", class_name(state, c), p * 100.0))}</span>
             <canvas class="saliency-thumb" data-thumb="saliency" width="28" height="28" title=move || t("diagram.saliency")></canvas>
         </div>
     }

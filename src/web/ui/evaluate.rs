@@ -135,7 +135,8 @@ fn cell_at(canvas: &web_sys::HtmlCanvasElement, ev: &web_sys::MouseEvent, area: 
 
 /// A row of test images with what the model predicted.
 #[component]
-fn Gallery(examples: Vec<Example>, testid: &'static str) -> impl IntoView {
+fn Gallery(examples: Vec<Example>, testid: &'static str, names: Vec<String>) -> impl IntoView {
+    let name = move |c: usize| names.get(c).cloned().unwrap_or_else(|| c.to_string());
     view! {
         <div class="gallery" data-testid=testid>
             {examples.into_iter().map(|e| {
@@ -145,8 +146,8 @@ fn Gallery(examples: Vec<Example>, testid: &'static str) -> impl IntoView {
                 let confidence = e.probs[e.predicted as usize] * 100.0;
                 let mut ranked: Vec<(usize, f32)> = e.probs.iter().copied().enumerate().collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-                let top3 = ranked.iter().take(3).map(|(c, p)| format!("{c}: {:.1}%", p * 100.0)).collect::<Vec<_>>().join(", ");
-                let label = tf("eval.example", &[&e.index, &e.label, &e.predicted, &format!("{confidence:.1}"), &top3]);
+                let top3 = ranked.iter().take(3).map(|(c, p)| format!("{}: {:.1}%", name(*c), p * 100.0)).collect::<Vec<_>>().join(", ");
+                let label = tf("eval.example", &[&e.index, &name(e.label as usize), &name(e.predicted as usize), &format!("{confidence:.1}"), &top3]);
                 let title = label.clone();
                 view! {
                     <figure class="example" data-testid="example" data-label=e.label data-predicted=e.predicted title=title>
@@ -238,14 +239,15 @@ pub fn Evaluate(state: AppState) -> impl IntoView {
             view! {
                 <h3 data-testid="gallery-title">{
                     let more = if count as usize > examples.len() { tf("eval.most_confident", &[&examples.len()]) } else { String::new() };
-                    format!("{}{more}", tf("eval.gallery", &[&truth, &predicted, &count]))
+                    let name = |c: u8| state.spec.with_untracked(|s| s.class_names().get(c as usize).cloned()).unwrap_or_else(|| c.to_string());
+                    format!("{}{more}", tf("eval.gallery", &[&name(truth), &name(predicted), &count]))
                 }</h3>
-                <Gallery examples=examples testid="cell-gallery" />
+                <Gallery examples=examples testid="cell-gallery" names=state.spec.with_untracked(|s| s.class_names()) />
             }
         })}
         {move || state.analysis.get().map(|(_, wrong)| view! {
             <h3>{move || t("eval.wrong")}</h3>
-            <Gallery examples=wrong testid="wrong-gallery" />
+            <Gallery examples=wrong testid="wrong-gallery" names=state.spec.with_untracked(|s| s.class_names()) />
         })}
     }
 }
