@@ -110,7 +110,7 @@ pub fn flop_counts(spec: &Spec) -> (f64, f64) {
 /// Runs the benchmark for `spec` on synthetic data; `clock` returns milliseconds.
 pub fn run(spec: &Spec, config: &BenchConfig, clock: impl Fn() -> f64) -> BenchReport {
     let batch = spec.training.batch_size;
-    let data = Arc::new(synthetic::bars_split(batch * 64, 2048));
+    let data = Arc::new(synthetic::split_like(spec, batch * 64, 2048));
     let mut trainer = Trainer::new(spec.clone(), data.clone()).expect("benchmark spec is valid");
     trainer.train_steps(config.warmup_steps);
     let train_rate = |trainer: &mut Trainer| {
@@ -184,4 +184,25 @@ fn layer_times(network: &Network, spec: &Spec, set: &super::data::Dataset, clock
             backward_us: timer.backward_ms[i] * per_image,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every preset is benchmarked on synthetic data of its own input shape (the CIFAR preset
+    /// on 3×32×32, not on MNIST-shaped bars), with a clock that makes each repetition short.
+    #[test]
+    fn every_preset_benchmarks_on_data_of_its_shape() {
+        let ticks = std::cell::Cell::new(0.0);
+        let clock = || {
+            ticks.set(ticks.get() + 1.0);
+            ticks.get()
+        };
+        for name in crate::engine::spec::PRESETS {
+            let spec = Spec::preset(name).unwrap();
+            let report = run(&spec, &BenchConfig { reps: 1, min_ms: 3.0, warmup_steps: 1 }, clock);
+            assert!(report.train_img_s.iter().all(|r| r.is_finite() && *r > 0.0), "{name}: {report:?}");
+        }
+    }
 }
