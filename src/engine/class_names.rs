@@ -1,6 +1,8 @@
 //! The class names of the built-in datasets, as their authors publish them (data, like the
 //! images: they are not translated, and the exports and archives use the same words).
 
+/// MNIST's ten classes: the digits.
+pub const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 /// Fashion-MNIST's ten classes in label order.
 pub const FASHION: [&str; 10] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 /// CIFAR-10's ten classes in label order.

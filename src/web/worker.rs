@@ -325,10 +325,12 @@ fn handle(request: Request) {
             if let Err(e) = crate::web::user_data::forget(dataset).await {
                 post_error(msg!("err.data_not_forgotten", e));
             }
-            let held = with_state(|s| s.data.as_ref().is_some_and(|(kind, _)| *kind == dataset));
-            if held {
-                with_state(|s| s.data = None);
-            }
+            with_state(|s| {
+                if s.data.as_ref().is_some_and(|(kind, _)| *kind == dataset) {
+                    s.data = None;
+                    s.pictures = None;
+                }
+            });
             post(Event::DataMissing { dataset });
         }),
         Request::Build { spec } => {
@@ -458,7 +460,7 @@ async fn load_data(dataset: DatasetKind, base_url: String) {
     };
     pool_started().await;
     let decoded = run_job(move || {
-        DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], dataset.fixed_classes().map_or(10, |c| c.len()))
+        DataSplit::from_files([&files[0], &files[1], &files[2], &files[3]], dataset.fixed_classes().map_or(10, <[_]>::len))
     })
     .await;
     match decoded {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launch, newPage, serve, waitForData } from '../e2e/helpers.mjs';
+import { closeApp, openApp } from '../e2e/helpers.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const argv = process.argv.slice(2);
@@ -18,13 +18,12 @@ const archive = join(root, 'target', `synthetic-cifar-${train}.tar.gz`);
 if (!existsSync(archive)) {
   execFileSync('cargo', ['run', '--release', '--quiet', '--bin', 'cnn', '--', 'synthetic-cifar', archive, '--train', String(train), '--test', '10000'], { cwd: root, stdio: 'inherit' });
 }
-const server = await serve();
-const browser = await launch();
+const app = await openApp();
 try {
-  const page = await newPage(browser);
-  await page.goto(server.url);
-  await waitForData(page);
+  const { page } = app;
   await page.selectOption('[data-testid=preset-select]', preset);
+  // Presets made for MNIST keep the chosen dataset: choose CIFAR-10 for them.
+  if (await page.inputValue('[data-testid=dataset]') !== 'cifar-10') await page.selectOption('[data-testid=dataset]', 'cifar-10');
   await page.waitForSelector('[data-testid=data-drop]');
   let start = Date.now();
   await page.setInputFiles('[data-testid=data-files]', archive);
@@ -41,6 +40,5 @@ try {
   const accuracy = Number(await page.getAttribute('[data-testid=test-acc]', 'data-accuracy'));
   console.log(`${preset}: one epoch of ${train} images in ${seconds.toFixed(1)} s after Start (worker's epoch time ${worker.toFixed(1)} s incl. the 10000-image test, ${(train / worker).toFixed(0)} img/s); test accuracy ${(accuracy * 100).toFixed(2)}%`);
 } finally {
-  await browser.close();
-  await server.close();
+  await closeApp(app);
 }

@@ -3,7 +3,7 @@
 
 use super::SpecError;
 use crate::engine::shape::Shape;
-use crate::engine::class_names::{CIFAR10, CIFAR100, FASHION};
+use crate::engine::class_names::{CIFAR10, CIFAR100, DIGITS, FASHION};
 use crate::msg;
 use serde::{Deserialize, Serialize};
 
@@ -91,15 +91,14 @@ impl DatasetKind {
     }
 
     /// Class names of a built-in dataset (`None` for the user's images).
-    pub fn fixed_classes(self) -> Option<Vec<String>> {
-        let names: Vec<String> = match self {
-            Self::Mnist => (0..10).map(|d| d.to_string()).collect(),
-            Self::FashionMnist => FASHION.iter().map(|s| s.to_string()).collect(),
-            Self::Cifar10 => CIFAR10.iter().map(|s| s.to_string()).collect(),
-            Self::Cifar100 => CIFAR100.iter().map(|s| s.to_string()).collect(),
-            Self::Images => return None,
-        };
-        Some(names)
+    pub const fn fixed_classes(self) -> Option<&'static [&'static str]> {
+        match self {
+            Self::Mnist => Some(&DIGITS),
+            Self::FashionMnist => Some(&FASHION),
+            Self::Cifar10 => Some(&CIFAR10),
+            Self::Cifar100 => Some(&CIFAR100),
+            Self::Images => None,
+        }
     }
 }
 
@@ -172,21 +171,21 @@ impl super::Spec {
         }
     }
 
-    /// Class names in label order.
+    /// Class names in label order. A spec whose `images` is missing gets MNIST's digits; [`Spec::check_dataset`] reports it.
     pub fn class_names(&self) -> Vec<String> {
         match (self.dataset.fixed_classes(), &self.images) {
-            (Some(names), _) => names,
+            (Some(names), _) => names.iter().map(|s| s.to_string()).collect(),
             (None, Some(set)) => set.classes.clone(),
-            (None, None) => (0..10).map(|d| d.to_string()).collect(),
+            (None, None) => DIGITS.iter().map(|s| s.to_string()).collect(),
         }
     }
 
-    /// Number of classes (the last layer's width).
+    /// Number of classes (the last layer's width), from the same lists as [`Spec::class_names`].
     pub fn classes(&self) -> usize {
-        match (self.dataset, &self.images) {
-            (DatasetKind::Cifar100, _) => 100,
-            (DatasetKind::Images, Some(set)) => set.classes.len(),
-            _ => 10,
+        match (self.dataset.fixed_classes(), &self.images) {
+            (Some(names), _) => names.len(),
+            (None, Some(set)) => set.classes.len(),
+            (None, None) => DIGITS.len(),
         }
     }
 }
