@@ -195,10 +195,24 @@ struct NetStep {
 /// parallel here): weights, running statistics and losses as PyTorch's, for 1 and 2 threads.
 #[test]
 fn batchnorm_net_training_steps_match_pytorch() {
-    let mut step: NetStep = serde_json::from_str(&std::fs::read_to_string(format!("{DIR}/bn_net.json")).unwrap()).unwrap();
+    net_steps_match_pytorch("bn_net");
+}
+
+/// Issue 16: the same for a net with residual blocks (an identity block with BatchNorm inside,
+/// a strided block with a 1×1 projection): the shortcut's gradient reaches the block's input in
+/// both the layer-by-layer and the chunked passes.
+#[test]
+fn residual_net_training_steps_match_pytorch() {
+    net_steps_match_pytorch("residual_net");
+}
+
+/// Two training steps of the golden net `name` from PyTorch's starting weights: weights, running
+/// statistics and losses as PyTorch's, for 1 and 2 threads.
+fn net_steps_match_pytorch(name: &str) {
+    let mut step: NetStep = serde_json::from_str(&std::fs::read_to_string(format!("{DIR}/{name}.json")).unwrap()).unwrap();
     // One 40-image batch per epoch: two epochs give the two steps.
     step.spec.training.epochs = 2;
-    let data_bytes = std::fs::read(format!("{DIR}/bn_net_data.safetensors")).unwrap();
+    let data_bytes = std::fs::read(format!("{DIR}/{name}_data.safetensors")).unwrap();
     let data = SafeTensors::deserialize(&data_bytes).unwrap();
     let set = Dataset {
         images: data.tensor("images").unwrap().data().to_vec(),
@@ -208,8 +222,8 @@ fn batchnorm_net_training_steps_match_pytorch() {
         cols: 28,
     };
     let split = Arc::new(DataSplit { train: set.clone(), test: set });
-    let before = std::fs::read(format!("{DIR}/bn_net_before.safetensors")).unwrap();
-    let after_bytes = std::fs::read(format!("{DIR}/bn_net_after.safetensors")).unwrap();
+    let before = std::fs::read(format!("{DIR}/{name}_before.safetensors")).unwrap();
+    let after_bytes = std::fs::read(format!("{DIR}/{name}_after.safetensors")).unwrap();
     let after = SafeTensors::deserialize(&after_bytes).unwrap();
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -233,6 +247,7 @@ fn batchnorm_net_training_steps_match_pytorch() {
         for (a, b) in losses.iter().zip(&step.losses) {
             assert!((a - b).abs() < 1e-4 * b.abs(), "{threads} threads: losses {losses:?} vs {:?}", step.losses);
         }
-        println!("{threads} threads: BatchNorm net after 2 steps, largest relative error {worst:e}; losses {losses:?}");
+        assert_eq!(ours.names().len(), after.names().len(), "{name}: the same tensors");
+        println!("{name}, {threads} threads: after 2 steps, largest relative error {worst:e}; losses {losses:?}");
     }
 }

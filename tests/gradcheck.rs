@@ -237,3 +237,65 @@ fn whole_network_with_cross_entropy() {
         }
     }
 }
+
+/// Issue 16: residual blocks — a block at the very input (its shortcut's share must reach the
+/// input gradient), an identity block, and a strided block with a 1×1 projection — against
+/// central differences of the loss (parameters) and of `Σ r·logits` (input).
+#[test]
+fn residual_network_gradients() {
+    let mut spec = Spec::default();
+    spec.layers = serde_json::from_str(
+        r#"[{"type":"residual","layers":[{"type":"conv2d","out_channels":1,"kernel_size":3,"padding":1},{"type":"tanh"}]},
+            {"type":"conv2d","out_channels":3,"kernel_size":3,"stride":2,"padding":1},{"type":"tanh"},
+            {"type":"residual","layers":[{"type":"conv2d","out_channels":3,"kernel_size":3,"padding":1},{"type":"tanh"},
+                                          {"type":"conv2d","out_channels":3,"kernel_size":3,"padding":1}]},
+            {"type":"residual","shortcut":"conv1x1","layers":[{"type":"conv2d","out_channels":4,"kernel_size":3,"stride":2,"padding":1},{"type":"sigmoid"}]},
+            {"type":"adaptive_avg_pool2d","output_size":2},{"type":"flatten"},{"type":"linear","out_features":10}]"#,
+    )
+    .unwrap();
+    let mut net = Network::from_spec(&spec).unwrap();
+    assert_eq!(net.layers.len(), 15, "three blocks open into their bodies and a join each");
+    let mut g = rng();
+    let x: Vec<f32> = (0..N * 784).map(|_| g.random_range(0.0..1.0)).collect();
+    let labels = [3u8, 7];
+    let mut ws = net.workspace(N);
+    let mut pass_rng = rng();
+    net.train_chunk(&x, &labels, &Loss::default(), 1.0 / N as f32, &mut ws, &mut Pass { train: true, backward: true, rng: &mut pass_rng });
+    let analytic = ws.grads.clone();
+    assert!(analytic.iter().filter(|g| !g.is_empty()).count() >= 6);
+    let mean_loss = |net: &Network| -> f64 {
+        let mut ws = net.workspace(N);
+        let mut r = rng();
+        net.train_chunk(&x, &labels, &Loss::default(), 1.0, &mut ws, &mut Pass { train: true, backward: true, rng: &mut r }).loss / N as f64
+    };
+    let eps = 1e-3f32;
+    for (li, grads) in analytic.iter().enumerate() {
+        for p in (0..grads.len()).step_by(grads.len() / 9 + 1) {
+            let orig = net.layers[li].params()[p];
+            net.layers[li].params_mut()[p] = orig + eps;
+            let plus = mean_loss(&net);
+            net.layers[li].params_mut()[p] = orig - eps;
+            let minus = mean_loss(&net);
+            net.layers[li].params_mut()[p] = orig;
+            close((plus - minus) / (2.0 * eps as f64), grads[p], &format!("residual net layer {li} param {p}"));
+        }
+    }
+    // The input gradient of Σ r·logits.
+    let r = away_from_zero(N * 10, &mut g);
+    let objective = |x: &[f32]| -> f64 {
+        let mut ws = net.workspace(N);
+        let mut p = rng();
+        let y = net.forward(x, N, &mut ws, &mut Pass { train: true, backward: true, rng: &mut p });
+        y.iter().zip(&r).map(|(&a, &b)| a as f64 * b as f64).sum()
+    };
+    let mut ws = net.workspace(N);
+    let mut p = rng();
+    net.forward(&x, N, &mut ws, &mut Pass { train: true, backward: true, rng: &mut p });
+    let dx = net.backward_from(&r, N, &mut ws, true).unwrap().to_vec();
+    for i in (0..x.len()).step_by(37) {
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[i] += eps;
+        xm[i] -= eps;
+        close((objective(&xp) - objective(&xm)) / (2.0 * eps as f64), dx[i], &format!("residual net dx[{i}]"));
+    }
+}

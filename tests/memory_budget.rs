@@ -38,7 +38,7 @@ fn extra_specs() -> Vec<Spec> {
 fn the_estimate_covers_what_training_and_evaluation_hold() {
     let specs = PRESETS.iter().map(|n| Spec::preset(n).unwrap()).chain(extra_specs());
     for spec in specs {
-        let infos = spec.infer().unwrap();
+        let infos = spec.infer_flat().unwrap();
         let data = Arc::new(synthetic::split_like(&spec, 200, 100));
         let estimate = memory::estimate(&spec, &infos);
         let mut trainer = Trainer::new(spec.clone(), data.clone()).unwrap();
@@ -61,7 +61,7 @@ fn the_estimate_covers_what_training_and_evaluation_hold() {
 #[test]
 fn a_model_right_at_the_budget_passes_and_one_byte_more_is_refused() {
     let spec = Spec::default();
-    let infos = spec.infer().unwrap();
+    let infos = spec.infer_flat().unwrap();
     let total = memory::estimate(&spec, &infos).total();
     assert!(memory::check(&spec, &infos, total).is_ok());
     let err = memory::check(&spec, &infos, total - 1).unwrap_err();

@@ -6,7 +6,8 @@ use super::layers::Pass;
 use super::loss::Loss;
 use super::network::Network;
 use super::profile::LayerTimer;
-use super::spec::{LayerSpec, Spec};
+use super::spec::flat::Step;
+use super::spec::{LayerSpec, Shortcut, Spec};
 use super::train::{evaluate, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -96,10 +97,15 @@ impl BenchReport {
 
 /// FLOPs per image as the peer harness counts them: (forward, training).
 pub fn flop_counts(spec: &Spec) -> (f64, f64) {
-    let Ok(infos) = spec.infer() else { return (0.0, 0.0) };
+    let Ok(infos) = spec.infer_flat() else { return (0.0, 0.0) };
     let (mut fwd, mut first) = (0.0, None);
-    for (layer, info) in spec.layers.iter().zip(&infos) {
-        if matches!(layer, LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. }) {
+    for (layer, info) in spec.flat().iter().zip(&infos) {
+        // A projection shortcut is a convolution too (its sum's adds are counted with it).
+        let weighted = match layer.step {
+            Step::Layer(l) => matches!(l, LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. }),
+            Step::Join { shortcut, .. } => shortcut == Shortcut::Conv1x1,
+        };
+        if weighted {
             fwd += info.flops as f64;
             first.get_or_insert(info.flops as f64);
         }
@@ -175,11 +181,13 @@ fn layer_times(network: &Network, spec: &Spec, set: &super::data::Dataset, clock
         network.train_chunk_profiled(&x, &set.labels[..N], &Loss::default(), 1.0 / N as f32, &mut ws, &mut pass, &mut timer);
     }
     let per_image = 1000.0 / (N * ITERS) as f64;
-    spec.layers
-        .iter()
+    // One row per layer the network runs: a residual block's body layers and its sum ("Add").
+    let names: Vec<String> = spec.infer_flat().map(|infos| infos.into_iter().map(|i| i.name).collect()).unwrap_or_default();
+    names
+        .into_iter()
         .enumerate()
-        .map(|(i, l)| LayerTime {
-            name: l.kind_name().to_string(),
+        .map(|(i, name)| LayerTime {
+            name,
             forward_us: timer.forward_ms[i] * per_image,
             backward_us: timer.backward_ms[i] * per_image,
         })

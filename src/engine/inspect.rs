@@ -89,24 +89,30 @@ pub fn inspect(network: &Network, x: &[f32]) -> Inspection {
     let mut probs = vec![0.0; network.classes];
     softmax(&logits, &mut probs);
     let top = probs.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+    // One output per spec layer: a residual block shows its sum.
     let layers = network
-        .layers
+        .ends
         .iter()
         .enumerate()
-        .map(|(i, layer)| {
-            let shape = layer.output_shape();
+        .map(|(k, &i)| {
+            let shape = network.layers[i].output_shape();
             let all = network.layer_output(i, 1, &ws);
             let shown = if shape.h * shape.w == 1 { shape.c } else { shape.c.min(MAX_MAPS) };
-            LayerOutput { layer: i, shape: [shape.c, shape.h, shape.w], values: all[..shown * shape.h * shape.w].to_vec(), range: range_of(all) }
+            LayerOutput { layer: k, shape: [shape.c, shape.h, shape.w], values: all[..shown * shape.h * shape.w].to_vec(), range: range_of(all) }
         })
         .collect();
-    let filters = network.layers.iter().enumerate().filter_map(|(i, layer)| {
+    // The filters of the spec's own convolutions (not those inside blocks).
+    let filters = network.ends.iter().enumerate().filter_map(|(k, &i)| {
+        let layer = &network.layers[i];
+        if layer.join().is_some() {
+            return None;
+        }
         let weight = layer.param_tensors().into_iter().find(|t| t.name == "weight" && t.shape.len() == 4)?;
         let [out, per_group_in, kh, kw] = weight.shape[..] else { return None };
         let shown = out.min(MAX_MAPS);
         let params = &layer.params()[weight.offset..];
         let values = (0..shown).flat_map(|o| params[o * per_group_in * kh * kw..][..kh * kw].iter().copied()).collect();
-        Some(Filters { layer: i, shape: [shown, kh, kw], values })
+        Some(Filters { layer: k, shape: [shown, kh, kw], values })
     }).collect();
     let mut dy = vec![0.0; network.classes];
     dy[top] = 1.0;

@@ -15,6 +15,11 @@ pub struct Network {
     pub input: Shape,
     /// Number of output classes.
     pub classes: usize,
+    /// Each layer's tensor-name prefix in PyTorch's `state_dict` (`3`, `3.body.1`, `3.shortcut`).
+    pub prefixes: Vec<String>,
+    /// For each spec layer, the index of the layer giving its output (a residual block opens
+    /// into several layers).
+    pub ends: Vec<usize>,
 }
 
 /// Buffers for running `capacity` samples through a network (reused across steps).
@@ -33,6 +38,9 @@ pub struct Workspace {
     pub last: LossSum,
     /// Partial sums of a batch-coupled layer (BatchNorm) for this chunk.
     pub stats: Vec<f64>,
+    /// Per layer: a residual join's gradient for its block's input, added when the backward pass
+    /// reaches that input (empty for other layers).
+    skip_grads: Vec<Vec<f32>>,
 }
 
 impl Workspace {
@@ -43,7 +51,8 @@ impl Workspace {
         let acts: u64 = self.acts.iter().map(f32s).sum();
         let grads: u64 = self.grads.iter().map(f32s).sum();
         let scratch: u64 = self.scratch.iter().map(|s| f32s(&s.f) + f32s(&s.g) + f32s(&s.h) + s.idx.capacity() as u64 * 4).sum();
-        acts + grads + scratch + f32s(&self.grad_a) + f32s(&self.grad_b) + self.stats.capacity() as u64 * 8
+        let skips: u64 = self.skip_grads.iter().map(f32s).sum();
+        acts + grads + scratch + skips + f32s(&self.grad_a) + f32s(&self.grad_b) + self.stats.capacity() as u64 * 8
     }
 }
 
@@ -52,7 +61,8 @@ impl Network {
     pub fn from_spec(spec: &Spec) -> Result<Self, SpecError> {
         let mut rng = crate::engine::streams::Purpose::Init.rng(spec.seed);
         let layers = layers::build(spec, &mut rng)?;
-        Ok(Self { layers, input: spec.input_shape(), classes: spec.classes() })
+        let prefixes = spec.flat().iter().map(|f| f.state_prefix()).collect();
+        Ok(Self { layers, input: spec.input_shape(), classes: spec.classes(), prefixes, ends: spec.flat_ends() })
     }
 
     /// Parameter count of each layer.
@@ -83,6 +93,42 @@ impl Network {
             grads: self.param_lens().into_iter().map(|n| vec![0.0; n]).collect(),
             last: LossSum::default(),
             stats: Vec::new(),
+            skip_grads: self.layers.iter().map(|l| l.join().map_or_else(Vec::new, |j| vec![0.0; capacity * j.skip_len()])).collect(),
+        }
+    }
+
+    /// Runs layer `i` forward on the workspace's activations (a join also reads its block's input).
+    fn run_forward(&self, i: usize, n: usize, ws: &mut Workspace, pass: &mut Pass) {
+        let (before, after) = ws.acts.split_at_mut(i + 1);
+        match self.layers[i].join() {
+            Some(j) => j.forward_join(&before[i], &before[j.from], &mut after[0], n, &mut ws.scratch[i], pass),
+            None => self.layers[i].forward(&before[i], &mut after[0], n, &mut ws.scratch[i], pass),
+        }
+    }
+
+    /// Runs layer `i` backward from `ws.grad_a` (its output's gradient); afterwards `ws.grad_a`
+    /// holds its input's gradient when `input_grad`, residual shortcuts' shares included.
+    fn run_backward(&self, i: usize, n: usize, ws: &mut Workspace, input_grad: bool) {
+        let dx = if input_grad { Some(&mut ws.grad_b[..]) } else { None };
+        match self.layers[i].join() {
+            Some(j) => j.backward_join(&ws.acts[j.from], &ws.grad_a, dx, &mut ws.skip_grads[i], &mut ws.grads[i], n, &mut ws.scratch[i]),
+            None => self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], &ws.grad_a, dx, &mut ws.grads[i], n, &mut ws.scratch[i]),
+        }
+        std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+        if input_grad {
+            self.add_skip_grads(i, n, ws);
+        }
+    }
+
+    /// Adds the shortcut gradients of the blocks whose input is activation `i` into `ws.grad_a`.
+    fn add_skip_grads(&self, i: usize, n: usize, ws: &mut Workspace) {
+        for (k, layer) in self.layers.iter().enumerate().skip(i) {
+            if let Some(j) = layer.join().filter(|j| j.from == i) {
+                let len = n * j.skip_len();
+                for (g, &s) in ws.grad_a[..len].iter_mut().zip(&ws.skip_grads[k][..len]) {
+                    *g += s;
+                }
+            }
         }
     }
 
@@ -103,10 +149,9 @@ impl Network {
         assert!(n <= ws.capacity, "workspace holds {} samples, asked for {n}", ws.capacity);
         let in_len = n * self.input.len();
         ws.acts[0][..in_len].copy_from_slice(&x[..in_len]);
-        for (i, layer) in self.layers.iter().enumerate() {
-            let (before, after) = ws.acts.split_at_mut(i + 1);
+        for i in 0..self.layers.len() {
             prof.enter(i, Phase::Forward);
-            layer.forward(&before[i], &mut after[0], n, &mut ws.scratch[i], pass);
+            self.run_forward(i, n, ws, pass);
             prof.exit(i, Phase::Forward);
         }
         &ws.acts[self.layers.len()][..n * self.classes]
@@ -136,13 +181,10 @@ impl Network {
         let logits = &ws.acts[last][..n * self.classes];
         let result = loss.compute(logits, labels, self.classes, scale, Some(&mut ws.grad_a[..n * self.classes]));
         for i in (0..last).rev() {
-            let (dy, dx) = (&ws.grad_a, &mut ws.grad_b);
-            // The first layer's input gradient is never needed.
-            let dx = if i > 0 { Some(&mut dx[..]) } else { None };
             prof.enter(i, Phase::Backward);
-            self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], dy, dx, &mut ws.grads[i], n, &mut ws.scratch[i]);
+            // The first layer's input gradient is never needed.
+            self.run_backward(i, n, ws, i > 0);
             prof.exit(i, Phase::Backward);
-            std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
         }
         result
     }
@@ -154,9 +196,7 @@ impl Network {
         let out_len = n * self.classes;
         ws.grad_a[..out_len].copy_from_slice(&dy[..out_len]);
         for i in (0..self.layers.len()).rev() {
-            let dx = if i > 0 || input_grad { Some(&mut ws.grad_b[..]) } else { None };
-            self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], &ws.grad_a, dx, &mut ws.grads[i], n, &mut ws.scratch[i]);
-            std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+            self.run_backward(i, n, ws, i > 0 || input_grad);
         }
         input_grad.then(|| &ws.grad_a[..n * self.input.len()])
     }
@@ -174,8 +214,7 @@ impl Network {
 
     /// Forward of layer `i` alone on the workspace's `n` samples.
     pub fn forward_layer(&self, i: usize, n: usize, ws: &mut Workspace, pass: &mut Pass) {
-        let (before, after) = ws.acts.split_at_mut(i + 1);
-        self.layers[i].forward(&before[i], &mut after[0], n, &mut ws.scratch[i], pass);
+        self.run_forward(i, n, ws, pass);
     }
 
     /// Batch-coupled layer `i`: this chunk's forward partial sums into `ws.stats`.
@@ -202,9 +241,7 @@ impl Network {
 
     /// Backward of layer `i` alone (layers are visited last to first).
     pub fn backward_layer(&self, i: usize, n: usize, ws: &mut Workspace) {
-        let dx = if i > 0 { Some(&mut ws.grad_b[..]) } else { None };
-        self.layers[i].backward(&ws.acts[i], &ws.acts[i + 1], &ws.grad_a, dx, &mut ws.grads[i], n, &mut ws.scratch[i]);
-        std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+        self.run_backward(i, n, ws, i > 0);
     }
 
     /// Batch-coupled layer `i`: this chunk's backward partial sums (and parameter gradients).
@@ -222,6 +259,15 @@ impl Network {
             c.backward_apply(&ws.acts[i], &ws.grad_a, &mut ws.grad_b, n, &ws.scratch[i], totals, count);
         }
         std::mem::swap(&mut ws.grad_a, &mut ws.grad_b);
+        if i > 0 {
+            self.add_skip_grads(i, n, ws);
+        }
+    }
+
+    /// Output of spec layer `k` (the last of a residual block's layers) for the first `n`
+    /// samples of the last forward pass on `ws`.
+    pub fn spec_layer_output<'w>(&self, k: usize, n: usize, ws: &'w Workspace) -> &'w [f32] {
+        self.layer_output(self.ends[k], n, ws)
     }
 
     /// Output of layer `i` for the first `n` samples of the last forward pass on `ws`.

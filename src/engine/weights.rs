@@ -106,10 +106,10 @@ fn entries(network: &Network) -> Vec<Entry> {
     let mut out = Vec::new();
     for (i, layer) in network.layers.iter().enumerate() {
         for t in layer.param_tensors() {
-            out.push(Entry { name: format!("{i}.{}", t.name), layer: i, tensor: t, buffer: false });
+            out.push(Entry { name: format!("{}.{}", network.prefixes[i], t.name), layer: i, tensor: t, buffer: false });
         }
         for t in layer.buffer_tensors() {
-            out.push(Entry { name: format!("{i}.{}", t.name), layer: i, tensor: t, buffer: true });
+            out.push(Entry { name: format!("{}.{}", network.prefixes[i], t.name), layer: i, tensor: t, buffer: true });
         }
     }
     out

@@ -43,10 +43,46 @@ class Spp(nn.Module):
         return torch.cat([f(x, l).flatten(1) for l in self.levels], dim=1)
 
 
+class Residual(nn.Module):
+    """A residual block as our engine and export define it: body(x) + shortcut(x)."""
+
+    def __init__(self, body, shortcut):
+        super().__init__()
+        self.body, self.shortcut = body, shortcut
+
+    def forward(self, x):
+        return self.body(x) + self.shortcut(x)
+
+
+def out_shape(m, shape):
+    """Per-sample output shape of module `m` on per-sample input `shape`."""
+    with torch.no_grad():
+        m.eval()
+        out = list(m(torch.zeros(2, *shape)).shape[1:])
+        m.train()
+    return out
+
+
+def matching_stride(n, out):
+    """The smallest stride taking n positions to out with a 1×1 window."""
+    return next(s for s in range(1, max(n, 1) + 1) if (max(n, 1) - 1) // s + 1 == out)
+
+
 def module(spec, in_shape):
     """The PyTorch module for one of our layer specs (per-sample input shape C,H,W or F)."""
     t = spec["type"]
     c = in_shape[0]
+    if t == "residual":
+        body, shape = [], list(in_shape)
+        for inner in spec["layers"]:
+            body.append(module(inner, shape))
+            shape = out_shape(body[-1], shape)
+        if spec.get("shortcut", "identity") == "conv1x1":
+            stride = (matching_stride(in_shape[1], shape[1]), matching_stride(in_shape[2], shape[2]))
+            shortcut = nn.Conv2d(c, shape[0], 1, stride=stride)
+        else:
+            shortcut = nn.Identity()
+        return Residual(nn.Sequential(*body), shortcut)
     if t == "conv2d":
         pad = spec.get("padding", 0)
         return nn.Conv2d(c, spec["out_channels"], pair(spec["kernel_size"]), stride=pair(spec.get("stride", 1)),
@@ -333,14 +369,20 @@ BN_NET = [
 ]
 
 
-def make_net_step():
-    """Two SGD steps of a net with BatchNorm on one 40-image batch (3 chunks in our engine)."""
-    net = sequential(BN_NET)
+def make_net_step(name="bn_net", layers=BN_NET, double=False):
+    """Two SGD steps of a net with BatchNorm on one 40-image batch (3 chunks in our engine).
+    `double` trains in float64 (saved as float32): PyTorch's own float32 result is then no
+    reference, it is as far from float64 as our engine (whose BatchNorm sums in f64) is."""
+    net = sequential(layers)
     images = torch.randint(0, 256, (40, 28, 28), dtype=torch.uint8)
     labels = torch.randint(0, 10, (40,), dtype=torch.uint8)
     before = {k: v.clone() for k, v in net.state_dict().items()}
+    if double:
+        net = net.double()
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     x = images.float().div(255).unsqueeze(1)
+    if double:
+        x = x.double()
     losses = []
     for _ in range(2):
         opt.zero_grad()
@@ -348,17 +390,44 @@ def make_net_step():
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    save_file({k: v.contiguous() for k, v in before.items()}, os.path.join(HERE, "bn_net_before.safetensors"))
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, os.path.join(HERE, "bn_net_after.safetensors"))
-    save_file({"images": images, "labels": labels}, os.path.join(HERE, "bn_net_data.safetensors"))
-    spec = {"version": 1, "dataset": "mnist", "layers": BN_NET, "seed": 1,
+    save_file({k: v.contiguous() for k, v in before.items()}, os.path.join(HERE, f"{name}_before.safetensors"))
+    after = {k: v.float() if v.is_floating_point() else v for k, v in net.state_dict().items()}
+    save_file({k: v.contiguous() for k, v in after.items()}, os.path.join(HERE, f"{name}_after.safetensors"))
+    save_file({"images": images, "labels": labels}, os.path.join(HERE, f"{name}_data.safetensors"))
+    spec = {"version": 1, "dataset": "mnist", "layers": layers, "seed": 1,
             "training": {"batch_size": 40, "epochs": 2, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}}}
-    with open(os.path.join(HERE, "bn_net.json"), "w") as f:
+    with open(os.path.join(HERE, f"{name}.json"), "w") as f:
         json.dump({"spec": spec, "losses": losses}, f, indent=1)
-    with open(os.path.join(HERE, "bn_net.spec.json"), "w") as f:
-        json.dump(spec, f, indent=1)
-    print(f"BatchNorm net: losses {losses}")
-    make_forward(spec, before)
+    print(f"{name}: losses {losses}")
+    if name == "bn_net":
+        with open(os.path.join(HERE, "bn_net.spec.json"), "w") as f:
+            json.dump(spec, f, indent=1)
+        make_forward(spec, before)
+
+
+# Residual blocks (issue 16): an identity block with BatchNorm inside, then a strided block with
+# a 1×1 projection shortcut.
+RESIDUAL_NET = [
+    {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+    {"type": "batch_norm2d"},
+    {"type": "relu"},
+    {"type": "residual", "layers": [
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "bias": False},
+        {"type": "batch_norm2d"},
+        {"type": "relu"},
+        {"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+    ]},
+    {"type": "relu"},
+    {"type": "max_pool2d", "kernel_size": 2},
+    {"type": "residual", "shortcut": "conv1x1", "layers": [
+        {"type": "conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": 1},
+        {"type": "batch_norm2d"},
+        {"type": "tanh"},
+    ]},
+    {"type": "relu"},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 10},
+]
 
 
 def make_forward(spec, state):
@@ -388,6 +457,12 @@ def make_forward(spec, state):
 
 
 if __name__ == "__main__":
-    make_layers()
-    make_optim()
-    make_net_step()
+    import sys
+    # `residual` makes only the residual net's files (added later, with its own seed, so the
+    # other files stay as they were).
+    if sys.argv[1:] != ["residual"]:
+        make_layers()
+        make_optim()
+        make_net_step()
+    torch.manual_seed(20261204)
+    make_net_step("residual_net", RESIDUAL_NET, double=True)

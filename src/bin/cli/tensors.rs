@@ -55,7 +55,7 @@ pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train
         for (i, layer) in network.layers.iter().enumerate() {
             for t in layer.param_tensors() {
                 let len: usize = t.shape.iter().product();
-                tensors.push((format!("grad.{i}.{}", t.name), t.shape.clone(), weights::f32_bytes(&ws.grads[i][t.offset..t.offset + len])));
+                tensors.push((format!("grad.{}.{}", network.prefixes[i], t.name), t.shape.clone(), weights::f32_bytes(&ws.grads[i][t.offset..t.offset + len])));
             }
         }
     }
@@ -64,6 +64,7 @@ pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train
         // them from each layer's input over the whole batch and write them beside the output.
         for i in 0..network.layers.len() {
             let Some(coupled) = network.layers[i].coupled() else { continue };
+            // A layer's input is the previous layer's output (a block's first body layer too).
             let input = if i == 0 { &x[..] } else { network.layer_output(i - 1, n, &ws) };
             let mut totals = vec![0.0f64; coupled.stat_len()];
             coupled.forward_stats(input, n, &mut totals);
@@ -72,7 +73,7 @@ pub fn forward(spec: &Spec, weights_path: &Path, input: &Path, out: &Path, train
             let layer = &network.layers[i];
             for t in layer.buffer_tensors().iter().filter(|t| t.name.starts_with("running_")) {
                 let len: usize = t.shape.iter().product();
-                tensors.push((format!("{i}.{}", t.name), t.shape.clone(), weights::f32_bytes(&layer.buffers()[t.offset..t.offset + len])));
+                tensors.push((format!("{}.{}", network.prefixes[i], t.name), t.shape.clone(), weights::f32_bytes(&layer.buffers()[t.offset..t.offset + len])));
             }
         }
     }

@@ -13,6 +13,7 @@ mod linear;
 mod norm;
 mod pool;
 mod prelu;
+mod residual;
 mod softmax;
 
 pub use activation::{Act, Activation};
@@ -23,10 +24,12 @@ pub use norm::{GroupedNorm, LocalResponseNorm, NormKind};
 pub use flatten::Flatten;
 pub use linear::Linear;
 pub use prelu::Prelu;
+pub use residual::Join;
 pub use pool::{adaptive_max, AvgPool2d, AxisWindows, MaxPool2d, PoolOptions, SpatialPyramidPool};
 pub use softmax::Softmax;
 
 use super::shape::Shape;
+use super::spec::flat::Step;
 use super::spec::{FieldError, Init, LayerSpec, Pair, Spec, SpecError};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -108,6 +111,10 @@ pub trait Layer: Send + Sync {
     }
     /// Mutable batch-statistics interface (running statistics).
     fn coupled_mut(&mut self) -> Option<&mut dyn BatchCoupled> {
+        None
+    }
+    /// The residual join this layer is, whose forward and backward also read the block's input.
+    fn join(&self) -> Option<&Join> {
         None
     }
     /// Computes `y` (`n × output`) from `x` (`n × input`).
@@ -229,16 +236,23 @@ pub fn build_layer(layer: &LayerSpec, input: Shape, init: Init, rng: &mut ChaCha
         }
         LayerSpec::LocalResponseNorm { size, alpha, beta, k } => Box::new(LocalResponseNorm::new(input, size, alpha, beta, k)),
         LayerSpec::Linear { out_features, bias } => Box::new(Linear::new(input.len(), out_features, bias, init, rng)),
+        // The shape rule above refuses a block inside a block; a spec's blocks are opened by `build`.
+        LayerSpec::Residual { .. } => return Err(FieldError::new("layers", crate::msg!("err.residual_nested"))),
     })
 }
 
-/// Builds the layers of a validated spec, initialised from `rng`.
+/// Builds the layers of a validated spec, initialised from `rng`: its flat list
+/// ([`Spec::flat`]), residual blocks opened into their body and a [`Join`].
 pub fn build(spec: &Spec, rng: &mut ChaCha8Rng) -> Result<Vec<Box<dyn Layer>>, SpecError> {
-    let infos = spec.infer()?;
-    spec.layers
+    let infos = spec.infer_flat()?;
+    spec.flat()
         .iter()
         .zip(&infos)
-        .enumerate()
-        .map(|(i, (layer, info))| build_layer(layer, info.input, spec.init, rng).map_err(|e| e.at(i)))
+        .map(|(flat, info)| match flat.step {
+            Step::Layer(layer) => build_layer(layer, info.input, spec.init, rng).map_err(|e| e.at(flat.top)),
+            Step::Join { from, shortcut } => Join::new(from, infos[from].input, info.input, shortcut, spec.init, rng)
+                .map(|j| Box::new(j) as Box<dyn Layer>)
+                .map_err(|e| e.at(flat.top)),
+        })
         .collect()
 }

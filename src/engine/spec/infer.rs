@@ -2,7 +2,7 @@
 //! the formula behind it, or an error naming the layer and the field.
 
 use super::ranges::{MAX_LAYERS, MAX_VALUES};
-use super::{FieldError, LayerSpec, Pair, Spec, SpecError, MEMORY_BUDGET_BYTES, SPEC_VERSION};
+use super::{FieldError, LayerSpec, Pair, Shortcut, Spec, SpecError, MEMORY_BUDGET_BYTES, SPEC_VERSION};
 use crate::engine::layers::{ConvOptions, PoolOptions, SpatialPyramidPool};
 use crate::engine::shape::Shape;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,17 @@ impl Spec {
 
     /// Validates the spec and infers every layer's shapes, parameters and FLOPs.
     pub fn infer(&self) -> Result<Vec<LayerInfo>, SpecError> {
+        self.infer_both().map(|(top, _)| top)
+    }
+
+    /// [`Spec::infer`] for the flat list the network runs ([`Spec::flat`]): one info per body
+    /// layer and per join of a residual block.
+    pub fn infer_flat(&self) -> Result<Vec<LayerInfo>, SpecError> {
+        self.infer_both().map(|(_, flat)| flat)
+    }
+
+    /// The infos of the spec's layers and of the flat list.
+    pub fn infer_both(&self) -> Result<(Vec<LayerInfo>, Vec<LayerInfo>), SpecError> {
         if self.version != SPEC_VERSION {
             return Err(SpecError::top(
                 "version",
@@ -51,17 +62,20 @@ impl Spec {
         if self.layers.is_empty() {
             return Err(SpecError::top("layers", msg!("err.no_layers")));
         }
-        if self.layers.len() > MAX_LAYERS {
-            return Err(SpecError::top("layers", msg!("err.too_many_layers", self.layers.len(), MAX_LAYERS)));
+        let flat_len: usize = self.layers.iter().map(|l| if let LayerSpec::Residual { layers, .. } = l { layers.len() + 1 } else { 1 }).sum();
+        if flat_len > MAX_LAYERS {
+            return Err(SpecError::top("layers", msg!("err.too_many_layers", flat_len, MAX_LAYERS)));
         }
         let mut shape = self.input_shape();
         let mut infos = Vec::with_capacity(self.layers.len());
+        let mut flat = Vec::with_capacity(flat_len);
         for (i, layer) in self.layers.iter().enumerate() {
-            let info = infer_layer(layer, shape).map_err(|e| e.at(i))?;
+            let (info, parts) = infer_spec_layer(i, layer, shape)?;
             shape = info.output;
             infos.push(info);
+            flat.extend(parts);
         }
-        super::memory::check(self, &infos, MEMORY_BUDGET_BYTES as u64)?;
+        super::memory::check(self, &flat, MEMORY_BUDGET_BYTES as u64)?;
         let classes = self.classes();
         if shape != Shape::flat(classes) {
             return Err(SpecError::layer(
@@ -70,8 +84,80 @@ impl Spec {
                 msg!("err.class_scores", classes, shape),
             ));
         }
-        Ok(infos)
+        Ok((infos, flat))
     }
+}
+
+/// The shape rule of spec layer `index`: its info and the infos of the flat layers it opens
+/// into (itself, or a residual block's body and join); errors name the layer and the field
+/// (`layers[1].kernel_size` inside a block).
+pub fn infer_spec_layer(index: usize, layer: &LayerSpec, input: Shape) -> Result<(LayerInfo, Vec<LayerInfo>), SpecError> {
+    let LayerSpec::Residual { layers, shortcut } = layer else {
+        let info = infer_layer(layer, input).map_err(|e| e.at(index))?;
+        return Ok((info.clone(), vec![info]));
+    };
+    if layers.is_empty() {
+        return Err(SpecError::layer(index, "layers", msg!("err.residual_empty")));
+    }
+    let mut shape = input;
+    let mut parts = Vec::with_capacity(layers.len() + 1);
+    for (m, inner) in layers.iter().enumerate() {
+        let info = infer_layer(inner, shape).map_err(|e| SpecError::layer(index, &format!("layers[{m}].{}", e.field), e.message))?;
+        shape = info.output;
+        parts.push(info);
+    }
+    let join = infer_join(input, shape, *shortcut).map_err(|e| e.at(index))?;
+    let params: Vec<String> = parts.iter().chain([&join]).map(|p| p.params.to_string()).collect();
+    parts.push(join);
+    let sum = |f: &dyn Fn(&LayerInfo) -> u64| parts.iter().map(f).fold(0u64, u64::saturating_add);
+    let info = LayerInfo {
+        name: layer.kind_name().to_string(),
+        input,
+        output: shape,
+        params: sum(&|p| p.params as u64) as usize,
+        buffers: sum(&|p| p.buffers as u64) as usize,
+        flops: sum(&|p| p.flops),
+        activation_bytes: sum(&|p| p.activation_bytes as u64) as usize,
+        output_formula: msg!("info.residual_output", shape),
+        params_formula: Message::verbatim(format!("{} = {}", params.join("+"), sum(&|p| p.params as u64))),
+    };
+    Ok((info, parts))
+}
+
+/// The join of a residual block whose body takes `input` to `body`: the sum's shape rule and the
+/// shortcut's parameters.
+fn infer_join(input: Shape, body: Shape, shortcut: Shortcut) -> Result<LayerInfo, FieldError> {
+    let add = body.len() as u64;
+    let (params, flops, formula) = match shortcut {
+        Shortcut::Identity => {
+            if input != body {
+                return Err(FieldError::new("shortcut", msg!("err.residual_identity", input, body)));
+            }
+            (0, add, Message::verbatim("0"))
+        }
+        Shortcut::Conv1x1 => {
+            if input.is_flat() || body.is_flat() {
+                return Err(FieldError::new("shortcut", msg!("err.residual_flat", input, body)));
+            }
+            let stride = match (super::flat::matching_stride(input.h, body.h), super::flat::matching_stride(input.w, body.w)) {
+                (Some(h), Some(w)) => Pair { h, w },
+                _ => return Err(FieldError::new("shortcut", msg!("err.residual_stride", input, body))),
+            };
+            let conv = infer_layer(&super::flat::shortcut_conv(body.c, stride), input)?;
+            (conv.params, conv.flops + add, conv.params_formula)
+        }
+    };
+    Ok(LayerInfo {
+        name: "Add".into(),
+        input: body,
+        output: body,
+        params,
+        buffers: 0,
+        flops,
+        activation_bytes: body.len() * 4,
+        output_formula: msg!("info.same_as_input"),
+        params_formula: formula,
+    })
 }
 
 fn finite(field: &'static str, v: f32) -> Result<(), FieldError> {
@@ -259,6 +345,7 @@ pub fn infer_layer(layer: &LayerSpec, input: Shape) -> Result<LayerInfo, FieldEr
             let formula = format!("{}·{}·{} = {}", input.c, input.h, input.w, input.len());
             (Shape::flat(input.len()), 0, 0, Message::verbatim(formula), Message::verbatim("0"))
         }
+        LayerSpec::Residual { .. } => return Err(FieldError::new("layers", msg!("err.residual_nested"))),
         &LayerSpec::Linear { out_features, bias } => {
             if !input.is_flat() {
                 return Err(FieldError::new(

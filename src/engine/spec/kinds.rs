@@ -77,6 +77,11 @@ fn registration(kind: LayerKind) -> Registration {
         K::GroupNorm => r("GroupNorm", G::Normalization, r#"{"type":"group_norm","num_groups":2}"#),
         K::LocalResponseNorm => r("LocalResponseNorm", G::Normalization, r#"{"type":"local_response_norm","size":5}"#),
         K::Linear => r("Linear", G::Dense, r#"{"type":"linear","out_features":10}"#),
+        K::Residual => r(
+            "Residual",
+            G::Convolution,
+            r#"{"type":"residual","layers":[{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":1},{"type":"relu"},{"type":"conv2d","out_channels":8,"kernel_size":3,"padding":1}],"shortcut":"conv1x1"}"#,
+        ),
     }
 }
 
@@ -169,17 +174,19 @@ mod tests {
     fn every_kind_builds_round_trips_and_counts_its_parameters() {
         for kind in LayerKind::all() {
             let (spec, at) = spec_with(kind.example());
-            let infos = spec.infer().unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+            let (infos, flat) = spec.infer_both().unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
             let net = Network::from_spec(&spec).unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
-            assert_eq!(infos.iter().map(|i| i.params).collect::<Vec<_>>(), net.param_lens(), "{}: parameters", kind.name());
+            assert_eq!(flat.iter().map(|i| i.params).collect::<Vec<_>>(), net.param_lens(), "{}: parameters", kind.name());
+            assert_eq!(infos.iter().map(|i| i.params).sum::<usize>(), net.param_count(), "{}: parameters", kind.name());
             let buffers: Vec<usize> = net.layers.iter().map(|l| l.buffers().len()).collect();
-            assert_eq!(infos.iter().map(|i| i.buffers).collect::<Vec<_>>(), buffers, "{}: buffers", kind.name());
+            assert_eq!(flat.iter().map(|i| i.buffers).collect::<Vec<_>>(), buffers, "{}: buffers", kind.name());
             let decoded = url::decode(&url::encode(&spec));
             assert_eq!(decoded.notices, Vec::<String>::new(), "{}", kind.name());
             assert_eq!(decoded.spec, spec, "{}: link round trip", kind.name());
             let code = crate::engine::export::pytorch_code(&spec).unwrap();
             let class = match kind {
                 LayerKind::SpatialPyramidPool => "SpatialPyramidPool(".to_string(),
+                LayerKind::Residual => "Residual(".to_string(),
                 _ => format!("nn.{}(", kind.name()),
             };
             assert!(code.contains(&class), "{}: export\n{code}", kind.name());

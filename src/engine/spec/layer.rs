@@ -145,6 +145,19 @@ pub enum PoolKind {
     Avg,
 }
 
+/// How a residual block's input reaches its sum. `VARIANTS` lists the names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, strum::VariantNames)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Shortcut {
+    /// The input itself: the body must keep the shape.
+    #[default]
+    Identity,
+    /// A 1×1 convolution (with bias) to the body's channels, its stride matching the body's
+    /// down-sampling (the projection shortcut of He et al. 2015).
+    Conv1x1,
+}
+
 /// One layer of a sequential model. Input sizes are inferred from the previous layer. Each
 /// variant is registered in `kinds.rs` ([`LayerKind`] is derived from this enum).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::EnumDiscriminants)]
@@ -380,6 +393,15 @@ pub enum LayerSpec {
         /// Learnable bias (default true).
         #[serde(default = "yes")]
         bias: bool,
+    },
+    /// Residual block (He et al. 2015): `body(x) + shortcut(x)`; the body is a list of layers
+    /// (no residual block inside another).
+    Residual {
+        /// The body, applied in order.
+        layers: Vec<LayerSpec>,
+        /// Identity (default) or a 1×1 convolution.
+        #[serde(default)]
+        shortcut: Shortcut,
     },
 }
 

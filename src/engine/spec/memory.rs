@@ -11,7 +11,8 @@
 //! lanes whatever the thread count); the batch itself. `tests/memory_budget.rs` checks the estimate against what
 //! the trainer really holds.
 
-use super::{LayerInfo, LayerSpec, Padding, Spec, SpecError};
+use super::flat::{matching_stride, shortcut_conv, FlatLayer, Step};
+use super::{LayerInfo, LayerSpec, Padding, Pair, Shortcut, Spec, SpecError};
 use crate::engine::lanes::LANES;
 use crate::engine::train::CHUNK;
 
@@ -101,6 +102,29 @@ fn scratch_values(layer: &LayerSpec, info: &LayerInfo, n: u64, backward: bool) -
         | LayerSpec::AdaptiveAvgPool2d { .. }
         | LayerSpec::Flatten
         | LayerSpec::Linear { .. } => 0,
+        // Opened into its body and a join before this is asked (`flat_scratch_values`).
+        LayerSpec::Residual { .. } => 0,
+    }
+}
+
+/// Scratch of flat layer `k` of `infos`; a residual join keeps the gradient of its block's
+/// input (`n` of them) and, with a projection, its 1×1 convolution's scratch.
+fn flat_scratch_values(flat: &[FlatLayer], infos: &[LayerInfo], k: usize, n: u64, backward: bool) -> u64 {
+    match flat[k].step {
+        Step::Layer(l) => scratch_values(l, &infos[k], n, backward),
+        Step::Join { from, shortcut } => {
+            let skip = infos[from].input;
+            let conv = match shortcut {
+                Shortcut::Identity => 0,
+                Shortcut::Conv1x1 => {
+                    let out = infos[k].output;
+                    let stride = Pair { h: matching_stride(skip.h, out.h).unwrap_or(1), w: matching_stride(skip.w, out.w).unwrap_or(1) };
+                    let conv_info = LayerInfo { input: skip, ..infos[k].clone() };
+                    scratch_values(&shortcut_conv(out.c, stride), &conv_info, n, backward)
+                }
+            };
+            n * skip.len() as u64 + conv
+        }
     }
 }
 
@@ -110,7 +134,8 @@ pub fn workspace_bytes(spec: &Spec, infos: &[LayerInfo], n: u64, backward: bool)
     let input = spec.input_shape().len() as u64;
     let outputs: u64 = infos.iter().map(|i| i.output.len() as u64).sum();
     let widest = infos.iter().map(|i| i.output.len() as u64).max().unwrap_or(0).max(input);
-    let scratch: u64 = spec.layers.iter().zip(infos).map(|(l, i)| scratch_values(l, i, n, backward)).sum();
+    let flat = spec.flat();
+    let scratch: u64 = (0..flat.len().min(infos.len())).map(|k| flat_scratch_values(&flat, infos, k, n, backward)).sum();
     let params: u64 = infos.iter().map(|i| i.params as u64).sum();
     4 * (n * (input + outputs + 2 * widest) + scratch + params)
 }

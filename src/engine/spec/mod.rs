@@ -4,6 +4,7 @@
 //! [`Spec`]. Layer names, fields and defaults follow PyTorch.
 
 pub mod dataset;
+pub mod flat;
 pub mod diff;
 mod infer;
 mod json;
@@ -19,9 +20,9 @@ pub mod url;
 pub use presets::{BENCH_PRESETS, PRESETS};
 
 pub use dataset::{DatasetKind, ImageSet};
-pub use infer::{infer_layer, summary_table, LayerInfo};
+pub use infer::{infer_layer, infer_spec_layer, summary_table, LayerInfo};
 pub use kinds::{palette, LayerKind, PaletteGroup};
-pub use layer::{GeluApproximate, LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind};
+pub use layer::{GeluApproximate, LayerSpec, Padding, PaddingMode, PaddingWord, Pair, PoolKind, Shortcut};
 pub use training::{EarlyStopping, LossKind, OptimizerSpec, Schedule, ScheduleSpec, TrainingSpec};
 
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@
 use super::{OptimizerSpec, Spec};
 
 /// Names accepted by [`Spec::preset`], with what each one is.
-pub const PRESETS: [&str; 10] = [
+pub const PRESETS: [&str; 11] = [
     "reference",
     "lenet-5",
     "pytorch-mnist-cnn",
@@ -15,6 +15,7 @@ pub const PRESETS: [&str; 10] = [
     "fast-99",
     "best-99.5",
     "keras-cifar10",
+    "resnet-8",
 ];
 
 /// The presets the speed benchmarks run.
@@ -63,6 +64,22 @@ const KERAS_CIFAR10: &str = r#"[
   {"type":"flatten"}, {"type":"linear","out_features":256}, {"type":"leaky_relu","negative_slope":0.1},
   {"type":"dropout","p":0.5}, {"type":"linear","out_features":10}]"#;
 
+/// He et al. 2015's CIFAR ResNet with one block per stage (6n+2 weighted layers, n = 1): a
+/// 3×3 stem, residual blocks of two 3×3 conv-BatchNorm at 16, 32 and 64 channels (the last two
+/// halve the side, their shortcut a 1×1 projection), ReLU after each sum, global average pooling.
+const RESNET_8: &str = r#"[
+  {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+  {"type":"residual","layers":[
+    {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+    {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1,"bias":false}, {"type":"batch_norm2d"}]}, {"type":"relu"},
+  {"type":"residual","shortcut":"conv1x1","layers":[
+    {"type":"conv2d","out_channels":32,"kernel_size":3,"stride":2,"padding":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+    {"type":"conv2d","out_channels":32,"kernel_size":3,"padding":1,"bias":false}, {"type":"batch_norm2d"}]}, {"type":"relu"},
+  {"type":"residual","shortcut":"conv1x1","layers":[
+    {"type":"conv2d","out_channels":64,"kernel_size":3,"stride":2,"padding":1,"bias":false}, {"type":"batch_norm2d"}, {"type":"relu"},
+    {"type":"conv2d","out_channels":64,"kernel_size":3,"padding":1,"bias":false}, {"type":"batch_norm2d"}]}, {"type":"relu"},
+  {"type":"adaptive_avg_pool2d","output_size":1}, {"type":"flatten"}, {"type":"linear","out_features":10}]"#;
+
 const TINY_VGG: &str = r#"[
   {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1}, {"type":"relu"},
   {"type":"conv2d","out_channels":16,"kernel_size":3,"padding":1}, {"type":"relu"}, {"type":"max_pool2d","kernel_size":2},
@@ -110,6 +127,8 @@ impl Spec {
     ///   augmentation (±8° rotation, ±8 % shift, ±8 % scale).
     /// - `keras-cifar10`: the CIFAR-10 tutorial's Keras net (conv-BatchNorm-LeakyReLU, stride-2
     ///   convs, Dropout, Dense 256) on CIFAR-10, Adam, random crop with 4 px padding and flips.
+    /// - `resnet-8`: He et al.'s CIFAR ResNet with one residual block per stage (16, 32, 64
+    ///   channels), SGD with momentum and weight decay, a cosine over the epochs, crop and flips.
     pub fn preset(name: &str) -> Option<Spec> {
         let layers = |json: &str| serde_json::from_str(json).expect("preset layers are valid JSON");
         let with = |json: &str| Spec { layers: layers(json), ..Spec::default() };
@@ -158,6 +177,18 @@ impl Spec {
                 s.training = serde_json::from_value(serde_json::json!({
                     "batch_size": 64, "epochs": 10,
                     "optimizer": {"type": "adam", "lr": 0.001},
+                    "augment": {"crop_padding": 4, "hflip": true}
+                }))
+                .expect("valid training spec");
+                s
+            }
+            "resnet-8" => {
+                let mut s = with(RESNET_8);
+                s.dataset = super::DatasetKind::Cifar10;
+                s.training = serde_json::from_value(serde_json::json!({
+                    "batch_size": 64, "epochs": 15,
+                    "optimizer": {"type": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4},
+                    "schedule": {"kind": {"type": "cosine", "t_max": 15}},
                     "augment": {"crop_padding": 4, "hflip": true}
                 }))
                 .expect("valid training spec");

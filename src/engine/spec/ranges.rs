@@ -122,6 +122,8 @@ pub fn check(layer: &LayerSpec) -> Result<(), FieldError> {
         | LayerSpec::BatchNorm1d { .. }
         | LayerSpec::LayerNorm { .. }
         | LayerSpec::InstanceNorm2d { .. } => Ok(()),
+        // Its body's layers are checked one by one by the shape rule.
+        LayerSpec::Residual { .. } => Ok(()),
     }
 }
 

@@ -8,7 +8,8 @@
 //! # Shapes
 //! A unit of a `C×H×W` output → one rectangle per earlier `C'×H'×W'` tensor (all channels).
 
-use super::{infer_layer, LayerSpec, Padding, PaddingWord, Pair, Spec};
+use super::flat::matching_stride;
+use super::{infer_layer, infer_spec_layer, LayerSpec, Padding, PaddingWord, Pair, Spec};
 use crate::engine::shape::Shape;
 
 /// A rectangle of pixels, inclusive on both ends.
@@ -88,6 +89,7 @@ fn back(layer: &LayerSpec, region: Region, input: Shape, output: Shape) -> Regio
         return Region { y0, y1, x0, x1 };
     }
     match layer {
+        LayerSpec::Residual { layers, .. } => back_block(layers, region, input, output),
         LayerSpec::AdaptiveAvgPool2d { .. } | LayerSpec::AdaptiveMaxPool2d { .. } => {
             let (y0, y1) = adaptive_back(region.y0, region.y1, output.h, input.h);
             let (x0, x1) = adaptive_back(region.x0, region.x1, output.w, input.w);
@@ -99,14 +101,33 @@ fn back(layer: &LayerSpec, region: Region, input: Shape, output: Shape) -> Regio
     }
 }
 
+/// A residual block's region: what its body's layers see (the larger) joined with the region the
+/// shortcut reads (the same positions, strided).
+fn back_block(layers: &[LayerSpec], region: Region, input: Shape, output: Shape) -> Region {
+    let whole = Region { y0: 0, y1: input.h - 1, x0: 0, x1: input.w - 1 };
+    let mut shapes = vec![input];
+    for l in layers {
+        match infer_layer(l, shapes[shapes.len() - 1]) {
+            Ok(info) if !info.output.is_flat() => shapes.push(info.output),
+            _ => return whole,
+        }
+    }
+    let mut r = region;
+    for (m, l) in layers.iter().enumerate().rev() {
+        r = back(l, r, shapes[m], shapes[m + 1]);
+    }
+    let (sy, sx) = (matching_stride(input.h, output.h).unwrap_or(1), matching_stride(input.w, output.w).unwrap_or(1));
+    Region { y0: r.y0.min(region.y0 * sy), y1: r.y1.max(region.y1 * sy), x0: r.x0.min(region.x0 * sx), x1: r.x1.max(region.x1 * sx) }
+}
+
 /// For the unit at row `y`, column `x` of layer `layer`'s output: its region in the input
 /// (index 0) and in the output of each layer before it (index `k + 1` for layer `k`), ending
 /// with the unit itself at index `layer + 1`. None when the spec is invalid up to that layer,
 /// the layer's output is not an image, or (`y`, `x`) lies outside it.
 pub fn receptive_field(spec: &Spec, layer: usize, y: usize, x: usize) -> Option<Vec<Region>> {
     let mut shapes = vec![spec.input_shape()];
-    for l in spec.layers.iter().take(layer + 1) {
-        let info = infer_layer(l, *shapes.last()?).ok()?;
+    for (i, l) in spec.layers.iter().enumerate().take(layer + 1) {
+        let (info, _) = infer_spec_layer(i, l, *shapes.last()?).ok()?;
         shapes.push(info.output);
     }
     let out = *shapes.get(layer + 1)?;
@@ -162,6 +183,19 @@ mod tests {
         assert_eq!(receptive_field(&s, 0, 3, 5).unwrap()[0], Region { y0: 6, y1: 10, x0: 10, x1: 14 });
         let s = spec(r#"[{"type":"conv2d","out_channels":2,"kernel_size":[3,5],"padding":"same"}]"#);
         assert_eq!(receptive_field(&s, 0, 10, 10).unwrap()[0], Region { y0: 9, y1: 11, x0: 8, x1: 12 });
+    }
+
+    #[test]
+    fn a_residual_block_sees_what_its_body_sees() {
+        // Two 3×3 convs in the body: 5×5; the shortcut's own pixel is inside it.
+        let s = spec(r#"[{"type":"residual","layers":[{"type":"conv2d","out_channels":1,"kernel_size":3,"padding":1},{"type":"relu"},
+            {"type":"conv2d","out_channels":1,"kernel_size":3,"padding":1}]},
+            {"type":"residual","shortcut":"conv1x1","layers":[{"type":"conv2d","out_channels":2,"kernel_size":1,"stride":2}]}]"#);
+        assert_eq!(receptive_field(&s, 0, 10, 10).unwrap()[0], Region { y0: 8, y1: 12, x0: 8, x1: 12 });
+        let r = receptive_field(&s, 1, 3, 4).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[1], Region::at(6, 8), "the strided 1×1 body and shortcut read one pixel");
+        assert_eq!(r[0], Region { y0: 4, y1: 8, x0: 6, x1: 10 });
     }
 
     #[test]

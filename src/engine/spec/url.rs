@@ -8,7 +8,7 @@
 //! left out. Decoding never fails: whatever can be read is used, and every part that could not
 //! be is listed in a notice with the reason.
 
-use super::{LayerSpec, Spec, SPEC_VERSION};
+use super::{LayerSpec, Shortcut, Spec, SPEC_VERSION};
 use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value};
 use crate::i18n::Message;
@@ -82,6 +82,11 @@ fn strip_defaults(value: &Value, fresh: &dyn Fn(&Value) -> Option<Value>) -> Val
 }
 
 fn layer_text(layer: &LayerSpec) -> String {
+    if let LayerSpec::Residual { layers, shortcut } = layer {
+        let body: Vec<String> = layers.iter().map(layer_text).collect();
+        let shortcut = if *shortcut == Shortcut::default() { String::new() } else { format!(",shortcut={}", scalar(&json(shortcut))) };
+        return format!("residual(layers=[{}]{shortcut})", body.join(";"));
+    }
     let v = json(layer);
     let fresh = |v: &Value| serde_json::from_value::<LayerSpec>(v.clone()).ok().map(|l| json(&l));
     let m = strip_defaults(&v, &fresh);
@@ -177,10 +182,28 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("")
     }
 
-    /// `word`, `word(args)` or `(args)`.
+    /// `word`, `word(args)`, `(args)` or a list of layers `[a;b(…);…]`.
     fn value(&mut self, depth: usize) -> Result<Value, Message> {
         if depth > 8 {
             return Err(msg!("err.url_nested"));
+        }
+        if self.peek() == Some(b'[') {
+            self.pos += 1;
+            let mut items = Vec::new();
+            while self.peek() != Some(b']') {
+                let item = match self.value(depth + 1)? {
+                    Value::String(kind) => serde_json::json!({ "type": kind }),
+                    other => other,
+                };
+                items.push(item);
+                match self.peek() {
+                    Some(b';') => self.pos += 1,
+                    Some(b']') => {}
+                    _ => return Err(msg!("err.url_expected_separator", self.pos + 1)),
+                }
+            }
+            self.pos += 1;
+            return Ok(Value::Array(items));
         }
         let word = self.word();
         if self.peek() == Some(b'(') {
@@ -218,6 +241,32 @@ impl<'a> Reader<'a> {
         }
         Ok(word_value(word))
     }
+}
+
+/// The `;`-separated layers of `layers=`, keeping a residual block's `[…;…]` body whole. Only
+/// brackets count (a broken `(` must not swallow the layers after it); with unbalanced brackets
+/// every `;` separates, so each piece is read or named on its own.
+fn split_layers(text: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut start) = (Vec::new(), 0i64, 0);
+    for (i, c) in text.bytes().enumerate() {
+        match c {
+            b'[' => depth += 1,
+            b']' => depth -= 1,
+            b';' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            break;
+        }
+    }
+    if depth != 0 {
+        return text.split(';').collect();
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 /// A bare word as JSON: number, bool, `none`, `AxB` array, or a string.
@@ -299,7 +348,7 @@ pub fn decode(fragment: &str) -> Decoded {
             }
             "layers" => {
                 let mut layers = Vec::new();
-                for (i, layer_text) in text.split(';').enumerate().filter(|(_, t)| !t.is_empty()) {
+                for (i, layer_text) in split_layers(text).into_iter().enumerate().filter(|(_, t)| !t.is_empty()) {
                     let parsed = parse_value_noting(layer_text).and_then(|(v, repeated)| {
                         let v = if let Value::String(s) = v { serde_json::json!({ "type": s }) } else { v };
                         serde_json::from_value::<LayerSpec>(v).map(|l| (l, repeated)).map_err(|e| super::json::serde_message(&e.to_string()))
@@ -508,5 +557,28 @@ mod tests {
         let many = vec!["seed=3"; 1000].join("&");
         assert_eq!(decode(&many).notices, ["`seed=` given 1000 times: the first one is used"]);
         assert_eq!(decode("layers=").notices, ["no readable layers: kept the default model"]);
+    }
+
+    /// Issue 16: a residual block's body travels as a bracketed list inside `layers=`.
+    #[test]
+    fn residual_blocks_read_as_nested_lists() {
+        let text = "layers=conv2d(out_channels=4,kernel_size=3,padding=1);residual(layers=[conv2d(out_channels=4,kernel_size=3,padding=1);relu;\
+                    conv2d(out_channels=8,kernel_size=3,stride=2,padding=1)],shortcut=conv1x1);relu;flatten;linear(out_features=10)";
+        let d = decode(text);
+        assert_eq!(d.notices, Vec::<String>::new());
+        assert_eq!(d.spec.layers.len(), 5);
+        let LayerSpec::Residual { layers, shortcut } = &d.spec.layers[1] else { panic!("{:?}", d.spec.layers[1]) };
+        assert_eq!((layers.len(), *shortcut), (3, Shortcut::Conv1x1));
+        assert_eq!(layers[1], LayerSpec::Relu);
+        assert!(encode(&d.spec).contains("residual(layers=[conv2d(out_channels=4,kernel_size=3,padding=1);relu;conv2d("));
+        assert_eq!(decode(&encode(&d.spec)).spec, d.spec);
+        d.spec.infer().unwrap();
+        // The identity shortcut is the default and is left out; a broken body is named.
+        let d = decode("layers=residual(layers=[relu;sigmoid]);flatten;linear(out_features=10)");
+        assert_eq!(encode(&d.spec).split('&').find(|p| p.starts_with("layers=")).unwrap(), "layers=residual(layers=[relu;sigmoid]);flatten;linear(out_features=10)");
+        let d = decode("layers=residual(layers=[relu;conv2d(out_channels=4]);flatten;linear(out_features=10)");
+        assert_eq!(d.spec.layers.len(), 2);
+        assert_eq!(d.notices.len(), 1, "{:?}", d.notices);
+        assert!(d.notices[0].to_string().starts_with("ignored layer 1 `residual(layers=[relu;conv2d("), "{}", d.notices[0]);
     }
 }

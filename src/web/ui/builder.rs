@@ -134,6 +134,13 @@ pub fn Builder(state: AppState) -> impl IntoView {
                                 </span>
                             </div>
                             <div class="fields">{fields}</div>
+                            // A block's body is edited in the layer panel; here it is summed up.
+                            {match layer {
+                                LayerSpec::Residual { layers, .. } => Some(view! {
+                                    <p class="hint" data-testid="layer-body">{layers.iter().map(LayerSpec::kind_name).collect::<Vec<_>>().join(" → ")}</p>
+                                }),
+                                _ => None,
+                            }}
                             {error.map(|m| view! { <p class="layer-error" role="alert" data-testid="layer-error">{m}</p> })}
                         </li>
                     }

@@ -15,7 +15,7 @@ use super::state::{AppState, DragItem, RunState};
 use crate::engine::inspect::Inspection;
 use crate::engine::shape::Shape;
 use crate::engine::spec::receptive::{receptive_field, Region};
-use crate::engine::spec::Spec;
+use crate::engine::spec::{LayerSpec, Shortcut, Spec};
 use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -184,6 +184,27 @@ fn output_block(state: AppState) -> impl IntoView {
     }
 }
 
+/// What a residual block shows besides its output: the skip arrow from its input over the body
+/// to the sum, labelled with the shortcut, and its body's layers in order.
+fn residual_parts(layer: &LayerSpec) -> Option<impl IntoView> {
+    let LayerSpec::Residual { layers, shortcut } = layer else { return None };
+    let label = match shortcut {
+        Shortcut::Identity => "residual.skip_identity",
+        Shortcut::Conv1x1 => "residual.skip_conv1x1",
+    };
+    let names: Vec<&'static str> = layers.iter().map(LayerSpec::kind_name).collect();
+    Some(view! {
+        <svg class="skip" data-testid="skip-arrow" viewBox="0 0 100 24" preserveAspectRatio="none" aria-hidden="true">
+            <path d="M1 23 C1 4 99 4 99 20" fill="none" stroke="currentColor" stroke-width="1.6" vector-effect="non-scaling-stroke"/>
+            <path d="M96 16 L99 22 L100 15" fill="none" stroke="currentColor" stroke-width="1.6" vector-effect="non-scaling-stroke"/>
+        </svg>
+        <span class="skip-label" data-testid="skip-label" title=move || t("residual.skip_title")>{move || t(label)}</span>
+        <ol class="body-chips" data-testid="body-chips">
+            {names.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+        </ol>
+    })
+}
+
 /// Focuses block `i` (or the input block) after the next redraw.
 fn focus_block(i: usize) {
     focus_soon(format!("[data-testid=block-{i}]"));
@@ -289,9 +310,11 @@ pub fn Diagram(state: AppState) -> impl IntoView {
                 Some(inf) => planes(i.to_string(), Glyph::of(inf.output), field_of(i + 1), move |y, x| unit.set(Some((i, y, x)))).into_any(),
                 None => view! { <div class="glyph missing">"?"</div> }.into_any(),
             };
+            let residual = residual_parts(layer);
+            let is_residual = residual.is_some();
             view! {
                 {gap(i)}
-                <div class="block" data-block=i data-testid=format!("block-{i}") role="listitem" tabindex="0"
+                <div class="block" class:residual=is_residual data-block=i data-testid=format!("block-{i}") role="listitem" tabindex="0"
                      class:selected=move || state.selected.get() == Some(i) class:invalid=invalid
                      class:unknown=info.is_none() class:dragged=dragged == Some(i)
                      aria-label=label aria-current=move || (state.selected.get() == Some(i)).then_some("true")
@@ -299,6 +322,7 @@ pub fn Diagram(state: AppState) -> impl IntoView {
                      on:click=move |ev| if !dnd::take_dropped(&ev) { state.selected.set(Some(i)) }
                      on:keydown=move |ev| on_key(i, ev)>
                     <span class="block-name" title=t(layer_key(name))>{name}</span>
+                    {residual}
                     {glyph}
                     <span class="block-shape" data-testid="block-shape">{info.as_ref().map_or("?".into(), |inf| inf.output.to_string())}</span>
                     <span class="block-params">{info.as_ref().filter(|inf| inf.params > 0).map(|inf| tf("diagram.params", &[&fmt_count(inf.params as u64)]))}</span>

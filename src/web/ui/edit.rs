@@ -3,7 +3,7 @@
 
 use super::client::send;
 use super::state::{AppState, RunState};
-use crate::engine::spec::{infer_layer, url, LayerInfo, Spec};
+use crate::engine::spec::{infer_spec_layer, url, LayerInfo, LayerSpec, Spec};
 use crate::i18n::Message;
 use crate::protocol::Request;
 use leptos::prelude::*;
@@ -31,8 +31,8 @@ impl Live {
         let mut shape = spec.input_shape();
         let mut error = None;
         for (i, layer) in spec.layers.iter().enumerate() {
-            match infer_layer(layer, shape) {
-                Ok(info) => {
+            match infer_spec_layer(i, layer, shape) {
+                Ok((info, _)) => {
                     shape = info.output;
                     infos.push(info);
                 }
@@ -204,6 +204,35 @@ pub fn set_field(state: AppState, i: usize, key: &str, value: serde_json::Value)
             errs.push((i, crate::msg!("msg.field_error", key, e.to_string())));
         }),
     }
+}
+
+/// Sets field `key` of layer `m` in the body of residual block `i` (as [`set_field`]).
+pub fn set_body_field(state: AppState, i: usize, m: usize, key: &str, value: serde_json::Value) {
+    let spec = state.spec.get_untracked();
+    let Some(LayerSpec::Residual { layers, .. }) = spec.layers.get(i) else { return };
+    let Some(inner) = layers.get(m) else { return };
+    let mut map = super::fields::to_map(inner);
+    if value.is_null() {
+        map.remove(key);
+    } else {
+        map.insert(key.to_string(), value);
+    }
+    match serde_json::from_value::<LayerSpec>(serde_json::Value::Object(map)) {
+        Ok(new_layer) => edit_body(state, i, |body| body[m] = new_layer),
+        Err(e) => state.field_errors.update(|errs| {
+            errs.retain(|(j, _)| *j != i);
+            errs.push((i, crate::msg!("msg.field_error", format!("layers[{m}].{key}"), e.to_string())));
+        }),
+    }
+}
+
+/// Applies `f` to a copy of the body of residual block `i` and makes the result current.
+pub fn edit_body(state: AppState, i: usize, f: impl FnOnce(&mut Vec<LayerSpec>)) {
+    edit_layers(state, |layers| {
+        if let Some(LayerSpec::Residual { layers: body, .. }) = layers.get_mut(i) {
+            f(body);
+        }
+    });
 }
 
 /// Applies `f` to a copy of the layer list and makes the result current (one undo step).

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 /// Fields that take one of a few words (the names come from the spec's enums).
 pub fn choices(field: &str) -> Option<&'static [&'static str]> {
-    use crate::engine::spec::{GeluApproximate, PaddingMode, PoolKind};
+    use crate::engine::spec::{GeluApproximate, PaddingMode, PoolKind, Shortcut};
     use strum::VariantNames;
     match field {
         "padding_mode" => Some(PaddingMode::VARIANTS),
         "pool" => Some(PoolKind::VARIANTS),
         "approximate" => Some(GeluApproximate::VARIANTS),
+        "shortcut" => Some(Shortcut::VARIANTS),
         _ => None,
     }
 }
@@ -78,9 +79,11 @@ pub fn to_map<T: serde::Serialize>(x: &T) -> Map<String, Value> {
 }
 
 /// One labelled input per field of `map` (except `type`); `on_set(field, value)` on change.
-pub fn field_inputs(map: Map<String, Value>, prefix: &'static str, on_set: Arc<dyn Fn(String, Value) + Send + Sync>) -> impl IntoView {
+/// A residual block's body (a list of layers) is edited by `body_editor`, not typed.
+pub fn field_inputs(map: Map<String, Value>, prefix: impl Into<String>, on_set: Arc<dyn Fn(String, Value) + Send + Sync>) -> impl IntoView {
+    let prefix = prefix.into();
     map.into_iter()
-        .filter(|(k, _)| k != "type")
+        .filter(|(k, v)| k != "type" && !(k == "layers" && v.is_array()))
         .map(|(key, value)| {
             let testid = format!("{prefix}{key}");
             let set = on_set.clone();

@@ -1,7 +1,9 @@
 //! The side panel of the selected block: what the layer is, its output / parameters / FLOPs
 //! with the formulas behind them, its fields with inline validation, and the block's tools.
 
+use super::body_editor::body_editor;
 use super::builder::{fmt_count, layer_key};
+use crate::engine::spec::LayerSpec;
 use super::dom::refocus_if_lost;
 use super::edit::{duplicate_layer, move_layer, remove_layer, set_field, Live};
 use super::fields::{field_inputs, to_map};
@@ -24,6 +26,8 @@ pub fn LayerPanel(state: AppState) -> impl IntoView {
         let count = spec.layers.len();
         let lv = live.get();
         let info = lv.infos.get(i).cloned();
+        // The block's input: the previous layer's output (known up to the first invalid layer).
+        let info_input = if i == 0 { Some(spec.input_shape()) } else { lv.infos.get(i - 1).map(|p| p.output) };
         let error = lv.error.as_ref().filter(|(j, _)| *j == i).map(|(_, m)| tr(m))
             .or_else(|| state.field_errors.with(|e| e.iter().find(|(j, _)| *j == i).map(|(_, m)| tr(m))));
         let name = layer.kind_name();
@@ -41,6 +45,10 @@ pub fn LayerPanel(state: AppState) -> impl IntoView {
             })}
             <fieldset class="plain" prop:disabled=locked>
                 <div class="fields panel-fields">{fields}</div>
+                {match &layer {
+                    LayerSpec::Residual { layers, .. } => Some(body_editor(state, i, layers.clone(), info_input)),
+                    _ => None,
+                }}
                 {error.map(|m| view! { <p class="layer-error" role="alert" data-testid="panel-error">{m}</p> })}
                 <div class="row buttons panel-tools">
                     <button class="secondary small" data-testid="panel-left" prop:disabled=i == 0 on:click=move |_| move_layer(state, i, i - 1)>{t("panel.earlier")}</button>

@@ -3,6 +3,7 @@
 mod app;
 mod augment;
 mod bench;
+mod body_editor;
 mod builder;
 mod charts;
 mod client;
