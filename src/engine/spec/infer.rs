@@ -107,7 +107,7 @@ pub fn infer_spec_layer(index: usize, layer: &LayerSpec, input: Shape) -> Result
         parts.push(info);
     }
     let join = infer_join(input, shape, *shortcut).map_err(|e| e.at(index))?;
-    let params: Vec<String> = parts.iter().chain([&join]).map(|p| p.params.to_string()).collect();
+    let params: Vec<String> = parts.iter().chain([&join]).filter(|p| p.params > 0).map(|p| p.params.to_string()).collect();
     parts.push(join);
     let sum = |f: &dyn Fn(&LayerInfo) -> u64| parts.iter().map(f).fold(0u64, u64::saturating_add);
     let info = LayerInfo {
@@ -119,7 +119,11 @@ pub fn infer_spec_layer(index: usize, layer: &LayerSpec, input: Shape) -> Result
         flops: sum(&|p| p.flops),
         activation_bytes: sum(&|p| p.activation_bytes as u64) as usize,
         output_formula: msg!("info.residual_output", shape),
-        params_formula: Message::verbatim(format!("{} = {}", params.join("+"), sum(&|p| p.params as u64))),
+        params_formula: Message::verbatim(match params.len() {
+            0 => "0".to_string(),
+            1 => params[0].clone(),
+            _ => format!("{} = {}", params.join("+"), sum(&|p| p.params as u64)),
+        }),
     };
     Ok((info, parts))
 }

@@ -31,7 +31,7 @@ fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion, cursor: Optio
     let mut chart = ChartBuilder::on(&root)
         .margin(8)
         .x_label_area_size(40)
-        // Rows are named when the names fit ("3 cat"); the columns keep the class numbers.
+        // Rows are named when the names fit ("3 cat"); columns by the names' first letters.
         .y_label_area_size(if named { 110 } else { 48 })
         .build_cartesian_2d(0..n, n..0)
         .map_err(|e| e.to_string())?;
@@ -41,6 +41,12 @@ fn draw_matrix(canvas: &web_sys::HtmlCanvasElement, m: &Confusion, cursor: Optio
         .x_labels(m.classes)
         .y_labels(m.classes)
         .x_label_offset(16)
+        // Under each column its class's name, cut to what a column holds (the row says it in full).
+        .x_label_formatter(&|v| match (named, names.get(*v as usize)) {
+            (true, Some(name)) => name.chars().take(if m.classes <= 6 { 8 } else { 4 }).collect(),
+            (true, None) => String::new(),
+            (false, _) => v.to_string(),
+        })
         .y_label_offset(-16)
         // With the axis reversed, the label at v sits on the lower edge of row v − 1 and the
         // offset lifts it into that row.
