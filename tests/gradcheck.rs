@@ -210,32 +210,43 @@ fn whole_network_with_cross_entropy() {
     )
     .unwrap();
     let mut net = Network::from_spec(&spec).unwrap();
-    let mut g = rng();
-    let x: Vec<f32> = (0..N * 784).map(|_| g.random_range(0.0..1.0)).collect();
+    let x = random_images(&mut rng());
+    check_network_params(&mut net, &x, 13, "net");
+}
+
+/// `N` random 1×28×28 images.
+fn random_images(g: &mut ChaCha8Rng) -> Vec<f32> {
+    (0..N * 784).map(|_| g.random_range(0.0..1.0)).collect()
+}
+
+/// The cross-entropy loss's parameter gradients of `net` on `x` (labels 3 and 7) against
+/// central differences, for about `per_layer` parameters spread over every trainable layer (all
+/// of them would take minutes).
+fn check_network_params(net: &mut Network, x: &[f32], per_layer: usize, what: &str) -> Vec<Vec<f32>> {
     let labels = [3u8, 7];
     let mut ws = net.workspace(N);
     let mut pass_rng = rng();
-    net.train_chunk(&x, &labels, &Loss::default(), 1.0 / N as f32, &mut ws, &mut Pass { train: true, backward: true, rng: &mut pass_rng });
+    net.train_chunk(x, &labels, &Loss::default(), 1.0 / N as f32, &mut ws, &mut Pass { train: true, backward: true, rng: &mut pass_rng });
     let analytic = ws.grads.clone();
     let mean_loss = |net: &Network| -> f64 {
         let mut ws = net.workspace(N);
         let mut r = rng();
-        net.train_chunk(&x, &labels, &Loss::default(), 1.0, &mut ws, &mut Pass { train: true, backward: true, rng: &mut r }).loss / N as f64
+        net.train_chunk(x, &labels, &Loss::default(), 1.0, &mut ws, &mut Pass { train: true, backward: true, rng: &mut r }).loss / N as f64
     };
     // Small enough that few ReLU kinks or pooling switches are crossed.
     let eps = 1e-3f32;
-    // A spread of parameters in every trainable layer (all of them would take minutes).
     for (li, grads) in analytic.iter().enumerate() {
-        for p in (0..grads.len()).step_by(grads.len() / 13 + 1) {
+        for p in (0..grads.len()).step_by(grads.len() / per_layer + 1) {
             let orig = net.layers[li].params()[p];
             net.layers[li].params_mut()[p] = orig + eps;
-            let plus = mean_loss(&net);
+            let plus = mean_loss(net);
             net.layers[li].params_mut()[p] = orig - eps;
-            let minus = mean_loss(&net);
+            let minus = mean_loss(net);
             net.layers[li].params_mut()[p] = orig;
-            close((plus - minus) / (2.0 * eps as f64), grads[p], &format!("net layer {li} param {p}"));
+            close((plus - minus) / (2.0 * eps as f64), grads[p], &format!("{what} layer {li} param {p}"));
         }
     }
+    analytic
 }
 
 /// Issue 16: residual blocks — a block at the very input (its shortcut's share must reach the
@@ -256,30 +267,10 @@ fn residual_network_gradients() {
     let mut net = Network::from_spec(&spec).unwrap();
     assert_eq!(net.layers.len(), 15, "three blocks open into their bodies and a join each");
     let mut g = rng();
-    let x: Vec<f32> = (0..N * 784).map(|_| g.random_range(0.0..1.0)).collect();
-    let labels = [3u8, 7];
-    let mut ws = net.workspace(N);
-    let mut pass_rng = rng();
-    net.train_chunk(&x, &labels, &Loss::default(), 1.0 / N as f32, &mut ws, &mut Pass { train: true, backward: true, rng: &mut pass_rng });
-    let analytic = ws.grads.clone();
+    let x = random_images(&mut g);
+    let analytic = check_network_params(&mut net, &x, 9, "residual net");
     assert!(analytic.iter().filter(|g| !g.is_empty()).count() >= 6);
-    let mean_loss = |net: &Network| -> f64 {
-        let mut ws = net.workspace(N);
-        let mut r = rng();
-        net.train_chunk(&x, &labels, &Loss::default(), 1.0, &mut ws, &mut Pass { train: true, backward: true, rng: &mut r }).loss / N as f64
-    };
     let eps = 1e-3f32;
-    for (li, grads) in analytic.iter().enumerate() {
-        for p in (0..grads.len()).step_by(grads.len() / 9 + 1) {
-            let orig = net.layers[li].params()[p];
-            net.layers[li].params_mut()[p] = orig + eps;
-            let plus = mean_loss(&net);
-            net.layers[li].params_mut()[p] = orig - eps;
-            let minus = mean_loss(&net);
-            net.layers[li].params_mut()[p] = orig;
-            close((plus - minus) / (2.0 * eps as f64), grads[p], &format!("residual net layer {li} param {p}"));
-        }
-    }
     // The input gradient of Σ r·logits.
     let r = away_from_zero(N * 10, &mut g);
     let objective = |x: &[f32]| -> f64 {

@@ -21,7 +21,7 @@ describe('layer builder', { timeout: 300_000 }, () => {
     assert.match(title, /⌊\(28\+2·2−5\)\/1⌋\+1 = 28/);
     assert.match(title, /\(5·5·1\+1\)·8 = 208/);
     assert.match(await text(page, 'model-totals'), /^11274 trainable parameters/);
-    assert.equal((await page.$$('.chip[data-testid^=add-]')).length, 28, 'palette has every layer kind');
+    assert.equal((await page.$$('.chip[data-testid^=add-]')).length, 29, 'palette has every layer kind');
     // Plain numbers get number inputs with their range; pair-capable fields take `3x5` text.
     const channels = '[data-testid=layer-0] [data-testid=field-out_channels]';
     assert.deepEqual(await page.$eval(channels, (e) => [e.type, e.min, e.max, e.step]), ['number', '1', '4096', '1']);

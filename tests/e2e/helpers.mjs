@@ -175,3 +175,11 @@ export function bmp(side, colour) {
   }
   return b;
 }
+
+/** Clicks the button `testid` and saves the file it downloads into `dir`; returns its path. */
+export async function saveDownload(page, testid, dir) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${testid}]`)]);
+  const path = join(dir, download.suggestedFilename());
+  await download.saveAs(path);
+  return path;
+}

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeApp, newPage, screenshot, text, waitForData } from './helpers.mjs';
-import { launch, serve } from './helpers.mjs';
+import { closeApp, launch, newPage, saveDownload, screenshot, serve, text, waitForData } from './helpers.mjs';
 
 const LINK = 'v=1&dataset=mnist&seed=42&layers=conv2d(out_channels=8,kernel_size=3,padding=1);relu;'
   + 'residual(layers=[conv2d(out_channels=8,kernel_size=3,padding=1);relu;conv2d(out_channels=8,kernel_size=3,padding=1)]);relu;'
@@ -91,12 +90,7 @@ describe('residual blocks', { timeout: 600_000 }, () => {
     console.log(`residual net on MNIST, 1 epoch: test accuracy ${(accuracy * 100).toFixed(2)}%`);
     assert.ok(accuracy > 0.95, `test accuracy ${accuracy}`);
     const dir = mkdtempSync(join(tmpdir(), 'cnn-residual-'));
-    const save = async (id) => {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${id}]`)]);
-      const path = join(dir, download.suggestedFilename());
-      await download.saveAs(path);
-      return path;
-    };
+    const save = (id) => saveDownload(page, id, dir);
     const names = tensorNames(await save('download-weights'));
     for (const name of ['2.body.0.weight', '2.body.2.bias', '5.body.0.weight', '5.shortcut.weight', '5.shortcut.bias', '8.weight']) {
       assert.ok(names.includes(name), `${name} in ${names}`);

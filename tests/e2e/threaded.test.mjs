@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { drawStroke, launch, newPage, screenshot, serve, step, text, waitForData } from './helpers.mjs';
+import { drawStroke, launch, newPage, saveDownload, screenshot, serve, step, text, waitForData } from './helpers.mjs';
 
 describe('threaded page', { timeout: 300_000 }, () => {
   let server, browser, page;
@@ -187,12 +187,7 @@ describe('threaded page', { timeout: 300_000 }, () => {
     const probsOf = () => page.$$eval('[data-testid^=prob-]', (els) => els.map((e) => e.dataset.prob).join(' '));
     const trained = await probsOf();
     const dir = mkdtempSync(join(tmpdir(), 'cnn-downloads-'));
-    const save = async (id) => {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${id}]`)]);
-      const path = join(dir, download.suggestedFilename());
-      await download.saveAs(path);
-      return path;
-    };
+    const save = (id) => saveDownload(page, id, dir);
     const spec = JSON.parse(readFileSync(await save('download-spec'), 'utf8'));
     assert.equal(spec.layers.length, 8);
     assert.equal(spec.layers[0].type, 'conv2d');
