@@ -136,31 +136,28 @@ fn module(layer: &LayerSpec, input: Shape) -> String {
         &LayerSpec::LocalResponseNorm { size, alpha, beta, k } => {
             format!("nn.LocalResponseNorm({size}, alpha={}, beta={}, k={})", num(alpha), num(beta), num(k))
         }
-        LayerSpec::Residual { layers, shortcut } => residual_module(layers, *shortcut, input, "    "),
+        LayerSpec::Residual { layers, shortcut } => residual_module(layers, *shortcut, input),
     }
 }
 
-/// `Residual(nn.Sequential(…), shortcut)`, its lines indented to sit in a `nn.Sequential` whose
-/// items are indented by `indent` (the spec was validated, so every body layer's shape rule holds).
-fn residual_module(layers: &[LayerSpec], shortcut: Shortcut, input: Shape, indent: &str) -> String {
+/// `Residual(nn.Sequential(…), shortcut)` over several lines, indented from its first line's
+/// column (the spec was validated, so every body layer's shape rule holds).
+fn residual_module(layers: &[LayerSpec], shortcut: Shortcut, input: Shape) -> String {
     let mut body = String::new();
     let mut shape = input;
     for (m, inner) in layers.iter().enumerate() {
         let out = super::spec::infer_layer(inner, shape).map_or(shape, |i| i.output);
-        body += &format!("{indent}        {},  # body.{m}: → {out}\n", module(inner, shape));
+        body += &format!("        {},  # body.{m}: → {out}\n", module(inner, shape));
         shape = out;
     }
     let shortcut = match shortcut {
         Shortcut::Identity => "nn.Identity()".to_string(),
         Shortcut::Conv1x1 => {
-            let stride = Pair {
-                h: super::spec::flat::matching_stride(input.h, shape.h).unwrap_or(1),
-                w: super::spec::flat::matching_stride(input.w, shape.w).unwrap_or(1),
-            };
+            let stride = super::spec::flat::projection_stride(input, shape).unwrap_or(Pair::square(1));
             module(&super::spec::flat::shortcut_conv(shape.c, stride), input)
         }
     };
-    format!("Residual(\n{indent}    nn.Sequential(\n{body}{indent}    ),\n{indent}    {shortcut},\n{indent})")
+    format!("Residual(\n    nn.Sequential(\n{body}    ),\n    {shortcut},\n)")
 }
 
 pub(crate) fn optimizer(o: &OptimizerSpec) -> String {
@@ -256,10 +253,8 @@ fn helper_classes(spec: &Spec) -> String {
 fn sequential_items(spec: &Spec, infos: &[super::spec::LayerInfo], indent: &str) -> String {
     let mut out = String::new();
     for (i, (layer, info)) in spec.layers.iter().zip(infos).enumerate() {
-        let item = match layer {
-            LayerSpec::Residual { layers, shortcut } => residual_module(layers, *shortcut, info.input, indent),
-            _ => module(layer, info.input),
-        };
+        // A module written over several lines (a residual block) moves in as a whole.
+        let item = module(layer, info.input).replace('\n', &format!("\n{indent}"));
         out += &format!("{indent}{item},  # {i}: → {}\n", info.output);
     }
     out

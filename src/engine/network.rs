@@ -264,12 +264,6 @@ impl Network {
         }
     }
 
-    /// Output of spec layer `k` (the last of a residual block's layers) for the first `n`
-    /// samples of the last forward pass on `ws`.
-    pub fn spec_layer_output<'w>(&self, k: usize, n: usize, ws: &'w Workspace) -> &'w [f32] {
-        self.layer_output(self.ends[k], n, ws)
-    }
-
     /// Output of layer `i` for the first `n` samples of the last forward pass on `ws`.
     pub fn layer_output<'w>(&self, i: usize, n: usize, ws: &'w Workspace) -> &'w [f32] {
         &ws.acts[i + 1][..n * self.layers[i].output_shape().len()]

@@ -11,10 +11,10 @@
 //! backward, leaves that input's share of the gradient in a buffer the network adds once the
 //! backward pass reaches the block's first layer.
 
-use super::{Conv2d, ConvOptions, Layer, ParamTensor, Pass, Scratch};
+use super::{build_layer, Layer, ParamTensor, Pass, Scratch};
 use crate::engine::shape::Shape;
-use crate::engine::spec::flat::{matching_stride, shortcut_conv};
-use crate::engine::spec::{FieldError, Init, LayerSpec, Shortcut};
+use crate::engine::spec::flat::{projection_stride, shortcut_conv};
+use crate::engine::spec::{FieldError, Init, Shortcut};
 use rand_chacha::ChaCha8Rng;
 
 /// The sum closing a residual block, with its shortcut.
@@ -26,8 +26,8 @@ pub struct Join {
     skip: Shape,
     /// The body's output shape (the sum's).
     body: Shape,
-    /// The 1×1 projection, or `None` for the identity.
-    projection: Option<Conv2d>,
+    /// The 1×1 projection (a `Conv2d`), or `None` for the identity.
+    projection: Option<Box<dyn Layer>>,
 }
 
 impl Join {
@@ -37,17 +37,10 @@ impl Join {
         let projection = match shortcut {
             Shortcut::Identity => None,
             Shortcut::Conv1x1 => {
-                let stride = matching_stride(skip.h, body.h).zip(matching_stride(skip.w, body.w));
-                let Some((h, w)) = stride else {
+                let Some(stride) = projection_stride(skip, body) else {
                     return Err(FieldError::new("shortcut", crate::msg!("err.residual_stride", skip, body)));
                 };
-                let LayerSpec::Conv2d { kernel_size, stride, padding, padding_mode, dilation, groups, bias, .. } =
-                    shortcut_conv(body.c, crate::engine::spec::Pair { h, w })
-                else {
-                    unreachable!("shortcut_conv makes a Conv2d")
-                };
-                let o = ConvOptions { out_channels: body.c, kernel: kernel_size, stride, padding, mode: padding_mode, dilation, groups, bias };
-                Some(Conv2d::new(skip, o, init, rng)?)
+                Some(build_layer(&shortcut_conv(body.c, stride), skip, init, rng)?)
             }
         };
         Ok(Self { from, skip, body, projection })

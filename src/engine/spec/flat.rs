@@ -5,6 +5,7 @@
 //! cannot be one opaque layer; flat, its body's BatchNorms are visited like any other.
 
 use super::{LayerSpec, Pair, Shortcut, Spec};
+use crate::engine::shape::Shape;
 
 /// What one layer of the flat list computes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -63,20 +64,18 @@ impl Spec {
         out
     }
 
-    /// For each spec layer, the flat index of the layer giving its output.
+    /// For each spec layer, the flat index of the layer giving its output (the last flat layer
+    /// belonging to it).
     pub fn flat_ends(&self) -> Vec<usize> {
-        let mut end = 0;
-        self.layers
-            .iter()
-            .map(|l| {
-                end += match l {
-                    LayerSpec::Residual { layers, .. } => layers.len() + 1,
-                    _ => 1,
-                };
-                end - 1
-            })
-            .collect()
+        let flat = self.flat();
+        (0..flat.len()).filter(|&k| flat.get(k + 1).is_none_or(|next| next.top != flat[k].top)).collect()
     }
+}
+
+/// The stride of the 1×1 projection taking a block's `input` to its body's `output` on both
+/// axes, or `None` when no stride does (the body's output is larger).
+pub fn projection_stride(input: Shape, output: Shape) -> Option<Pair> {
+    Some(Pair { h: matching_stride(input.h, output.h)?, w: matching_stride(input.w, output.w)? })
 }
 
 /// The 1×1 convolution of a projection shortcut from `channels_out` and its stride.

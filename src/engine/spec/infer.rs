@@ -62,7 +62,7 @@ impl Spec {
         if self.layers.is_empty() {
             return Err(SpecError::top("layers", msg!("err.no_layers")));
         }
-        let flat_len: usize = self.layers.iter().map(|l| if let LayerSpec::Residual { layers, .. } = l { layers.len() + 1 } else { 1 }).sum();
+        let flat_len = self.flat().len();
         if flat_len > MAX_LAYERS {
             return Err(SpecError::top("layers", msg!("err.too_many_layers", flat_len, MAX_LAYERS)));
         }
@@ -143,9 +143,8 @@ fn infer_join(input: Shape, body: Shape, shortcut: Shortcut) -> Result<LayerInfo
             if input.is_flat() || body.is_flat() {
                 return Err(FieldError::new("shortcut", msg!("err.residual_flat", input, body)));
             }
-            let stride = match (super::flat::matching_stride(input.h, body.h), super::flat::matching_stride(input.w, body.w)) {
-                (Some(h), Some(w)) => Pair { h, w },
-                _ => return Err(FieldError::new("shortcut", msg!("err.residual_stride", input, body))),
+            let Some(stride) = super::flat::projection_stride(input, body) else {
+                return Err(FieldError::new("shortcut", msg!("err.residual_stride", input, body)));
             };
             let conv = infer_layer(&super::flat::shortcut_conv(body.c, stride), input)?;
             (conv.params, conv.flops + add, conv.params_formula)

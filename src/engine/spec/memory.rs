@@ -11,7 +11,7 @@
 //! lanes whatever the thread count); the batch itself. `tests/memory_budget.rs` checks the estimate against what
 //! the trainer really holds.
 
-use super::flat::{matching_stride, shortcut_conv, FlatLayer, Step};
+use super::flat::{projection_stride, shortcut_conv, FlatLayer, Step};
 use super::{LayerInfo, LayerSpec, Padding, Pair, Shortcut, Spec, SpecError};
 use crate::engine::lanes::LANES;
 use crate::engine::train::CHUNK;
@@ -118,7 +118,7 @@ fn flat_scratch_values(flat: &[FlatLayer], infos: &[LayerInfo], k: usize, n: u64
                 Shortcut::Identity => 0,
                 Shortcut::Conv1x1 => {
                     let out = infos[k].output;
-                    let stride = Pair { h: matching_stride(skip.h, out.h).unwrap_or(1), w: matching_stride(skip.w, out.w).unwrap_or(1) };
+                    let stride = projection_stride(skip, out).unwrap_or(Pair::square(1));
                     let conv_info = LayerInfo { input: skip, ..infos[k].clone() };
                     scratch_values(&shortcut_conv(out.c, stride), &conv_info, n, backward)
                 }

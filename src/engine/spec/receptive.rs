@@ -8,7 +8,7 @@
 //! # Shapes
 //! A unit of a `C×H×W` output → one rectangle per earlier `C'×H'×W'` tensor (all channels).
 
-use super::flat::matching_stride;
+use super::flat::projection_stride;
 use super::{infer_layer, infer_spec_layer, LayerSpec, Padding, PaddingWord, Pair, Spec};
 use crate::engine::shape::Shape;
 
@@ -116,7 +116,7 @@ fn back_block(layers: &[LayerSpec], region: Region, input: Shape, output: Shape)
     for (m, l) in layers.iter().enumerate().rev() {
         r = back(l, r, shapes[m], shapes[m + 1]);
     }
-    let (sy, sx) = (matching_stride(input.h, output.h).unwrap_or(1), matching_stride(input.w, output.w).unwrap_or(1));
+    let Pair { h: sy, w: sx } = projection_stride(input, output).unwrap_or(Pair::square(1));
     Region { y0: r.y0.min(region.y0 * sy), y1: r.y1.max(region.y1 * sy), x0: r.x0.min(region.x0 * sx), x1: r.x1.max(region.x1 * sx) }
 }
 

@@ -181,28 +181,38 @@ pub fn initial_spec(saved: Option<Spec>) -> url::Decoded {
     decoded
 }
 
-/// Sets field `key` of layer `i` to `value`; a value of the wrong type is reported on the
-/// layer (in `state.field_errors`) and the spec is left as it was.
-pub fn set_field(state: AppState, i: usize, key: &str, value: serde_json::Value) {
-    let spec = state.spec.get_untracked();
-    let Some(layer) = spec.layers.get(i) else { return };
+/// `layer` with field `key` set to `value` (removed, i.e. back to its default, when null).
+fn with_field(layer: &LayerSpec, key: &str, value: serde_json::Value) -> Result<LayerSpec, serde_json::Error> {
     let mut m = super::fields::to_map(layer);
     if value.is_null() {
         m.remove(key);
     } else {
         m.insert(key.to_string(), value);
     }
-    match serde_json::from_value::<crate::engine::spec::LayerSpec>(serde_json::Value::Object(m)) {
+    serde_json::from_value::<LayerSpec>(serde_json::Value::Object(m))
+}
+
+/// Records (in place of any earlier one) that `field` of layer `i` could not take its value.
+fn field_error(state: AppState, i: usize, field: &str, e: serde_json::Error) {
+    state.field_errors.update(|errs| {
+        errs.retain(|(j, _)| *j != i);
+        errs.push((i, crate::msg!("msg.field_error", field, e.to_string())));
+    });
+}
+
+/// Sets field `key` of layer `i` to `value`; a value of the wrong type is reported on the
+/// layer (in `state.field_errors`) and the spec is left as it was.
+pub fn set_field(state: AppState, i: usize, key: &str, value: serde_json::Value) {
+    let spec = state.spec.get_untracked();
+    let Some(layer) = spec.layers.get(i) else { return };
+    match with_field(layer, key, value) {
         Ok(new_layer) => {
             state.field_errors.update(|e| e.retain(|(j, _)| *j != i));
             let mut next = spec;
             next.layers[i] = new_layer;
             apply_spec(state, next);
         }
-        Err(e) => state.field_errors.update(|errs| {
-            errs.retain(|(j, _)| *j != i);
-            errs.push((i, crate::msg!("msg.field_error", key, e.to_string())));
-        }),
+        Err(e) => field_error(state, i, key, e),
     }
 }
 
@@ -211,18 +221,9 @@ pub fn set_body_field(state: AppState, i: usize, m: usize, key: &str, value: ser
     let spec = state.spec.get_untracked();
     let Some(LayerSpec::Residual { layers, .. }) = spec.layers.get(i) else { return };
     let Some(inner) = layers.get(m) else { return };
-    let mut map = super::fields::to_map(inner);
-    if value.is_null() {
-        map.remove(key);
-    } else {
-        map.insert(key.to_string(), value);
-    }
-    match serde_json::from_value::<LayerSpec>(serde_json::Value::Object(map)) {
+    match with_field(inner, key, value) {
         Ok(new_layer) => edit_body(state, i, |body| body[m] = new_layer),
-        Err(e) => state.field_errors.update(|errs| {
-            errs.retain(|(j, _)| *j != i);
-            errs.push((i, crate::msg!("msg.field_error", format!("layers[{m}].{key}"), e.to_string())));
-        }),
+        Err(e) => field_error(state, i, &format!("layers[{m}].{key}"), e),
     }
 }
 
