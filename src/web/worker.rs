@@ -1,7 +1,7 @@
 //! The engine Web Worker: owns the datasets, the trainer and the rayon pool, and answers the
 //! UI's [`Request`]s with [`Event`]s. Heavy work runs as jobs in the pool (threaded build) or
 //! inline (fallback build); between jobs the worker returns to its event loop, so a Pause or a
-//! Predict is answered within one job (~0.1 s).
+//! Predict is answered within one job (~0.25 s).
 
 use super::fetch::fetch_all;
 use super::js::{now_ms, yield_to_event_loop};
@@ -23,8 +23,10 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 /// Target duration of one training job; long enough to amortise the hand-off, short enough
-/// for the UI to feel live and for Pause to be answered quickly.
-const JOB_MS: f64 = 120.0;
+/// for the UI to feel live and for Pause to be answered quickly. Each job ends in a Progress
+/// event the page handles on its main thread, CPU the pool threads lose on a 2-core machine:
+/// 4 a second instead of 8 gave back part of the training rate the page took.
+const JOB_MS: f64 = 250.0;
 
 /// Where the training loop stands (one value instead of running / pause-requested / single-step
 /// flags, whose combinations could disagree).

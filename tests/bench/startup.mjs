@@ -63,7 +63,7 @@ function watch() {
   window.Worker.prototype = Original.prototype;
 }
 
-const server = await serve();
+const server = await serve(process.env.ROOT ? { root: process.env.ROOT } : {});
 const browser = await launch();
 const times = { first: [], repeat: [] };
 try {

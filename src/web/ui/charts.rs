@@ -328,7 +328,8 @@ pub fn Charts(state: AppState) -> impl IntoView {
                     aria-label=move || tf("chart.accuracy_label", &[&latest()])></canvas>
             <canvas node_ref=lr_ref width="400" height="120" data-testid="chart-lr" role="img"
                     aria-label=move || tf("chart.lr_label", &[&state.progress.get().map_or("–".into(), |p| p.lr.to_string())])></canvas>
-            <p class="hint" data-testid="chart-text" data-redraws=move || redraws.get().to_string()>{latest}</p>
+            <p class="hint" data-testid="chart-text" data-redraws=move || redraws.get().to_string()
+               data-points=move || state.curve.with(Vec::len).to_string()>{latest}</p>
         </div>
     }
 }

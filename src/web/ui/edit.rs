@@ -97,6 +97,7 @@ fn make_current(state: AppState, spec: Spec) {
 /// Ends the shown run: archives it in the run history and clears its figures, curves and
 /// notices (the one place for Reset, a model change and a loaded spec).
 pub fn clear_run(state: AppState) {
+    super::pace::show(state); // the archived run keeps its last points
     super::runs::archive(state);
     state.restored.set(None);
     state.progress.set(None);

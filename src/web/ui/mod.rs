@@ -21,6 +21,7 @@ mod inside;
 mod lang;
 mod layer_panel;
 mod mine;
+mod pace;
 mod paint;
 mod palette;
 mod persist;
