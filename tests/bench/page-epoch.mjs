@@ -6,26 +6,12 @@
 // event (the training rate: 60,000 images over that time) and the epoch's wall time with the
 // 10,000-image test evaluation (the page's "epoch time"). Then the in-page benchmark of the same
 // net (?bench=reference) runs in a fresh page; the ratio of the medians is printed.
-import { launch, newPage, serve, waitForData } from '../e2e/helpers.mjs';
+import { launch, newPage, recordEngineMessages, serve, waitForData } from '../e2e/helpers.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (k, d) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : d; };
 const runs = Number(arg('runs', 3));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Records the engine's Progress and Evaluated messages with the time they reached the page. */
-function record() {
-  window.__engine = [];
-  const seen = (e) => {
-    const json = e.data?.cnn;
-    if (typeof json === 'string' && /^\{"(Progress|Evaluated)"/.test(json)) window.__engine.push([performance.now(), JSON.parse(json)]);
-  };
-  const add = Worker.prototype.addEventListener;
-  const hook = (w) => { if (!w.__recorded) { w.__recorded = true; add.call(w, 'message', seen); } };
-  Worker.prototype.addEventListener = function (type, f, o) { if (type === 'message') hook(this); return add.call(this, type, f, o); };
-  const set = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage').set;
-  Object.defineProperty(Worker.prototype, 'onmessage', { set(f) { hook(this); set.call(this, f); }, configurable: true });
-}
 
 const server = await serve(arg('root') ? { root: arg('root') } : {});
 const rates = [], epochs = [];
@@ -34,7 +20,7 @@ try {
     const browser = await launch();
     try {
       const page = await newPage(browser);
-      await page.addInitScript(record);
+      await page.addInitScript(recordEngineMessages);
       await page.goto(server.url);
       await waitForData(page);
       await page.waitForTimeout(1000); // the first prediction and previews settle

@@ -183,3 +183,19 @@ export async function saveDownload(page, testid, dir) {
   await download.saveAs(path);
   return path;
 }
+
+/** Init script (page.addInitScript): keeps the engine's Progress and Evaluated messages, as they
+ * reach the page, in `window.__engine` as [ms since navigation, parsed message] pairs. The
+ * worker's listener is added before the app's, whether the app uses addEventListener or onmessage. */
+export function recordEngineMessages() {
+  window.__engine = [];
+  const seen = (e) => {
+    const json = e.data?.cnn;
+    if (typeof json === 'string' && /^\{"(Progress|Evaluated)"/.test(json)) window.__engine.push([performance.now(), JSON.parse(json)]);
+  };
+  const add = Worker.prototype.addEventListener;
+  const hook = (w) => { if (!w.__recorded) { w.__recorded = true; add.call(w, 'message', seen); } };
+  Worker.prototype.addEventListener = function (type, f, o) { if (type === 'message') hook(this); return add.call(this, type, f, o); };
+  const set = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage').set;
+  Object.defineProperty(Worker.prototype, 'onmessage', { set(f) { hook(this); set.call(this, f); }, configurable: true });
+}

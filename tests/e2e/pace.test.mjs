@@ -3,7 +3,7 @@
 // curves, and the last one is what the figures show when the run ends.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, serve, waitForData } from './helpers.mjs';
+import { launch, newPage, recordEngineMessages, serve, waitForData } from './helpers.mjs';
 
 describe('training pace', { timeout: 240_000 }, () => {
   it('every Progress event becomes a point of the curves, and the last one is shown', async () => {
@@ -11,29 +11,12 @@ describe('training pace', { timeout: 240_000 }, () => {
     const browser = await launch();
     try {
       const page = await newPage(browser);
-      // Count the engine's Progress events as they reach the page.
-      await page.addInitScript(() => {
-        window.__steps = [];
-        const seen = (e) => {
-          const json = e.data?.cnn;
-          if (typeof json === 'string' && json.startsWith('{"Progress"')) window.__steps.push(JSON.parse(json).Progress);
-        };
-        const add = Worker.prototype.addEventListener;
-        Worker.prototype.addEventListener = function (type, f, o) {
-          if (type === 'message' && !this.__counted) { this.__counted = true; add.call(this, 'message', seen); }
-          return add.call(this, type, f, o);
-        };
-        const set = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage').set;
-        Object.defineProperty(Worker.prototype, 'onmessage', {
-          set(f) { if (!this.__counted) { this.__counted = true; add.call(this, 'message', seen); } set.call(this, f); },
-          configurable: true,
-        });
-      });
+      await page.addInitScript(recordEngineMessages);
       await page.goto(server.url);
       await waitForData(page);
       await page.click('[data-testid=train-start]');
       await page.waitForSelector('[data-testid=run-state]:has-text("finished")', { timeout: 180_000 });
-      const events = await page.evaluate(() => window.__steps.filter((p) => p.report.steps > 0));
+      const events = await page.evaluate(() => window.__engine.map(([, m]) => m.Progress).filter((p) => p?.report.steps > 0));
       assert.ok(events.length >= 5, `${events.length} Progress events`);
       await page.waitForFunction((n) => Number(document.querySelector('[data-testid=chart-text]').dataset.points) === n, events.length, { timeout: 10_000 });
       const last = events.at(-1);
