@@ -12,25 +12,43 @@
 /// assembly would overflow (e^88 ≈ 1.65e38).
 const EXP_RANGE: (f32, f32) = (-87.0, 88.0);
 
+/// Cody–Waite reduction, shared by [`exp`] and [`expm1_nonnegative`]: x = n·ln2 + r with
+/// |r| ≤ ln2/2 and n integral, ln2 split so that n·LN2_HI is exact. Returns (n, r).
+#[inline(always)]
+fn reduce_ln2(x: f32) -> (f32, f32) {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+    (n, x - n * LN2_HI - n * LN2_LO)
+}
+
+/// (e^r − 1)/r on |r| ≤ ln2/2, Taylor to degree 6 (remainder below 2e-8 relative); e^r is
+/// 1 + r·this (degree 7, remainder below 5e-9).
+#[inline(always)]
+fn expm1_over(r: f32) -> f32 {
+    let mut q = 1.0 / 5040.0;
+    for coef in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0] {
+        q = q * r + coef;
+    }
+    q
+}
+
+/// 2^n for an integral n of the normal exponent range, assembled from its bits (a NaN n casts
+/// to 0, giving 1).
+#[inline(always)]
+fn pow2(n: f32) -> f32 {
+    f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
 /// e^x (to within 1 ulp on the clamped range; see [`EXP_RANGE`]).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    // Cody–Waite: x = n·ln2 + r with |r| ≤ ln2/2, ln2 split so n·LN2_HI is exact.
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let c = x.clamp(EXP_RANGE.0, EXP_RANGE.1);
-    let n = (c * std::f32::consts::LOG2_E).round_ties_even();
-    let r = c - n * LN2_HI - n * LN2_LO;
-    // Taylor to degree 7: the remainder is below 5e-9 relative on |r| ≤ 0.347.
-    let mut p = 1.0 / 5040.0;
-    for coef in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = p * r + coef;
-    }
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let (n, r) = reduce_ln2(x.clamp(EXP_RANGE.0, EXP_RANGE.1));
+    let p = expm1_over(r) * r + 1.0;
     if x.is_nan() {
         x
     } else {
-        p * scale
+        p * pow2(n)
     }
 }
 
@@ -41,18 +59,10 @@ pub fn exp(x: f32) -> f32 {
 /// a small-|x| polynomial beside the exponential).
 #[inline(always)]
 fn expm1_nonnegative(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
-    let r = x - n * LN2_HI - n * LN2_LO;
-    // (e^r − 1)/r, Taylor to degree 6: the remainder is below 2e-8 relative on |r| ≤ 0.347.
-    let mut q = 1.0 / 5040.0;
-    for coef in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0] {
-        q = q * r + coef;
-    }
-    // A NaN x gives n = NaN, whose cast is 0: scale 1, and the NaN stays in r.
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    scale * (r * q) + (scale - 1.0)
+    let (n, r) = reduce_ln2(x);
+    // A NaN x gives n = NaN: scale 1, and the NaN stays in r.
+    let scale = pow2(n);
+    scale * (r * expm1_over(r)) + (scale - 1.0)
 }
 
 /// tanh(x) (within about 2 ulp): (e^2|x| − 1)/(e^2|x| + 1) with the sign of x.
