@@ -1,6 +1,6 @@
 // Download size and time to ready: what a user waits for before the page is usable.
 // Figures, not a pass/fail test (timing depends on the machine):
-//   node tests/bench/startup.mjs [--runs 7]
+//   node tests/bench/startup.mjs [--runs 7] [--root dist]
 // Prints each build's wasm files (bytes and gzip -9 bytes), then, for the threaded build, the
 // milliseconds from navigation start to (a) the app's first paint of the data status, (b) the
 // engine answering (the Start button enabled) and (c) MNIST decoded ("MNIST ready"), on a first
@@ -63,7 +63,8 @@ function watch() {
   window.Worker.prototype = Original.prototype;
 }
 
-const server = await serve(process.env.ROOT ? { root: process.env.ROOT } : {});
+const root = argv.includes('--root') ? argv[argv.indexOf('--root') + 1] : null;
+const server = await serve(root ? { root } : {});
 const browser = await launch();
 const times = { first: [], repeat: [] };
 try {

@@ -3,17 +3,13 @@
 // curves, and the last one is what the figures show when the run ends.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, recordEngineMessages, serve, waitForData } from './helpers.mjs';
+import { closeApp, openApp, recordEngineMessages } from './helpers.mjs';
 
 describe('training pace', { timeout: 240_000 }, () => {
   it('every Progress event becomes a point of the curves, and the last one is shown', async () => {
-    const server = await serve();
-    const browser = await launch();
+    const app = await openApp({ initScript: recordEngineMessages });
     try {
-      const page = await newPage(browser);
-      await page.addInitScript(recordEngineMessages);
-      await page.goto(server.url);
-      await waitForData(page);
+      const { page } = app;
       await page.click('[data-testid=train-start]');
       await page.waitForSelector('[data-testid=run-state]:has-text("finished")', { timeout: 180_000 });
       const events = await page.evaluate(() => window.__engine.map(([, m]) => m.Progress).filter((p) => p?.report.steps > 0));
@@ -22,6 +18,6 @@ describe('training pace', { timeout: 240_000 }, () => {
       const last = events.at(-1);
       assert.equal(last.step_in_epoch, last.steps_per_epoch);
       assert.equal((await page.textContent('[data-testid=step]')).trim(), `${last.steps_per_epoch} / ${last.steps_per_epoch}`);
-    } finally { await browser.close(); await server.close(); }
+    } finally { await closeApp(app); }
   });
 });
