@@ -107,13 +107,13 @@ export async function drawStroke(page, points) {
   await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.strokes) > n, [pad, before]);
 }
 
-/** Serves the app, opens it in a fresh browser (with `initScript` run before the page's own
- * scripts, if given) and waits for the data: { server, browser, page }. */
+/** Serves the app, opens it in a fresh browser (with `initScript`, a function or a list of them,
+ * run before the page's own scripts, if given) and waits for the data: { server, browser, page }. */
 export async function openApp({ args, initScript } = {}) {
   const server = await serve();
   const browser = await launch({ args });
   const page = await newPage(browser);
-  if (initScript) await page.addInitScript(initScript);
+  for (const script of [initScript ?? []].flat()) await page.addInitScript(script);
   await page.goto(server.url);
   await waitForData(page);
   return { server, browser, page };

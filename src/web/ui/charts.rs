@@ -7,8 +7,9 @@ use super::state::AppState;
 use crate::engine::optim::lr_at;
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use super::chart_canvas::MeasuredCanvas;
+use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use crate::web::js::now_ms;
@@ -82,7 +83,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
     } else {
         (series, y_min)
     };
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2d context")?;
+    let backend = MeasuredCanvas::new(canvas).ok_or("no 2d context")?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let all = series.iter().flat_map(|s| s.points.iter());
@@ -126,27 +127,54 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, y_desc: &str, series: &[Series], y_
         .map_err(|e| e.to_string())?;
     for s in series {
         let style = ShapeStyle { color: s.color.to_rgba(), filled: true, stroke_width: s.width };
-        let anno = if s.dots {
-            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, style))).map_err(|e| e.to_string())?
+        if s.dots {
+            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 4, style))).map_err(|e| e.to_string())?;
         } else {
-            chart.draw_series(LineSeries::new(s.points.iter().copied(), style)).map_err(|e| e.to_string())?
-        };
-        let color = s.color;
-        anno.label(s.name.as_str()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 3 }));
+            chart.draw_series(LineSeries::new(s.points.iter().copied(), style)).map_err(|e| e.to_string())?;
+        }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(220, 224, 232))
-        .label_font(("sans-serif", 12))
-        .position(match legend {
-            Legend::UpperRight => SeriesLabelPosition::UpperRight,
-            Legend::LowerRight => SeriesLabelPosition::LowerRight,
-            Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
-        })
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let entries: Vec<(&str, RGBColor)> = series.iter().map(|s| (s.name.as_str(), s.color)).collect();
+    draw_legend(&chart.plotting_area().strip_coord_spec(), &entries, legend).map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// The legend in a corner of the plotting area, laid out like plotters' series labels (a 10 px
+/// margin, 30 px for each sample line, lines 1.25 font sizes apart). Drawn here because plotters'
+/// own measures its labels through the page (see [`MeasuredCanvas`]); this one asks the canvas.
+fn draw_legend(area: &DrawingArea<MeasuredCanvas, Shift>, entries: &[(&str, RGBColor)], corner: Legend) -> Result<(), DrawingAreaErrorKind<<MeasuredCanvas as DrawingBackend>::ErrorType>> {
+    const MARGIN: i32 = 10;
+    const SAMPLE: i32 = 30;
+    const LINE: i32 = 15;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let font: TextStyle = ("sans-serif", 12).into_font().into();
+    let mut sizes = Vec::with_capacity(entries.len());
+    for (name, _) in entries {
+        sizes.push(area.estimate_text_size(name, &font)?);
+    }
+    let text_w = sizes.iter().map(|s| s.0 as i32).max().unwrap_or(0);
+    let text_h = (entries.len() as i32 - 1) * LINE + sizes.last().map_or(0, |s| s.1 as i32);
+    let (w, h) = (text_w + SAMPLE + 2 * MARGIN, text_h + 2 * MARGIN);
+    let (area_w, area_h) = area.dim_in_pixel();
+    let x = match corner {
+        Legend::UpperRight | Legend::LowerRight => area_w as i32 - w - 5,
+        Legend::LowerLeft => 5,
+    };
+    let y = match corner {
+        Legend::UpperRight => 5,
+        Legend::LowerRight | Legend::LowerLeft => area_h as i32 - h - 5,
+    };
+    area.draw(&Rectangle::new([(x, y), (x + w, y + h)], WHITE.mix(0.85).filled()))?;
+    area.draw(&Rectangle::new([(x, y), (x + w, y + h)], RGBColor(220, 224, 232)))?;
+    for (i, ((name, color), size)) in entries.iter().zip(&sizes).enumerate() {
+        let top = y + MARGIN + i as i32 * LINE;
+        area.draw(&Text::new(*name, (x + MARGIN + SAMPLE, top), font.clone()))?;
+        let mid = top + size.1 as i32 / 2;
+        let sample = ShapeStyle { color: color.to_rgba(), filled: true, stroke_width: 3 };
+        area.draw(&PathElement::new(vec![(x + MARGIN, mid), (x + MARGIN + 16, mid)], sample))?;
+    }
+    Ok(())
 }
 
 /// Smoothing weight of a new chart (TensorBoard's default).

@@ -5,6 +5,7 @@ mod augment;
 mod bench;
 mod body_editor;
 mod builder;
+mod chart_canvas;
 mod charts;
 mod client;
 mod compare;
