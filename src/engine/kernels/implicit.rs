@@ -90,11 +90,16 @@ pub fn conv_forward_with<M: Madd>(g: &ConvGeom, layout: &PlaneLayout, m: usize, 
     if let Start::Bias(bias) = start {
         assert!(bias.len() >= m, "bias shorter than {m}");
     }
+    // A last tile of one or two rows would leave half of the 4×8 tile's multiply-adds unused
+    // (LeNet-5's 6 channels: a quarter of the layer's work); a 2×16 tile does those rows with
+    // the same eight accumulators, where the output rows are at least 16 pixels wide.
+    let narrow_last = m % MR != 0 && m % MR <= 2 && ow >= 2 * NR;
+    let tiles = if narrow_last { m / MR } else { m.div_ceil(MR) };
     for oy in 0..oh {
         for ox0 in panel_starts(ow) {
             let lanes = NR.min(ow - ox0);
             let base = oy * g.y.stride * layout.pw + ox0;
-            for (tile, a_tile) in a[..packed_a_len(m, k)].chunks_exact(MR * k).enumerate() {
+            for (tile, a_tile) in a[..tiles * MR * k].chunks_exact(MR * k).enumerate() {
                 let i0 = tile * MR;
                 let mut acc = [[V4::zero(); 2]; MR];
                 if let Start::Bias(bias) = start {
@@ -121,7 +126,59 @@ pub fn conv_forward_with<M: Madd>(g: &ConvGeom, layout: &PlaneLayout, m: usize, 
                 }
             }
         }
+        if narrow_last {
+            let i0 = tiles * MR;
+            let a_tile = &a[i0 * k..(i0 + MR) * k];
+            for ox0 in wide_starts(ow) {
+                let mut acc = [[V4::zero(); 4]; 2];
+                if let Start::Bias(bias) = start {
+                    for (r, row) in acc.iter_mut().enumerate().take(m - i0) {
+                        *row = [V4::splat(bias[i0 + r]); 4];
+                    }
+                }
+                // SAFETY: ox0 + 16 <= ow, so every read is an output pixel's own column of the
+                // plane; a_tile holds k·MR floats.
+                unsafe { forward_kernel_2x16::<M>(a_tile.as_ptr(), &layout.offsets, plane.as_ptr().add(oy * g.y.stride * layout.pw + ox0), &mut acc) };
+                for (r, row) in acc.iter().enumerate().take(m - i0) {
+                    let at = (i0 + r) * pixels + oy * ow + ox0;
+                    for (v, dst) in row.iter().zip(y[at..at + 2 * NR].chunks_exact_mut(4)) {
+                        v.store(dst);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// Column starts of 16-pixel spans of one output row (`ow ≥ 16`), the last one moved back to
+/// end at the row's end like [`panel_starts`].
+fn wide_starts(ow: usize) -> impl Iterator<Item = usize> {
+    let full = ow / (2 * NR);
+    let tail = (ow % (2 * NR) != 0).then(|| ow - 2 * NR);
+    (0..full).map(|p| p * 2 * NR).chain(tail)
+}
+
+/// The 2×16 tile: `acc[r] += Σ_k a[k·MR + r] · b[offsets[k] ..+16]` for rows 0 and 1 of a
+/// packed tile, k in order (the same sums as [`forward_kernel`]'s).
+///
+/// # Safety
+/// `a` must hold `offsets.len()·MR` floats and `b + offsets[k] ..+16` be readable for every k.
+#[inline(always)]
+unsafe fn forward_kernel_2x16<M: Madd>(a: *const f32, offsets: &[usize], b: *const f32, acc: &mut [[V4; 4]; 2]) {
+    let mut local = *acc;
+    let mut ap = a;
+    for &off in offsets {
+        let bp = b.add(off);
+        let bs = [V4::load_at(bp), V4::load_at(bp.add(4)), V4::load_at(bp.add(8)), V4::load_at(bp.add(12))];
+        for (r, row) in local.iter_mut().enumerate() {
+            let av = V4::splat_at(ap.add(r));
+            for (v, bv) in row.iter_mut().zip(bs) {
+                *v = M::vector(*v, av, bv);
+            }
+        }
+        ap = ap.add(MR);
+    }
+    *acc = local;
 }
 
 /// The 4×8 tile: `acc[r] += Σ_k a[k·MR + r] · b[offsets[k] ..+8]`, k in order.
@@ -258,6 +315,10 @@ mod tests {
             (2, (9, 11), (3, 4), 2, (1, 2, 1, 2), (1, 2), 6),
             (2, (5, 3), (1, 1), 1, (3, 2, 3, 1), (1, 1), 3),
             (3, (4, 20), (2, 3), 1, (0, 0, 0, 0), (2, 1), 9),
+            // Last tiles of two and one rows on rows of 28 and 21 pixels (the 2×16 tile, with
+            // its last span moved back), stride 2 along y.
+            (1, (28, 28), (5, 5), 1, (2, 2, 2, 2), (1, 1), 6),
+            (2, (12, 23), (3, 3), 2, (1, 1, 0, 0), (1, 1), 5),
         ];
         for (c, (h, w), (kh, kw), sy, pad, dil, m) in cases {
             let g = ConvGeom {
