@@ -101,15 +101,10 @@ pub fn conv_forward_with<M: Madd>(g: &ConvGeom, layout: &PlaneLayout, m: usize, 
             let base = oy * g.y.stride * layout.pw + ox0;
             for (tile, a_tile) in a[..tiles * MR * k].chunks_exact(MR * k).enumerate() {
                 let i0 = tile * MR;
-                let mut acc = [[V4::zero(); 2]; MR];
-                if let Start::Bias(bias) = start {
-                    for (r, row) in acc.iter_mut().enumerate().take(MR.min(m - i0)) {
-                        *row = [V4::splat(bias[i0 + r]); 2];
-                    }
-                }
+                let mut acc: [[V4; 2]; MR] = tile_start(start, i0, MR.min(m - i0));
                 // SAFETY: every offset + base + 8 lies within the plane and its slack (the
                 // asserts above and PlaneLayout's extents), a_tile holds k·MR floats.
-                unsafe { forward_kernel::<M>(a_tile.as_ptr(), &layout.offsets, plane.as_ptr().add(base), &mut acc) };
+                unsafe { forward_kernel::<M, MR, 2>(a_tile.as_ptr(), &layout.offsets, plane.as_ptr().add(base), &mut acc) };
                 for (r, row) in acc.iter().enumerate().take(MR.min(m - i0)) {
                     let at = (i0 + r) * pixels + oy * ow + ox0;
                     let dst = &mut y[at..at + lanes];
@@ -130,15 +125,10 @@ pub fn conv_forward_with<M: Madd>(g: &ConvGeom, layout: &PlaneLayout, m: usize, 
             let i0 = tiles * MR;
             let a_tile = &a[i0 * k..(i0 + MR) * k];
             for ox0 in wide_starts(ow) {
-                let mut acc = [[V4::zero(); 4]; 2];
-                if let Start::Bias(bias) = start {
-                    for (r, row) in acc.iter_mut().enumerate().take(m - i0) {
-                        *row = [V4::splat(bias[i0 + r]); 4];
-                    }
-                }
+                let mut acc: [[V4; 4]; 2] = tile_start(start, i0, m - i0);
                 // SAFETY: ox0 + 16 <= ow, so every read is an output pixel's own column of the
                 // plane; a_tile holds k·MR floats.
-                unsafe { forward_kernel_2x16::<M>(a_tile.as_ptr(), &layout.offsets, plane.as_ptr().add(oy * g.y.stride * layout.pw + ox0), &mut acc) };
+                unsafe { forward_kernel::<M, 2, 4>(a_tile.as_ptr(), &layout.offsets, plane.as_ptr().add(oy * g.y.stride * layout.pw + ox0), &mut acc) };
                 for (r, row) in acc.iter().enumerate().take(m - i0) {
                     let at = (i0 + r) * pixels + oy * ow + ox0;
                     for (v, dst) in row.iter().zip(y[at..at + 2 * NR].chunks_exact_mut(4)) {
@@ -158,39 +148,38 @@ fn wide_starts(ow: usize) -> impl Iterator<Item = usize> {
     (0..full).map(|p| p * 2 * NR).chain(tail)
 }
 
-/// The 2×16 tile: `acc[r] += Σ_k a[k·MR + r] · b[offsets[k] ..+16]` for rows 0 and 1 of a
-/// packed tile, k in order (the same sums as [`forward_kernel`]'s).
+/// A tile of `R` output channels × `4·V` pixels, started from zero or, for its first `rows`
+/// channels, from their biases.
+#[inline(always)]
+fn tile_start<const R: usize, const V: usize>(start: Start, i0: usize, rows: usize) -> [[V4; V]; R] {
+    let mut acc = [[V4::zero(); V]; R];
+    if let Start::Bias(bias) = start {
+        for (r, row) in acc.iter_mut().enumerate().take(rows) {
+            *row = [V4::splat(bias[i0 + r]); V];
+        }
+    }
+    acc
+}
+
+/// The `R × 4·V` tile: `acc[r] += Σ_k a[k·MR + r] · b[offsets[k] ..+4·V]`, k in order, for the
+/// first `R` rows of a packed tile: 4×8 for whole tiles, 2×16 for a last tile of one or two rows
+/// (both eight accumulators).
 ///
 /// # Safety
-/// `a` must hold `offsets.len()·MR` floats and `b + offsets[k] ..+16` be readable for every k.
+/// `a` must hold `offsets.len()·MR` floats and `b + offsets[k] ..+4·V` be readable for every k.
 #[inline(always)]
-unsafe fn forward_kernel_2x16<M: Madd>(a: *const f32, offsets: &[usize], b: *const f32, acc: &mut [[V4; 4]; 2]) {
+unsafe fn forward_kernel<M: Madd, const R: usize, const V: usize>(a: *const f32, offsets: &[usize], b: *const f32, acc: &mut [[V4; V]; R]) {
     let mut local = *acc;
     let mut ap = a;
     for &off in offsets {
         let bp = b.add(off);
-        let bs = [V4::load_at(bp), V4::load_at(bp.add(4)), V4::load_at(bp.add(8)), V4::load_at(bp.add(12))];
-        for (r, row) in local.iter_mut().enumerate() {
-            let av = V4::splat_at(ap.add(r));
+        let bs: [V4; V] = std::array::from_fn(|j| V4::load_at(bp.add(4 * j)));
+        let avs: [V4; R] = std::array::from_fn(|r| V4::splat_at(ap.add(r)));
+        for (row, av) in local.iter_mut().zip(avs) {
             for (v, bv) in row.iter_mut().zip(bs) {
                 *v = M::vector(*v, av, bv);
             }
         }
-        ap = ap.add(MR);
-    }
-    *acc = local;
-}
-
-/// The 4×8 tile: `acc[r] += Σ_k a[k·MR + r] · b[offsets[k] ..+8]`, k in order.
-///
-/// # Safety
-/// `a` must hold `offsets.len()·MR` floats and `b + offsets[k] ..+8` be readable for every k.
-#[inline(always)]
-unsafe fn forward_kernel<M: Madd>(a: *const f32, offsets: &[usize], b: *const f32, acc: &mut [[V4; 2]; MR]) {
-    let mut local = *acc;
-    let mut ap = a;
-    for &off in offsets {
-        rank1::<M>(&mut local, std::array::from_fn(|r| V4::splat_at(ap.add(r))), b.add(off));
         ap = ap.add(MR);
     }
     *acc = local;
