@@ -41,9 +41,11 @@ fn reduce_ln2(x: f32) -> (f32, f32) {
 /// only in proportion to r²·s/r ≤ 0.2.
 ///
 /// s is evaluated in Estrin's scheme (pairs of terms, then r², then r⁴) rather than Horner's:
-/// the same terms, but three dependent multiply-adds after r instead of six. In the activation
-/// loops the chain of dependent operations, not their count, sets the time: in wasm, tanh over
-/// LeNet-5's 6×28×28 map took 13.3 µs instead of 16.4 (the same run, best of 5).
+/// the same terms, but three dependent multiply-adds after r instead of six. In a loop over
+/// L1-resident data the chain of dependent operations, not their count, sets the time: in wasm,
+/// tanh over 6×28×28 floats took 13.3 µs with Estrin (on the earlier r·q(r) form, whose chain
+/// is as long as this one's) instead of 16.4 with Horner (the same run, best of 5). Inside
+/// LeNet-5's Tanh layer the difference was within the machine's noise.
 #[inline(always)]
 fn expm1_reduced(r: f32) -> f32 {
     let r2 = r * r;
@@ -66,9 +68,9 @@ pub fn exp(x: f32) -> f32 {
 
 /// e^x − 1 for 0 ≤ x ≤ 20 (NaN passes through), accurate near 0 as well: with x = n·ln2 + r,
 /// e^x − 1 = 2^n·(e^r − 1) + (2^n − 1), where e^r − 1 keeps its relative accuracy for tiny r
-/// ([`expm1_reduced`]) and 2^n − 1 is exact. One polynomial serves all of [`tanh`]'s range, so its loop has
-/// no second polynomial and no select (LeNet-5's Tanh forward was 17.7 µs per image in wasm with
-/// a small-|x| polynomial beside the exponential).
+/// ([`expm1_reduced`]) and 2^n − 1 is exact. One polynomial serves all of [`tanh`]'s range, so
+/// its loop has no second polynomial and no select (LeNet-5's Tanh forward was 17.7 µs per image
+/// in wasm with a small-|x| polynomial beside the exponential).
 #[inline(always)]
 fn expm1_nonnegative(x: f32) -> f32 {
     let (r, scale) = reduce_ln2(x);
