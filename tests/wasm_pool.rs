@@ -75,3 +75,41 @@ fn simd_gemm_matches_its_scalar_reference_in_the_browser() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+fn simd_kernels_match_their_scalar_references_in_the_browser() {
+    use cnn_playground::engine::kernels::pool::{max_2x2, max_2x2_ref};
+    use cnn_playground::engine::kernels::reduce::{sum, sum_ref};
+    // Max pooling: ties (values on a coarse grid), NaNs, rows of 14 and 7 outputs (the vector
+    // loop's last step moved back) and of 4, 5 and 3 (the scalar loop), odd input widths.
+    for &(planes, ih, iw) in &[(3, 28, 28), (2, 14, 14), (2, 8, 8), (1, 10, 11), (2, 6, 7)] {
+        let x: Vec<f32> = (0..planes * ih * iw)
+            .map(|i| if i % 37 == 5 { f32::NAN } else { (i * 7919 % 13) as f32 - 6.0 })
+            .collect();
+        let (oh, ow) = (ih / 2, iw / 2);
+        let run = |kernel: fn(&[f32], &mut [f32], &mut [u32], usize, usize, usize, usize, usize)| {
+            let (mut y, mut at) = (vec![0.0f32; planes * oh * ow], vec![u32::MAX; planes * oh * ow]);
+            kernel(&x, &mut y, &mut at, planes, iw, ih, oh, ow);
+            (y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), at)
+        };
+        assert_eq!(run(max_2x2), run(max_2x2_ref), "max pool {planes}×{ih}×{iw}");
+    }
+    for len in [0, 5, 16, 49, 196, 784, 1001] {
+        let xs: Vec<f32> = (0..len).map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 317.0).collect();
+        assert_eq!(sum(&xs).to_bits(), sum_ref(&xs).to_bits(), "sum of {len}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn channel_panels_match_their_scalar_reference_in_the_browser() {
+    use cnn_playground::engine::kernels::packed::{channel_panels_len, pack_channels, pack_channels_ref};
+    // Whole panels (8, 16 channels), a part panel after whole ones (13, 20), fewer than a panel
+    // (3), pixel counts with and without a tail of fewer than four.
+    for &(oc, n) in &[(8, 784), (16, 196), (13, 49), (20, 7), (3, 10), (8, 3)] {
+        let dy: Vec<f32> = (0..oc * n).map(|i| i as f32 + 0.5).collect();
+        let (mut fast, mut slow) = (vec![f32::NAN; channel_panels_len(oc, n)], vec![f32::NAN; channel_panels_len(oc, n)]);
+        pack_channels(oc, n, &dy, &mut fast);
+        pack_channels_ref(oc, n, &dy, &mut slow);
+        assert!(fast.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits()), "{oc} channels × {n} pixels");
+    }
+}

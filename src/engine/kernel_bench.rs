@@ -8,7 +8,7 @@
 use super::kernels::gemm::{gemm_ld_with, gemm_ref_with, Madd, Separate, Trans, Write};
 use super::kernels::im2col::{col2im, im2col, Axis, ConvGeom};
 use super::kernels::implicit::{conv_forward_with, conv_weight_grad_with, PlaneLayout};
-use super::kernels::packed::{channel_panels_len, pack_a, pack_channels, packed_a_len, Start, NR};
+use super::kernels::packed::{channel_panels_len, pack_a, pack_channels, pack_channels_ref, packed_a_len, Start, NR};
 use std::hint::black_box;
 
 /// One timed kernel.
@@ -161,7 +161,27 @@ fn run_once(clock: &impl Fn() -> f64, min_ms: f64) -> Vec<KernelTime> {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     kernels::<super::kernels::gemm::Fused>(clock, min_ms, "fused", &mut out);
     columns(clock, min_ms, &mut out);
+    reshuffles(clock, min_ms, &mut out);
     out
+}
+
+/// The data movement around the reference net's convolutions: dY into channel panels (each
+/// conv's backward, per sample) and the 2×2 max pool after each conv (per sample).
+fn reshuffles(clock: &impl Fn() -> f64, min_ms: f64, out: &mut Vec<KernelTime>) {
+    use super::kernels::pool::{max_2x2, max_2x2_ref};
+    for (name, oc, hw) in [("conv1", 8, 28), ("conv2", 16, 14)] {
+        let pixels = hw * hw;
+        let (dy, mut panels) = (values(oc * pixels, 13), vec![0.0; channel_panels_len(oc, pixels)]);
+        for (kind, pack) in [("", pack_channels as fn(usize, usize, &[f32], &mut [f32])), (" (scalar)", pack_channels_ref)] {
+            let us = time(clock, min_ms, || pack(oc, pixels, black_box(&dy), &mut panels));
+            out.push(KernelTime::new(format!("{name} dY {oc}×{pixels} → channel panels{kind}"), us, 0.0));
+        }
+        let (mut y, mut at) = (vec![0.0; oc * pixels / 4], vec![0u32; oc * pixels / 4]);
+        for (kind, pool) in [("", max_2x2 as fn(&[f32], &mut [f32], &mut [u32], usize, usize, usize, usize, usize)), (" (scalar)", max_2x2_ref)] {
+            let us = time(clock, min_ms, || pool(black_box(&dy), &mut y, &mut at, oc, hw, hw, hw / 2, hw / 2));
+            out.push(KernelTime::new(format!("max pool 2×2 after {name}, {oc}×{hw}²{kind}"), us, 0.0));
+        }
+    }
 }
 
 /// The results as a text table.

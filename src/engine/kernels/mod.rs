@@ -5,6 +5,8 @@ pub mod im2col;
 pub mod implicit;
 pub mod math;
 pub mod packed;
+pub mod pool;
+pub mod reduce;
 pub mod simd;
 
 /// Grows `v` to at least `len` elements and returns the first `len` (buffers only grow, so a

@@ -37,16 +37,77 @@ pub const fn channel_panels_len(oc: usize, n: usize) -> usize {
 }
 
 /// Writes dY (`oc × n`, one channel after another) as channel panels `[panel][pixel][NR]`,
-/// zero past `oc` channels and `n` pixels.
+/// zero past `oc` channels and `n` pixels. Same floats as [`pack_channels_ref`]; with wasm
+/// SIMD128, whole panels are transposed four pixels at a time (the scalar gather cost about as
+/// much as conv1's bias gradient did).
 pub fn pack_channels(oc: usize, n: usize, dy: &[f32], out: &mut [f32]) {
     let pixels = n.div_ceil(NR) * NR;
     for (jo, panel) in out[..channel_panels_len(oc, n)].chunks_exact_mut(pixels * NR).enumerate() {
-        for (p, slot) in panel.chunks_exact_mut(NR).enumerate() {
-            for (t, v) in slot.iter_mut().enumerate() {
-                let o = jo * NR + t;
-                *v = if o < oc && p < n { dy[o * n + p] } else { 0.0 };
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if (jo + 1) * NR <= oc {
+            simd::pack_whole_panel(n, &dy[jo * NR * n..(jo + 1) * NR * n], panel);
+            continue;
+        }
+        pack_panel(jo, oc, n, dy, panel);
+    }
+}
+
+/// Scalar reference of [`pack_channels`].
+pub fn pack_channels_ref(oc: usize, n: usize, dy: &[f32], out: &mut [f32]) {
+    let pixels = n.div_ceil(NR) * NR;
+    for (jo, panel) in out[..channel_panels_len(oc, n)].chunks_exact_mut(pixels * NR).enumerate() {
+        pack_panel(jo, oc, n, dy, panel);
+    }
+}
+
+/// Panel `jo` of [`pack_channels`], one float at a time.
+fn pack_panel(jo: usize, oc: usize, n: usize, dy: &[f32], panel: &mut [f32]) {
+    for (p, slot) in panel.chunks_exact_mut(NR).enumerate() {
+        for (t, v) in slot.iter_mut().enumerate() {
+            let o = jo * NR + t;
+            *v = if o < oc && p < n { dy[o * n + p] } else { 0.0 };
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::NR;
+    use core::arch::wasm32::*;
+
+    /// One panel of NR whole channels (`rows`: NR × n) into `panel` (`[pixel][NR]`, pixels
+    /// rounded up to NR, zero past n): four pixels of four channels are one 4×4 transpose.
+    pub(super) fn pack_whole_panel(n: usize, rows: &[f32], panel: &mut [f32]) {
+        assert!(rows.len() >= NR * n && panel.len() >= n * NR);
+        let quads = n / 4;
+        for q in 0..quads {
+            for half in 0..NR / 4 {
+                // SAFETY: channel half·4 + t, pixels 4q..4q+4 < n: inside rows (asserted);
+                // stores at pixel 4q + j < n, lanes half·4..+4: inside panel.
+                unsafe {
+                    let at = |t: usize| v128_load(rows.as_ptr().add((half * 4 + t) * n + 4 * q) as *const v128);
+                    let (a0, a1, a2, a3) = (at(0), at(1), at(2), at(3));
+                    let (t0, t1) = (i32x4_shuffle::<0, 4, 1, 5>(a0, a1), i32x4_shuffle::<2, 6, 3, 7>(a0, a1));
+                    let (t2, t3) = (i32x4_shuffle::<0, 4, 1, 5>(a2, a3), i32x4_shuffle::<2, 6, 3, 7>(a2, a3));
+                    let pixels = [
+                        i32x4_shuffle::<0, 1, 4, 5>(t0, t2),
+                        i32x4_shuffle::<2, 3, 6, 7>(t0, t2),
+                        i32x4_shuffle::<0, 1, 4, 5>(t1, t3),
+                        i32x4_shuffle::<2, 3, 6, 7>(t1, t3),
+                    ];
+                    for (j, v) in pixels.into_iter().enumerate() {
+                        v128_store(panel.as_mut_ptr().add((4 * q + j) * NR + half * 4) as *mut v128, v);
+                    }
+                }
             }
         }
+        for p in 4 * quads..n {
+            for t in 0..NR {
+                panel[p * NR + t] = rows[t * n + p];
+            }
+        }
+        let end = n.div_ceil(NR) * NR * NR;
+        panel[n * NR..end].fill(0.0);
     }
 }
 

@@ -7,6 +7,7 @@
 //! pyramid: `→ [N, C·Σl²]`. No parameters.
 
 use super::{take, Layer, Pass, Scratch};
+use crate::engine::kernels::pool::max_2x2;
 use crate::engine::shape::Shape;
 use crate::engine::spec::{FieldError, Pair, PoolKind};
 
@@ -282,7 +283,7 @@ impl Layer for MaxPool2d {
         // Argmax (index within the chunk) is kept for the backward pass.
         let argmax = take(&mut scratch.idx, planes * w.plane_out());
         if self.fast_2x2 {
-            pool_2x2(x, y, argmax, planes, w.input.w, w.input.h, w.y.out(), w.x.out());
+            max_2x2(x, y, argmax, planes, w.input.w, w.input.h, w.y.out(), w.x.out());
         } else {
             w.max(x, y, argmax, planes);
         }
@@ -485,38 +486,6 @@ impl Layer for SpatialPyramidPool {
 
     fn clone_box(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
-    }
-}
-
-/// The common 2×2, stride-2 case without the general loop's bookkeeping. Same result: the first
-/// maximum in row-major window order wins, and a NaN wins over everything. Branch-free (selects):
-/// which of four values is largest is a coin toss on real data, and mispredicted branches made
-/// this loop 12 ns per output.
-#[allow(clippy::too_many_arguments)]
-fn pool_2x2(x: &[f32], y: &mut [f32], argmax: &mut [u32], planes: usize, iw: usize, ih: usize, oh: usize, ow: usize) {
-    // `c` replaces `best` unless best is NaN or c ≤ best (false when c is NaN).
-    #[inline(always)]
-    fn wins(c: f32, best: f32) -> bool {
-        !best.is_nan() & !(c <= best)
-    }
-    for p in 0..planes {
-        let base = p * ih * iw;
-        for oy in 0..oh {
-            let top = base + 2 * oy * iw;
-            let (r0, r1) = (&x[top..top + iw], &x[top + iw..top + 2 * iw]);
-            let out = (p * oh + oy) * ow;
-            let (ys, idx) = (&mut y[out..out + ow], &mut argmax[out..out + ow]);
-            for (ox, ((yv, iv), (a, b))) in ys.iter_mut().zip(idx.iter_mut()).zip(r0.chunks_exact(2).zip(r1.chunks_exact(2))).enumerate() {
-                let (mut best, mut at) = (a[0], 0u32);
-                for (v, i) in [(a[1], 1u32), (b[0], 2), (b[1], 3)] {
-                    let w = wins(v, best);
-                    best = if w { v } else { best };
-                    at = if w { i } else { at };
-                }
-                *yv = best;
-                *iv = (top + 2 * ox) as u32 + (at & 1) + (at >> 1) * iw as u32;
-            }
-        }
     }
 }
 

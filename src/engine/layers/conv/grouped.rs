@@ -6,6 +6,7 @@
 use super::{take, Conv2d, Scratch};
 use crate::engine::kernels::gemm::{gemm, gemm_ld, Trans, Write};
 use crate::engine::kernels::im2col::{col2im, im2col};
+use crate::engine::kernels::reduce::sum;
 
 impl Conv2d {
     /// Each sample is one GEMM per group, `W_g · cols_g`, added onto the bias. Every sample's
@@ -64,7 +65,7 @@ impl Conv2d {
             }
             if self.has_bias {
                 for (d, plane) in db.iter_mut().zip(dys.chunks_exact(pixels)) {
-                    *d += plane.iter().sum::<f32>();
+                    *d += sum(plane);
                 }
             }
             let Some(dx) = dx.as_deref_mut() else { continue };

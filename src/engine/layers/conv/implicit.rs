@@ -9,6 +9,7 @@ use crate::engine::kernels::gemm::{gemm_ld, Trans, Write};
 use crate::engine::kernels::im2col::col2im;
 use crate::engine::kernels::implicit::{conv_forward, conv_weight_grad};
 use crate::engine::kernels::packed::{channel_panels_len, pack_a, pack_channels, packed_a_len, Start, NR};
+use crate::engine::kernels::reduce::sum;
 
 impl Conv2d {
     /// Per sample: its padded plane, then `Y = bias + W·cols`. Every sample's plane is kept for
@@ -59,7 +60,7 @@ impl Conv2d {
             conv_weight_grad(&self.geom, layout, oc, plane, dy_panels, dw_t, oc_padded);
             if self.has_bias {
                 for (d, plane) in db.iter_mut().zip(dys.chunks_exact(pixels)) {
-                    *d += plane.iter().sum::<f32>();
+                    *d += sum(plane);
                 }
             }
             let Some(dx) = dx.as_deref_mut() else { continue };
