@@ -18,22 +18,39 @@ fn wins(c: f32, best: f32) -> bool {
 /// mispredicted branches made this loop 12 ns per output.
 #[allow(clippy::too_many_arguments)]
 pub fn max_2x2_ref(x: &[f32], y: &mut [f32], argmax: &mut [u32], planes: usize, iw: usize, ih: usize, oh: usize, ow: usize) {
+    for_each_row(x, y, argmax, planes, iw, ih, oh, ow, |Row { top, r0, r1, ys, idx }| {
+        for (ox, ((yv, iv), (a, b))) in ys.iter_mut().zip(idx.iter_mut()).zip(r0.chunks_exact(2).zip(r1.chunks_exact(2))).enumerate() {
+            let (mut best, mut at) = (a[0], 0u32);
+            for (v, i) in [(a[1], 1u32), (b[0], 2), (b[1], 3)] {
+                let w = wins(v, best);
+                best = if w { v } else { best };
+                at = if w { i } else { at };
+            }
+            *yv = best;
+            *iv = (top + 2 * ox) as u32 + (at & 1) + (at >> 1) * iw as u32;
+        }
+    });
+}
+
+/// One output row: where its two input rows start in `x`, those rows, its outputs and their
+/// argmax slots.
+struct Row<'a> {
+    top: usize,
+    r0: &'a [f32],
+    r1: &'a [f32],
+    ys: &'a mut [f32],
+    idx: &'a mut [u32],
+}
+
+/// Calls `f` on every output row of every plane, in order.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn for_each_row(x: &[f32], y: &mut [f32], argmax: &mut [u32], planes: usize, iw: usize, ih: usize, oh: usize, ow: usize, mut f: impl FnMut(Row)) {
     for p in 0..planes {
         for oy in 0..oh {
-            let top = p * ih * iw + 2 * oy * iw;
-            let (r0, r1) = (&x[top..top + iw], &x[top + iw..top + 2 * iw]);
-            let out = (p * oh + oy) * ow;
+            let (top, out) = (p * ih * iw + 2 * oy * iw, (p * oh + oy) * ow);
             let (ys, idx) = (&mut y[out..out + ow], &mut argmax[out..out + ow]);
-            for (ox, ((yv, iv), (a, b))) in ys.iter_mut().zip(idx.iter_mut()).zip(r0.chunks_exact(2).zip(r1.chunks_exact(2))).enumerate() {
-                let (mut best, mut at) = (a[0], 0u32);
-                for (v, i) in [(a[1], 1u32), (b[0], 2), (b[1], 3)] {
-                    let w = wins(v, best);
-                    best = if w { v } else { best };
-                    at = if w { i } else { at };
-                }
-                *yv = best;
-                *iv = (top + 2 * ox) as u32 + (at & 1) + (at >> 1) * iw as u32;
-            }
+            f(Row { top, r0: &x[top..top + iw], r1: &x[top + iw..top + 2 * iw], ys, idx });
         }
     }
 }
@@ -89,25 +106,19 @@ mod simd {
         let zero = i32x4_splat(0);
         let lane_starts = i32x4(0, 2, 4, 6);
         let starts = (0..ow / 4).map(|q| 4 * q).chain((ow % 4 != 0).then_some(ow - 4));
-        for p in 0..planes {
-            for oy in 0..oh {
-                let top = p * ih * iw + 2 * oy * iw;
-                let (r0, r1) = (&x[top..top + iw], &x[top + iw..top + 2 * iw]);
-                let out = (p * oh + oy) * ow;
-                let (ys, idx) = (&mut y[out..out + ow], &mut argmax[out..out + ow]);
-                for ox in starts.clone() {
-                    let (a_lo, a_hi, b_lo, b_hi) = (load(r0, 2 * ox), load(r0, 2 * ox + 4), load(r1, 2 * ox), load(r1, 2 * ox + 4));
-                    let (a0, a1) = (i32x4_shuffle::<0, 2, 4, 6>(a_lo, a_hi), i32x4_shuffle::<1, 3, 5, 7>(a_lo, a_hi));
-                    let (b0, b1) = (i32x4_shuffle::<0, 2, 4, 6>(b_lo, b_hi), i32x4_shuffle::<1, 3, 5, 7>(b_lo, b_hi));
-                    // A tree instead of the scalar chain (two steps deep, not three): the rule
-                    // picks the first NaN, else the first maximum, so it can pair up in order.
-                    let (top_best, top_at) = later_wins((a0, zero), (a1, offsets[0]));
-                    let (bottom_best, bottom_at) = later_wins((b0, offsets[1]), (b1, offsets[2]));
-                    let (best, at) = later_wins((top_best, top_at), (bottom_best, bottom_at));
-                    store(ys, ox, best);
-                    store(idx, ox, i32x4_add(i32x4_splat((top + 2 * ox) as i32), i32x4_add(lane_starts, at)));
-                }
+        super::for_each_row(x, y, argmax, planes, iw, ih, oh, ow, |super::Row { top, r0, r1, ys, idx }| {
+            for ox in starts.clone() {
+                let (a_lo, a_hi, b_lo, b_hi) = (load(r0, 2 * ox), load(r0, 2 * ox + 4), load(r1, 2 * ox), load(r1, 2 * ox + 4));
+                let (a0, a1) = (i32x4_shuffle::<0, 2, 4, 6>(a_lo, a_hi), i32x4_shuffle::<1, 3, 5, 7>(a_lo, a_hi));
+                let (b0, b1) = (i32x4_shuffle::<0, 2, 4, 6>(b_lo, b_hi), i32x4_shuffle::<1, 3, 5, 7>(b_lo, b_hi));
+                // A tree instead of the scalar chain (two steps deep, not three): the rule
+                // picks the first NaN, else the first maximum, so it can pair up in order.
+                let (top_best, top_at) = later_wins((a0, zero), (a1, offsets[0]));
+                let (bottom_best, bottom_at) = later_wins((b0, offsets[1]), (b1, offsets[2]));
+                let (best, at) = later_wins((top_best, top_at), (bottom_best, bottom_at));
+                store(ys, ox, best);
+                store(idx, ox, i32x4_add(i32x4_splat((top + 2 * ox) as i32), i32x4_add(lane_starts, at)));
             }
-        }
+        });
     }
 }
