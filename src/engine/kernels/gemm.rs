@@ -202,17 +202,18 @@ fn pack_b(t: Trans, k: usize, b: &[f32], ldb: usize, j0: usize, cols: usize, out
     }
 }
 
-/// One rank-1 step of a 4×8 tile, `acc[r] += a[r] ⊗ b[0..8]`: the inner step every tile kernel
-/// (this GEMM's and the implicit convolutions') is made of.
+/// One rank-1 step of an `R × 4·V` tile, `acc[r] += a[r] ⊗ b[0..4·V]`: the inner step every
+/// tile kernel (this GEMM's 4×8 and the implicit convolutions' 4×8 and 2×16) is made of.
 ///
 /// # Safety
-/// `b ..+8` must be readable.
+/// `b ..+4·V` must be readable.
 #[inline(always)]
-pub(super) unsafe fn rank1<M: Madd>(acc: &mut [[V4; 2]; MR], a: [V4; MR], b: *const f32) {
-    let (b0, b1) = (V4::load_at(b), V4::load_at(b.add(4)));
+pub(super) unsafe fn rank1<M: Madd, const R: usize, const V: usize>(acc: &mut [[V4; V]; R], a: [V4; R], b: *const f32) {
+    let bs: [V4; V] = std::array::from_fn(|j| V4::load_at(b.add(4 * j)));
     for (row, av) in acc.iter_mut().zip(a) {
-        row[0] = M::vector(row[0], av, b0);
-        row[1] = M::vector(row[1], av, b1);
+        for (v, bv) in row.iter_mut().zip(bs) {
+            *v = M::vector(*v, av, bv);
+        }
     }
 }
 
@@ -226,7 +227,7 @@ unsafe fn micro_tile<M: Madd>(a: *const f32, offsets: [usize; MR], a_ks: usize, 
     let mut rows = offsets.map(|o| a.add(o));
     let mut bp = b;
     for _ in 0..k {
-        rank1::<M>(&mut acc, rows.map(|p| V4::splat_at(p)), bp);
+        rank1::<M, MR, 2>(&mut acc, rows.map(|p| V4::splat_at(p)), bp);
         rows = rows.map(|p| p.add(a_ks));
         bp = bp.add(b_ks);
     }

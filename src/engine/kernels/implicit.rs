@@ -172,14 +172,7 @@ unsafe fn forward_kernel<M: Madd, const R: usize, const V: usize>(a: *const f32,
     let mut local = *acc;
     let mut ap = a;
     for &off in offsets {
-        let bp = b.add(off);
-        let bs: [V4; V] = std::array::from_fn(|j| V4::load_at(bp.add(4 * j)));
-        let avs: [V4; R] = std::array::from_fn(|r| V4::splat_at(ap.add(r)));
-        for (row, av) in local.iter_mut().zip(avs) {
-            for (v, bv) in row.iter_mut().zip(bs) {
-                *v = M::vector(*v, av, bv);
-            }
-        }
+        rank1::<M, R, V>(&mut local, std::array::from_fn(|r| V4::splat_at(ap.add(r))), b.add(off));
         ap = ap.add(MR);
     }
     *acc = local;
@@ -240,7 +233,7 @@ unsafe fn weight_grad_kernel<M: Madd>(plane: *const f32, a: [usize; MR], rows: R
     for _ in 0..rows.oh {
         let mut at = line;
         for _ in 0..rows.ow {
-            rank1::<M>(&mut acc, at.map(|p| V4::splat_at(p)), bp);
+            rank1::<M, MR, 2>(&mut acc, at.map(|p| V4::splat_at(p)), bp);
             at = at.map(|p| p.add(1));
             bp = bp.add(NR);
         }

@@ -43,12 +43,12 @@ pub const fn channel_panels_len(oc: usize, n: usize) -> usize {
 pub fn pack_channels(oc: usize, n: usize, dy: &[f32], out: &mut [f32]) {
     let pixels = n.div_ceil(NR) * NR;
     for (jo, panel) in out[..channel_panels_len(oc, n)].chunks_exact_mut(pixels * NR).enumerate() {
+        // Pixels the SIMD transposes wrote (whole panels only); the scalar loop does the rest.
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if (jo + 1) * NR <= oc {
-            simd::pack_whole_panel(n, &dy[jo * NR * n..(jo + 1) * NR * n], panel);
-            continue;
-        }
-        pack_panel(jo, oc, n, dy, panel);
+        let first = if (jo + 1) * NR <= oc { simd::pack_whole_panel(n, &dy[jo * NR * n..(jo + 1) * NR * n], panel) } else { 0 };
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let first = 0;
+        pack_panel(jo, oc, n, dy, panel, first);
     }
 }
 
@@ -56,13 +56,15 @@ pub fn pack_channels(oc: usize, n: usize, dy: &[f32], out: &mut [f32]) {
 pub fn pack_channels_ref(oc: usize, n: usize, dy: &[f32], out: &mut [f32]) {
     let pixels = n.div_ceil(NR) * NR;
     for (jo, panel) in out[..channel_panels_len(oc, n)].chunks_exact_mut(pixels * NR).enumerate() {
-        pack_panel(jo, oc, n, dy, panel);
+        pack_panel(jo, oc, n, dy, panel, 0);
     }
 }
 
-/// Panel `jo` of [`pack_channels`], one float at a time.
-fn pack_panel(jo: usize, oc: usize, n: usize, dy: &[f32], panel: &mut [f32]) {
-    for (p, slot) in panel.chunks_exact_mut(NR).enumerate() {
+/// Panel `jo` of [`pack_channels`] from pixel `first` on, one float at a time.
+#[inline(always)]
+fn pack_panel(jo: usize, oc: usize, n: usize, dy: &[f32], panel: &mut [f32], first: usize) {
+    for (i, slot) in panel[first * NR..].chunks_exact_mut(NR).enumerate() {
+        let p = first + i;
         for (t, v) in slot.iter_mut().enumerate() {
             let o = jo * NR + t;
             *v = if o < oc && p < n { dy[o * n + p] } else { 0.0 };
@@ -75,9 +77,10 @@ mod simd {
     use super::NR;
     use core::arch::wasm32::*;
 
-    /// One panel of NR whole channels (`rows`: NR × n) into `panel` (`[pixel][NR]`, pixels
-    /// rounded up to NR, zero past n): four pixels of four channels are one 4×4 transpose.
-    pub(super) fn pack_whole_panel(n: usize, rows: &[f32], panel: &mut [f32]) {
+    /// The first `4·⌊n/4⌋` pixels of one panel of NR whole channels (`rows`: NR × n) into
+    /// `panel` (`[pixel][NR]`): four pixels of four channels are one 4×4 transpose. Returns how
+    /// many pixels it wrote (the rest and the padding are the scalar loop's).
+    pub(super) fn pack_whole_panel(n: usize, rows: &[f32], panel: &mut [f32]) -> usize {
         assert!(rows.len() >= NR * n && panel.len() >= n * NR);
         let quads = n / 4;
         for q in 0..quads {
@@ -101,13 +104,7 @@ mod simd {
                 }
             }
         }
-        for p in 4 * quads..n {
-            for t in 0..NR {
-                panel[p * NR + t] = rows[t * n + p];
-            }
-        }
-        let end = n.div_ceil(NR) * NR * NR;
-        panel[n * NR..end].fill(0.0);
+        4 * quads
     }
 }
 
