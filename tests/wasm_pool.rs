@@ -113,3 +113,51 @@ fn channel_panels_match_their_scalar_reference_in_the_browser() {
         assert!(fast.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits()), "{oc} channels × {n} pixels");
     }
 }
+
+#[wasm_bindgen_test]
+fn activation_kernels_match_their_scalar_references_in_the_browser() {
+    use cnn_playground::engine::kernels::activation::{sigmoid, sigmoid_ref, silu, silu_ref, tanh, tanh_ref, FUSED};
+    // This build fuses its multiply-adds (relaxed SIMD), so the references do too.
+    assert!(FUSED);
+    // Ordinary values, the clamps' edges (|x| = 10 for tanh, −x = 80 and the exp range for
+    // sigmoid), tiny values, signed zeros, infinities and NaN; lengths with tails of 1–3.
+    let mut x: Vec<f32> = (0..2000).map(|i| (i as f32 - 1000.0) * 0.0173).collect();
+    x.extend([10.0, -10.0, 9.99, 80.0, -80.0, -80.01, 88.0, -87.0, 1e-7, -1e-7, 1e-30, 0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN]);
+    type Kernel = fn(&[f32], &mut [f32]);
+    for (name, fast, slow) in [("tanh", tanh as Kernel, tanh_ref as Kernel), ("sigmoid", sigmoid, sigmoid_ref), ("silu", silu, silu_ref)] {
+        for len in [x.len(), x.len() - 1, x.len() - 2, x.len() - 3, 3, 0] {
+            let (mut a, mut b) = (vec![0.5f32; len], vec![0.25f32; len]);
+            fast(&x[..len], &mut a);
+            slow(&x[..len], &mut b);
+            for i in 0..len {
+                let same = a[i].to_bits() == b[i].to_bits() || (a[i].is_nan() && b[i].is_nan());
+                assert!(same, "{name}({}) = {} in SIMD, {} in the reference (length {len})", x[i], a[i], b[i]);
+            }
+        }
+    }
+}
+
+/// NaN passes through every activation in the browser (PyTorch's behaviour; a diverging run stays
+/// visible). The wasm build's relaxed SIMD lets LLVM and Chromium turn clamps into x86 min/max,
+/// which drop NaNs: ReLU6 gave 6 and the SIMD tanh gave 1 before they restored NaNs.
+#[wasm_bindgen_test]
+fn activations_keep_nan_in_the_browser() {
+    use cnn_playground::engine::layers::{build_layer, Pass, Scratch};
+    use cnn_playground::engine::shape::Shape;
+    use cnn_playground::engine::spec::{Init, LayerSpec};
+    use rand::SeedableRng;
+    for kind in ["relu", "leaky_relu", "relu6", "hardswish", "elu", "silu", "sigmoid", "tanh", "mish", "gelu"] {
+        let spec: LayerSpec = serde_json::from_str(&format!(r#"{{"type":"{kind}"}}"#)).expect("spec");
+        // All NaN, and NaNs in every lane position and in the scalar tail between ordinary values.
+        let mixed: Vec<f32> = (0..70).map(|i| if i % 3 == 0 { f32::NAN } else { i as f32 * 0.3 - 9.5 }).collect();
+        for (shape, x) in [(Shape::new(1, 4, 4), vec![f32::NAN; 16]), (Shape::new(2, 7, 5), mixed)] {
+            let layer = build_layer(&spec, shape, Init::Pytorch, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1)).expect("layer");
+            let mut y = vec![0.0; x.len()];
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+            layer.forward(&x, &mut y, 1, &mut Scratch::default(), &mut Pass { train: false, backward: false, rng: &mut rng });
+            for (i, (xv, yv)) in x.iter().zip(&y).enumerate() {
+                assert_eq!(xv.is_nan(), yv.is_nan(), "{kind}({xv}) = {yv} at {i} of {}", x.len());
+            }
+        }
+    }
+}

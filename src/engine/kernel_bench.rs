@@ -162,7 +162,25 @@ fn run_once(clock: &impl Fn() -> f64, min_ms: f64) -> Vec<KernelTime> {
     kernels::<super::kernels::gemm::Fused>(clock, min_ms, "fused", &mut out);
     columns(clock, min_ms, &mut out);
     reshuffles(clock, min_ms, &mut out);
+    activations(clock, min_ms, &mut out);
     out
+}
+
+/// The exponential activations over LeNet-5's first convolution output (6×28² per sample): the
+/// SIMD kernels and their scalar references, µs per sample.
+fn activations(clock: &impl Fn() -> f64, min_ms: f64, out: &mut Vec<KernelTime>) {
+    use super::kernels::activation::{sigmoid, sigmoid_ref, tanh, tanh_ref};
+    const N: usize = 16;
+    let len = 6 * 28 * 28;
+    let (x, mut y) = (values(N * len, 37), vec![0.0; N * len]);
+    type Kernel = fn(&[f32], &mut [f32]);
+    // The scalar formula in a plain loop, as the layer ran it before the kernels (vectorised by
+    // LLVM, constants inside the loop, no fused multiply-adds).
+    let plain: Kernel = |x, y| y.iter_mut().zip(x).for_each(|(o, &v)| *o = super::kernels::math::tanh(v));
+    for (name, f) in [("tanh", tanh as Kernel), ("tanh (plain loop)", plain), ("tanh (scalar)", tanh_ref), ("sigmoid", sigmoid), ("sigmoid (scalar)", sigmoid_ref)] {
+        let us = time(clock, min_ms, || f(black_box(&x), &mut y));
+        out.push(KernelTime::new(format!("{name} 6×28² (µs per sample)"), us / N as f64, 0.0));
+    }
 }
 
 /// The data movement around the reference net's convolutions: dY into channel panels (each

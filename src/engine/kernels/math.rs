@@ -16,24 +16,179 @@ const EXP_RANGE: (f32, f32) = (-87.0, 88.0);
 /// (ties to even, the default rounding) and leaves the integer in the low mantissa bits.
 const ROUNDING_MAGIC: f32 = 12_582_912.0;
 
+/// [`tanh`] clamps 2|x| to this: from |x| = 10 on the quotient rounds to exactly 1.
+const TANH_CLAMP: f32 = 20.0;
+
+/// [`sigmoid`] clamps −x to this: e^80 in the denominator keeps the result normal.
+const SIGMOID_CLAMP: f32 = 80.0;
+
+/// The arithmetic the formulas here are written in, on one value (`f32`, the scalar truth) or
+/// on several lanes (the SIMD kernels in [`super::activation`]), so both run the same
+/// operations in the same order and give the same bits.
+pub trait Lanes: Copy {
+    /// `v` in every lane. The formulas take their constants from [`Consts`], built once per
+    /// loop: see there.
+    fn splat(v: f32) -> Self;
+    /// `self + o`.
+    fn add(self, o: Self) -> Self;
+    /// `self − o`.
+    fn sub(self, o: Self) -> Self;
+    /// `self · o`.
+    fn mul(self, o: Self) -> Self;
+    /// `self / o`.
+    fn div(self, o: Self) -> Self;
+    /// `self + a·b`, rounded once where `FUSED`, else after the product and after the sum.
+    fn mul_add<const FUSED: bool>(self, a: Self, b: Self) -> Self;
+    /// −self.
+    fn neg(self) -> Self;
+    /// |self|.
+    fn abs(self) -> Self;
+    /// `limit` where `self > limit`, else `self`. A NaN may come out as `limit`: with relaxed
+    /// SIMD, LLVM and Chromium turn such selects into x86's `minps`, which returns its second
+    /// operand when either is NaN, so the formulas restore NaNs at the end ([`Lanes::or_nan_of`]).
+    fn at_most(self, limit: Self) -> Self;
+    /// `limit` where `self < limit`, else `self` (NaN: as [`Lanes::at_most`]).
+    fn at_least(self, limit: Self) -> Self;
+    /// `x` where `x` is NaN, else `self`: a NaN input gives a NaN output, so a diverging run
+    /// stays visible.
+    fn or_nan_of(self, x: Self) -> Self;
+    /// |self| with the sign of `of`.
+    fn with_sign_of(self, of: Self) -> Self;
+    /// 2^n, from `self` = n + [`ROUNDING_MAGIC`] (n integral, −127 < n < 128), given `one` =
+    /// 1.0: the low mantissa bits hold n in two's complement, and shifted left by 23 they are
+    /// n's exponent field (the magic's own bits above bit 8 fall off); adding 1.0's bits biases
+    /// it by 127. A NaN gives some finite power.
+    fn pow2_of_rounded(self, one: Self) -> Self;
+}
+
+impl Lanes for f32 {
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self - o
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self * o
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        self / o
+    }
+    #[inline(always)]
+    fn mul_add<const FUSED: bool>(self, a: Self, b: Self) -> Self {
+        if FUSED {
+            a.mul_add(b, self)
+        } else {
+            self + a * b
+        }
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        -self
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        f32::abs(self)
+    }
+    #[inline(always)]
+    fn at_most(self, limit: Self) -> Self {
+        if self > limit {
+            limit
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn at_least(self, limit: Self) -> Self {
+        if self < limit {
+            limit
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn or_nan_of(self, x: Self) -> Self {
+        if x.is_nan() {
+            x
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    fn with_sign_of(self, of: Self) -> Self {
+        self.copysign(of)
+    }
+    #[inline(always)]
+    fn pow2_of_rounded(self, one: Self) -> Self {
+        f32::from_bits((self.to_bits() << 23).wrapping_add(one.to_bits()))
+    }
+}
+
+/// Every constant of the formulas, as lanes. A SIMD loop builds this once, outside the loop:
+/// V8 re-materialises each `v128.const` inside a loop (several x86 instructions each), and
+/// with fifteen of them the constants cost more than the arithmetic (tanh over 6×28² floats in
+/// Chromium: 11.5 µs per sample with constants inline, 6.5 with this struct built once).
+#[derive(Clone, Copy)]
+pub struct Consts<L> {
+    one: L,
+    two: L,
+    log2_e: L,
+    magic: L,
+    ln2_hi: L,
+    ln2_lo: L,
+    /// The Taylor coefficients of e^r − 1 from r² on: 1/2!, …, 1/7!.
+    taylor: [L; 6],
+    tanh_clamp: L,
+    sigmoid_clamp: L,
+    exp_range: (L, L),
+}
+
+impl<L: Lanes> Consts<L> {
+    /// Every constant splatted with `splat` (for SIMD, a splat the compiler cannot see through).
+    #[inline(always)]
+    pub fn new(splat: impl Fn(f32) -> L) -> Self {
+        Self {
+            one: splat(1.0),
+            two: splat(2.0),
+            log2_e: splat(std::f32::consts::LOG2_E),
+            magic: splat(ROUNDING_MAGIC),
+            // ln 2 split so that n·ln2_hi is exact for every n the clamped inputs produce.
+            ln2_hi: splat(0.693_359_4),
+            ln2_lo: splat(-2.121_944_4e-4),
+            taylor: [0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0].map(&splat),
+            tanh_clamp: splat(TANH_CLAMP),
+            sigmoid_clamp: splat(SIGMOID_CLAMP),
+            exp_range: (splat(EXP_RANGE.0), splat(EXP_RANGE.1)),
+        }
+    }
+}
+
+/// The scalar constants (plain values: the compiler folds them into each use).
+#[inline(always)]
+fn scalar_consts() -> Consts<f32> {
+    Consts::new(|v| v)
+}
+
 /// Cody–Waite reduction, shared by [`exp`] and [`expm1_nonnegative`]: x = n·ln2 + r with
-/// |r| ≤ ln2/2 and n integral, ln2 split so that n·LN2_HI is exact. Returns (r, 2^n).
+/// |r| ≤ ln2/2 and n integral, ln2 split so that n·ln2_hi is exact. Returns (r, 2^n).
 ///
 /// n is rounded by adding and subtracting [`ROUNDING_MAGIC`] rather than by `round_ties_even`
 /// and a float-to-int conversion: the same n, but in wasm the saturating `i32x4.trunc_sat`
 /// becomes a sequence of about eight x86 instructions in every lane group, and the magic sum
 /// already holds n in its bits, so 2^n is one shift and one add away.
 #[inline(always)]
-fn reduce_ln2(x: f32) -> (f32, f32) {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let shifted = x * std::f32::consts::LOG2_E + ROUNDING_MAGIC;
-    let n = shifted - ROUNDING_MAGIC;
-    // The low bits of `shifted` are n in two's complement; shifted left by 23 they are n's
-    // exponent field (the magic's own bits above bit 8 fall off), and 127 biases it. A NaN x
-    // gives some finite power: the NaN travels on in r.
-    let scale = f32::from_bits((shifted.to_bits() << 23).wrapping_add(127 << 23));
-    (x - n * LN2_HI - n * LN2_LO, scale)
+fn reduce_ln2<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> (L, L) {
+    let shifted = k.magic.mul_add::<FUSED>(x, k.log2_e);
+    let n = shifted.sub(k.magic);
+    (x.sub(n.mul(k.ln2_hi)).sub(n.mul(k.ln2_lo)), shifted.pow2_of_rounded(k.one))
 }
 
 /// e^r − 1 on |r| ≤ ln2/2: the Taylor polynomial of degree 7 (remainder below 7e-9 relative),
@@ -44,26 +199,29 @@ fn reduce_ln2(x: f32) -> (f32, f32) {
 /// the same terms, but three dependent multiply-adds after r instead of six. In a loop over
 /// L1-resident data the chain of dependent operations, not their count, sets the time: in wasm,
 /// tanh over 6×28×28 floats took 13.3 µs with Estrin (on the earlier r·q(r) form, whose chain
-/// is as long as this one's) instead of 16.4 with Horner (the same run, best of 5). Inside
-/// LeNet-5's Tanh layer the difference was within the machine's noise.
+/// is as long as this one's) instead of 16.4 with Horner (the same run, best of 5).
 #[inline(always)]
-fn expm1_reduced(r: f32) -> f32 {
-    let r2 = r * r;
-    let s = ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0 + r * (1.0 / 120.0)))
-        + (r2 * r2) * (1.0 / 720.0 + r * (1.0 / 5040.0));
-    r + r2 * s
+fn expm1_reduced<L: Lanes, const FUSED: bool>(r: L, k: &Consts<L>) -> L {
+    let c = &k.taylor;
+    let r2 = r.mul(r);
+    let s01 = c[0].mul_add::<FUSED>(r, c[1]);
+    let s23 = c[2].mul_add::<FUSED>(r, c[3]);
+    let s45 = c[4].mul_add::<FUSED>(r, c[5]);
+    let s = s01.mul_add::<FUSED>(r2, s23).mul_add::<FUSED>(r2.mul(r2), s45);
+    r.mul_add::<FUSED>(r2, s)
+}
+
+/// e^x on the clamped range (see [`EXP_RANGE`]), within 1 ulp. A NaN gives that NaN.
+#[inline(always)]
+pub fn exp_lanes<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
+    let (r, scale) = reduce_ln2::<L, FUSED>(x.at_least(k.exp_range.0).at_most(k.exp_range.1), k);
+    k.one.add(expm1_reduced::<L, FUSED>(r, k)).mul(scale).or_nan_of(x)
 }
 
 /// e^x (to within 1 ulp on the clamped range; see [`EXP_RANGE`]).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    let (r, scale) = reduce_ln2(x.clamp(EXP_RANGE.0, EXP_RANGE.1));
-    let p = 1.0 + expm1_reduced(r);
-    if x.is_nan() {
-        x
-    } else {
-        p * scale
-    }
+    exp_lanes::<f32, false>(x, &scalar_consts())
 }
 
 /// e^x − 1 for 0 ≤ x ≤ 20 (NaN passes through), accurate near 0 as well: with x = n·ln2 + r,
@@ -72,29 +230,36 @@ pub fn exp(x: f32) -> f32 {
 /// its loop has no second polynomial and no select (LeNet-5's Tanh forward was 17.7 µs per image
 /// in wasm with a small-|x| polynomial beside the exponential).
 #[inline(always)]
-fn expm1_nonnegative(x: f32) -> f32 {
-    let (r, scale) = reduce_ln2(x);
-    scale * expm1_reduced(r) + (scale - 1.0)
+fn expm1_nonnegative<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
+    let (r, scale) = reduce_ln2::<L, FUSED>(x, k);
+    scale.sub(k.one).mul_add::<FUSED>(scale, expm1_reduced::<L, FUSED>(r, k))
 }
 
 /// tanh(x) (within 1.5 ulp): (e^2|x| − 1)/(e^2|x| + 1) with the sign of x.
 #[inline(always)]
+pub fn tanh_lanes<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
+    let e = expm1_nonnegative::<L, FUSED>(k.two.mul(x.abs()).at_most(k.tanh_clamp), k);
+    e.div(e.add(k.two)).with_sign_of(x).or_nan_of(x)
+}
+
+/// tanh(x) (within 1.5 ulp).
+#[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    let a2 = 2.0 * x.abs();
-    // From |x| = 10 on the quotient rounds to exactly 1. A comparison, not `min`, which would
-    // replace a NaN.
-    let a2 = if a2 > 20.0 { 20.0 } else { a2 };
-    let e = expm1_nonnegative(a2);
-    (e / (e + 2.0)).copysign(x)
+    tanh_lanes::<f32, false>(x, &scalar_consts())
 }
 
 /// 1 / (1 + e^−x) (within 1.5 ulp; at most e^80 in the denominator, so the result never
 /// becomes subnormal).
 #[inline(always)]
+pub fn sigmoid_lanes<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
+    let e = exp_lanes::<L, FUSED>(x.neg().at_most(k.sigmoid_clamp), k);
+    k.one.div(k.one.add(e)).or_nan_of(x)
+}
+
+/// 1 / (1 + e^−x) (within 1.5 ulp).
+#[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
-    // A comparison, not `min`, which would replace a NaN.
-    let e = if -x > 80.0 { 80.0 } else { -x };
-    1.0 / (1.0 + exp(e))
+    sigmoid_lanes::<f32, false>(x, &scalar_consts())
 }
 
 #[cfg(test)]
@@ -113,6 +278,26 @@ mod tests {
             }
         }
         worst
+    }
+
+    /// The fused-multiply-add forms (the wasm SIMD kernels' rounding) are as accurate.
+    #[test]
+    fn fused_forms_are_as_accurate() {
+        let k = scalar_consts();
+        let exp_fused = |x| exp_lanes::<f32, true>(x, &k);
+        let (err, at) = worst_ulps(exp_fused, f64::exp, -87.0, 88.0, 400_000);
+        assert!(err < 1.0, "fused exp: {err:.2} ulp at {at}");
+        for (lo, hi) in [(-20.0, 20.0), (0.3, 2.0), (-1e-3, 1e-3), (-1e-6, 1e-6)] {
+            let (err, at) = worst_ulps(|x| tanh_lanes::<f32, true>(x, &k), f64::tanh, lo, hi, 200_000);
+            assert!(err < 1.6, "fused tanh on [{lo}, {hi}]: {err:.2} ulp at {at}");
+        }
+        let (err, at) = worst_ulps(|x| sigmoid_lanes::<f32, true>(x, &k), |x: f64| 1.0 / (1.0 + (-x).exp()), -80.0, 40.0, 300_000);
+        assert!(err < 1.5, "fused sigmoid: {err:.2} ulp at {at}");
+        // Fused and separate differ somewhere (else the fused form is not what runs).
+        let differ = (0..10_000).map(|i| i as f32 * 1e-3 - 5.0).filter(|&x| tanh_lanes::<f32, true>(x, &k) != tanh(x)).count();
+        assert!(differ > 0);
+        assert!(tanh_lanes::<f32, true>(f32::NAN, &k).is_nan() && sigmoid_lanes::<f32, true>(f32::NAN, &k).is_nan());
+        assert_eq!(tanh_lanes::<f32, true>(-0.0, &k).to_bits(), (-0.0f32).to_bits());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Numeric kernels, separate from the layers that use them. Scalar references are the truth.
 
+pub mod activation;
 pub mod gemm;
 pub mod im2col;
 pub mod implicit;

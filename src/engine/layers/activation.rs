@@ -49,7 +49,7 @@ fn gelu_tanh_inner(x: f32) -> f32 {
     (SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)).tanh()
 }
 
-use crate::engine::kernels::math;
+use crate::engine::kernels::{activation as kernels, math};
 
 fn sigmoid(x: f32) -> f32 {
     math::sigmoid(x)
@@ -98,14 +98,20 @@ impl Act {
             }
             Act::Gelu { tanh: false } => x * normal_cdf(x),
             Act::Gelu { tanh: true } => 0.5 * x * (1.0 + gelu_tanh_inner(x)),
-            // Comparisons written so NaN passes through, as for ReLU.
+            // NaN passes through by an explicit test: with relaxed SIMD the two comparisons
+            // became x86 min/max in Chromium, which turned NaN into 6.
             Act::Relu6 => {
-                if x < 0.0 {
+                let clamped = if x < 0.0 {
                     0.0
                 } else if x > 6.0 {
                     6.0
                 } else {
                     x
+                };
+                if x.is_nan() {
+                    x
+                } else {
+                    clamped
                 }
             }
             Act::Hardswish => {
@@ -220,9 +226,10 @@ impl Layer for Activation {
         match self.act {
             Act::Relu => map_into(x, y, |v| Act::Relu.apply(v)),
             Act::LeakyRelu(s) => map_into(x, y, |v| Act::LeakyRelu(s).apply(v)),
-            Act::Sigmoid => map_into(x, y, |v| Act::Sigmoid.apply(v)),
-            Act::Tanh => map_into(x, y, |v| Act::Tanh.apply(v)),
-            Act::Silu => map_into(x, y, |v| Act::Silu.apply(v)),
+            // The exponential ones have SIMD kernels (constants kept out of the loop).
+            Act::Sigmoid => kernels::sigmoid(x, y),
+            Act::Tanh => kernels::tanh(x, y),
+            Act::Silu => kernels::silu(x, y),
             Act::Mish => map_into(x, y, |v| Act::Mish.apply(v)),
             Act::Elu(a) => map_into(x, y, |v| Act::Elu(a).apply(v)),
             Act::Gelu { tanh } => map_into(x, y, |v| Act::Gelu { tanh }.apply(v)),
