@@ -55,9 +55,11 @@ fn time(clock: &impl Fn() -> f64, min_ms: f64, mut f: impl FnMut()) -> f64 {
     best
 }
 
-/// The reference net's convolutions (and the second one's input gradient as a convolution of dY):
+/// The reference net's convolutions (and the second one's input gradient as a convolution of dY),
+/// and LeNet-5's second (no padding: 10×10 outputs):
 /// (name, input channels, size, output channels, padding).
-const CONVS: [(&str, usize, usize, usize, usize); 3] = [("conv1 1→8 28²", 1, 28, 8, 2), ("conv2 8→16 14²", 8, 14, 16, 2), ("conv2 dX 16→8 14²", 16, 14, 8, 2)];
+const CONVS: [(&str, usize, usize, usize, usize); 4] =
+    [("conv1 1→8 28²", 1, 28, 8, 2), ("conv2 8→16 14²", 8, 14, 16, 2), ("conv2 dX 16→8 14²", 16, 14, 8, 2), ("LeNet-5 conv2 6→16 14² valid", 6, 14, 16, 0)];
 
 /// The 5×5 stride-1 geometry of one of [`CONVS`].
 fn geometry(c: usize, hw: usize, pad: usize) -> ConvGeom {

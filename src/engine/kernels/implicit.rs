@@ -90,6 +90,9 @@ pub fn conv_forward_with<M: Madd>(g: &ConvGeom, layout: &PlaneLayout, m: usize, 
     if let Start::Bias(bias) = start {
         assert!(bias.len() >= m, "bias shorter than {m}");
     }
+    if flat_is_shorter(g, layout) {
+        return forward_flat::<M>(g, layout, m, a, plane, y, start);
+    }
     // A last tile of one or two rows would leave half of the 4×8 tile's multiply-adds unused
     // (LeNet-5's 6 channels: a quarter of the layer's work); a 2×16 tile does those rows with
     // the same eight accumulators, where the output rows are at least 16 pixels wide.
@@ -134,6 +137,60 @@ pub fn conv_forward_with<M: Madd>(g: &ConvGeom, layout: &PlaneLayout, m: usize, 
                     for (v, dst) in row.iter().zip(y[at..at + 2 * NR].chunks_exact_mut(4)) {
                         v.store(dst);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Whether [`forward_flat`] computes fewer pixels than panels per output row: only for unit
+/// strides, and when rows are narrow beside the panel width (LeNet-5's conv2: rows of 10 output
+/// pixels in panels of 8 make 160 computed pixels for 100, one run over the 14-wide plane rows
+/// makes 136).
+fn flat_is_shorter(g: &ConvGeom, layout: &PlaneLayout) -> bool {
+    let (oh, ow) = (g.y.out, g.x.out);
+    let per_row = oh * panel_starts(ow).count() * NR;
+    g.y.stride == 1 && flat_span(oh, ow, layout.pw).div_ceil(NR) * NR < per_row
+}
+
+/// Plane positions from the first output pixel's to the last one's, row by row: output (oy, ox)
+/// reads the plane at `oy·pw + ox` plus its taps' offsets when the strides are 1.
+fn flat_span(oh: usize, ow: usize, pw: usize) -> usize {
+    (oh - 1) * pw + ow
+}
+
+/// [`conv_forward_with`] over the output as one run of plane positions (unit strides only):
+/// panels of [`NR`] consecutive positions, whose positions past a row's end (`ox ≥ ow`) are
+/// computed and dropped. Each output pixel gets the same sum in the same order as in the
+/// per-row form.
+#[allow(clippy::too_many_arguments)]
+fn forward_flat<M: Madd>(g: &ConvGeom, layout: &PlaneLayout, m: usize, a: &[f32], plane: &[f32], y: &mut [f32], start: Start) {
+    let (k, ow, pw, pixels) = (g.col_rows(), g.x.out, layout.pw, g.col_cols());
+    let span = flat_span(g.y.out, ow, pw);
+    for p0 in (0..span).step_by(NR) {
+        // Where this panel's lanes go: (lane, output pixel) for the lanes on an output pixel.
+        let mut dest = [(0usize, 0usize); NR];
+        let mut count = 0;
+        for lane in 0..NR.min(span - p0) {
+            let (oy, ox) = ((p0 + lane) / pw, (p0 + lane) % pw);
+            if ox < ow {
+                dest[count] = (lane, oy * ow + ox);
+                count += 1;
+            }
+        }
+        for (tile, a_tile) in a[..m.div_ceil(MR) * MR * k].chunks_exact(MR * k).enumerate() {
+            let i0 = tile * MR;
+            let mut acc: [[V4; 2]; MR] = tile_start(start, i0, MR.min(m - i0));
+            // SAFETY: the last panel reads at most NR − 1 floats past the last output pixel's
+            // last tap, the plane's last float, into its trailing slack; a_tile holds k·MR floats.
+            unsafe { forward_kernel::<M, MR, 2>(a_tile.as_ptr(), &layout.offsets, plane.as_ptr().add(p0), &mut acc) };
+            for (r, row) in acc.iter().enumerate().take(MR.min(m - i0)) {
+                let mut lanes = [0.0f32; NR];
+                row[0].store(&mut lanes[..4]);
+                row[1].store(&mut lanes[4..]);
+                let out = &mut y[(i0 + r) * pixels..(i0 + r + 1) * pixels];
+                for &(lane, at) in &dest[..count] {
+                    out[at] = lanes[lane];
                 }
             }
         }
@@ -286,6 +343,14 @@ mod tests {
         (0..len).map(|i| (((i + seed) * 7919 % 1000) as f32 - 500.0) / 317.0).collect()
     }
 
+    #[test]
+    fn the_flat_form_is_taken_where_it_computes_fewer_pixels() {
+        let geom = |c, hw, k, pad, sy| ConvGeom { c, y: Axis::new(hw, k, sy, pad, pad, 1).unwrap(), x: Axis::new(hw, k, 1, pad, pad, 1).unwrap() };
+        for (g, flat) in [(geom(6, 14, 5, 0, 1), true), (geom(1, 5, 3, 0, 1), true), (geom(8, 14, 5, 2, 1), false), (geom(1, 28, 5, 2, 1), false), (geom(6, 14, 5, 0, 2), false)] {
+            assert_eq!(flat_is_shorter(&g, &PlaneLayout::new(&g)), flat, "{g:?}");
+        }
+    }
+
     /// Unit stride along x; any stride along y, dilation, asymmetric and wide padding, outputs
     /// narrower and wider than a panel.
     #[test]
@@ -301,6 +366,10 @@ mod tests {
             // its last span moved back), stride 2 along y.
             (1, (28, 28), (5, 5), 1, (2, 2, 2, 2), (1, 1), 6),
             (2, (12, 23), (3, 3), 2, (1, 1, 0, 0), (1, 1), 5),
+            // One run over the plane's rows (`forward_flat`): LeNet-5's conv2 (rows of 10 in a
+            // 14-wide plane), and rows of 3 in a 5-wide plane (a panel spans three rows).
+            (6, (14, 14), (5, 5), 1, (0, 0, 0, 0), (1, 1), 16),
+            (1, (5, 5), (3, 3), 1, (0, 0, 0, 0), (1, 1), 7),
         ];
         for (c, (h, w), (kh, kw), sy, pad, dil, m) in cases {
             let g = ConvGeom {

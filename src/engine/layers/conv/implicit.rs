@@ -2,7 +2,8 @@
 //! (`kernels::implicit`): the kernels read each sample's zero-padded plane, and no column matrix
 //! is written. Forward is one kernel call per sample; the weight gradient reads the planes the
 //! forward pass kept; the input gradient, for unit strides, is the forward kernel again on dY's
-//! padded plane with the flipped kernel, otherwise col2im of `Wᵀ·dY`.
+//! padded plane with the flipped kernel, otherwise (and where the output has far fewer pixels
+//! than the input, as after a "valid" convolution) col2im of `Wᵀ·dY`.
 
 use super::{take, Conv2d, Scratch};
 use crate::engine::kernels::gemm::{gemm_ld, Trans, Write};

@@ -171,7 +171,14 @@ impl Conv2d {
         let (w, b) = params.split_at_mut(weight_len);
         init_params(init, fan_in, o.out_channels / o.groups * o.kernel.h * o.kernel.w, w, b, rng);
         let layout = (o.groups == 1 && geom.x.stride == 1).then(|| PlaneLayout::new(&geom));
-        let transposed = layout.as_ref().and_then(|_| transposed_geom(&geom, o.out_channels)).map(|t| (t, PlaneLayout::new(&t)));
+        // The transposed convolution multiplies over every input pixel, the column form over
+        // every output pixel (plus a col2im): without padding ("valid"), the input has up to
+        // twice as many pixels (LeNet-5's conv2: 196 and 100).
+        let transposed = layout
+            .as_ref()
+            .and_then(|_| transposed_geom(&geom, o.out_channels))
+            .filter(|_| 4 * geom.y.size * geom.x.size <= 5 * geom.col_cols())
+            .map(|t| (t, PlaneLayout::new(&t)));
         Ok(Self { input, geom, layout, transposed, pad_map, out_channels: o.out_channels, groups: o.groups, has_bias: o.bias, params })
     }
 
@@ -297,7 +304,8 @@ mod tests {
     /// The implicit path (layers without groups, unit stride along x) against the per-group path
     /// on the same layer, forward and backward: the same function, to rounding (sums in other
     /// orders). Both input-gradient forms are covered: the transposed convolution (unit strides)
-    /// and col2im (a row stride, or a padding wider than the kernel).
+    /// and col2im (a row stride, a padding wider than the kernel, or far fewer output pixels than
+    /// input pixels).
     #[test]
     fn implicit_path_equals_grouped_path() {
         let (same, valid) = (Padding::Word(PaddingWord::Same), Padding::Word(PaddingWord::Valid));
@@ -309,8 +317,10 @@ mod tests {
             (Shape::new(2, 8, 9), options(3, (4, 2), (1, 1), same, 1, zeros), true),
             (Shape::new(2, 11, 10), options(2, (3, 3), (1, 1), size(2), 2, zeros), true),
             (Shape::new(3, 5, 6), options(4, (1, 1), (1, 1), size(0), 1, zeros), true),
-            (Shape::new(3, 5, 6), options(2, (3, 3), (1, 1), valid, 1, zeros), true),
-            (Shape::new(2, 7, 7), options(3, (3, 3), (1, 1), size(2), 1, PaddingMode::Reflect), true),
+            // Valid: 30 input pixels for 12 output pixels, so col2im.
+            (Shape::new(3, 5, 6), options(2, (3, 3), (1, 1), valid, 1, zeros), false),
+            // Reflect: the convolution runs on the 11×11 reflected input for 9×9 outputs, so col2im.
+            (Shape::new(2, 7, 7), options(3, (3, 3), (1, 1), size(2), 1, PaddingMode::Reflect), false),
             (Shape::new(2, 9, 8), options(5, (3, 3), (2, 1), size(1), 1, zeros), false),
             (Shape::new(1, 4, 4), options(2, (1, 3), (1, 1), Padding::Size(Pair { h: 2, w: 3 }), 1, zeros), false),
         ];
