@@ -61,7 +61,7 @@ fn simd_gemm_matches_its_scalar_reference_in_the_browser() {
     // This build is the threaded one, which has relaxed SIMD: the fused kernel is under test.
     assert!(HAS_FUSED, "the threaded build should use fused multiply-add");
     let value = |i: usize| ((i * 7919 % 1000) as f32 - 500.0) / 317.0;
-    for &(m, n, k) in &[(1, 1, 1), (5, 9, 3), (16, 196, 200), (200, 16, 196), (13, 17, 31)] {
+    for &(m, n, k) in &[(1, 1, 1), (5, 9, 3), (16, 196, 200), (200, 16, 196), (13, 17, 31), (32, 120, 400)] {
         for t in [Trans::NN, Trans::NT, Trans::TN] {
             let a: Vec<f32> = (0..m * k).map(value).collect();
             let b: Vec<f32> = (0..k * n).map(|i| value(i + 3)).collect();

@@ -5,7 +5,7 @@
 //! with two roundings, or with one (fused) where the build has relaxed SIMD; the `_with`
 //! variants take the kind as a type, so the benchmark can set the two side by side.
 
-use super::packed::{MR, NR};
+use super::packed::{channel_panels_len, pack_channels, MR, NR};
 use super::simd::V4;
 use super::take;
 use std::cell::RefCell;
@@ -151,9 +151,18 @@ pub fn gemm_ld_with<M: Madd>(t: Trans, m: usize, n: usize, k: usize, a: (&[f32],
     let (a_rs, a_ks) = if t == Trans::TN { (1, lda) } else { (lda, 1) };
     PANEL.with(|panel| {
         let mut panel = panel.borrow_mut();
+        // op(B) = Bᵀ with B's rows contiguous (Linear's forward: the weights): every column panel
+        // at once as channel panels, which SIMD transposes four by four; `pack_b` gathers one
+        // float per row (LeNet-5's 400→120 Linear spent ~40 % of its forward there).
+        let all_packed = t == Trans::NT && ldb == k;
+        if all_packed {
+            pack_channels(n, k, b, take(&mut panel, channel_panels_len(n, k)));
+        }
         for j0 in (0..n).step_by(NR) {
             let cols = NR.min(n - j0);
-            let (bp, b_ks) = if t != Trans::NT && cols == NR && in_place_b(m, k, ldb) {
+            let (bp, b_ks) = if all_packed {
+                (&panel[j0 * k.div_ceil(NR) * NR..], NR)
+            } else if t != Trans::NT && cols == NR && in_place_b(m, k, ldb) {
                 (&b[j0..], ldb)
             } else {
                 let pb = take(&mut panel, NR * k);
