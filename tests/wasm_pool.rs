@@ -138,8 +138,9 @@ fn activation_kernels_match_their_scalar_references_in_the_browser() {
 }
 
 /// NaN passes through every activation in the browser (PyTorch's behaviour; a diverging run stays
-/// visible). The wasm build's relaxed SIMD lets LLVM and Chromium turn clamps into x86 min/max,
-/// which drop NaNs: ReLU6 gave 6 and the SIMD tanh gave 1 before they restored NaNs.
+/// visible). In this build a clamp can run as x86 `minps`/`maxps` (relaxed SIMD; `f32x4_pmin(NaN,
+/// 20)` gives 20 in Chromium), which drops NaNs: the SIMD tanh gave tanh(NaN) = 1 before it
+/// restored them, and one probe saw ReLU6 give 6.
 #[wasm_bindgen_test]
 fn activations_keep_nan_in_the_browser() {
     use cnn_playground::engine::layers::{build_layer, Pass, Scratch};

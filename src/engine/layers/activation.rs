@@ -98,8 +98,8 @@ impl Act {
             }
             Act::Gelu { tanh: false } => x * normal_cdf(x),
             Act::Gelu { tanh: true } => 0.5 * x * (1.0 + gelu_tanh_inner(x)),
-            // NaN passes through by an explicit test: with relaxed SIMD the two comparisons
-            // became x86 min/max in Chromium, which turned NaN into 6.
+            // NaN passes through by an explicit test: with relaxed SIMD the two comparisons may
+            // run as x86 min/max in Chromium, which drop NaNs (a probe once saw 6).
             Act::Relu6 => {
                 let clamped = if x < 0.0 {
                     0.0
