@@ -8,10 +8,9 @@
 //! vectorised scalar loop, 6.5 with the constants built once, 5.2 fused as well.
 
 use super::math::{self, Consts, Lanes};
-
-/// Whether this build's formulas fuse their multiply-adds: wasm builds with relaxed SIMD (whose
-/// madd Chromium lowers to FMA). Native and other builds round each product.
-pub const FUSED: bool = cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd"));
+// The formulas fuse their multiply-adds where the build has the fused multiply-add (wasm with
+// relaxed SIMD, which Chromium lowers to FMA), like the GEMM; other builds round each product.
+use super::simd::HAS_FUSED as FUSED;
 
 /// An elementwise function, written once for one value and for lanes.
 trait Formula {
@@ -49,7 +48,7 @@ impl Formula for Silu {
 /// `y[i] = F(x[i])` one value at a time.
 #[inline(always)]
 fn map_ref<F: Formula>(x: &[f32], y: &mut [f32]) {
-    let k = Consts::new(|v| v);
+    let k = Consts::scalar();
     for (o, &v) in y.iter_mut().zip(x) {
         *o = F::at(v, &k);
     }
@@ -98,84 +97,17 @@ pub fn silu(x: &[f32], y: &mut [f32]) {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm {
-    use super::{Consts, Formula, Lanes};
-    use core::arch::wasm32::*;
-
-    /// Four f32 lanes, with the operations [`Lanes`] asks for.
-    #[derive(Clone, Copy)]
-    pub struct L4(v128);
-
-    impl Lanes for L4 {
-        #[inline(always)]
-        fn splat(v: f32) -> Self {
-            L4(f32x4_splat(v))
-        }
-        #[inline(always)]
-        fn add(self, o: Self) -> Self {
-            L4(f32x4_add(self.0, o.0))
-        }
-        #[inline(always)]
-        fn sub(self, o: Self) -> Self {
-            L4(f32x4_sub(self.0, o.0))
-        }
-        #[inline(always)]
-        fn mul(self, o: Self) -> Self {
-            L4(f32x4_mul(self.0, o.0))
-        }
-        #[inline(always)]
-        fn div(self, o: Self) -> Self {
-            L4(f32x4_div(self.0, o.0))
-        }
-        #[inline(always)]
-        fn mul_add<const FUSED: bool>(self, a: Self, b: Self) -> Self {
-            #[cfg(target_feature = "relaxed-simd")]
-            if FUSED {
-                return L4(f32x4_relaxed_madd(a.0, b.0, self.0));
-            }
-            #[cfg(not(target_feature = "relaxed-simd"))]
-            assert!(!FUSED, "fused multiply-add needs relaxed SIMD");
-            L4(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
-        }
-        #[inline(always)]
-        fn neg(self) -> Self {
-            L4(f32x4_neg(self.0))
-        }
-        #[inline(always)]
-        fn abs(self) -> Self {
-            L4(f32x4_abs(self.0))
-        }
-        #[inline(always)]
-        fn at_most(self, limit: Self) -> Self {
-            L4(f32x4_pmin(self.0, limit.0))
-        }
-        #[inline(always)]
-        fn at_least(self, limit: Self) -> Self {
-            L4(f32x4_pmax(self.0, limit.0))
-        }
-        #[inline(always)]
-        fn or_nan_of(self, x: Self) -> Self {
-            L4(v128_bitselect(x.0, self.0, f32x4_ne(x.0, x.0)))
-        }
-        #[inline(always)]
-        fn with_sign_of(self, of: Self) -> Self {
-            // `of`'s sign bit is `of` xor |of|: no mask constant to materialise.
-            L4(v128_or(f32x4_abs(self.0), v128_xor(of.0, f32x4_abs(of.0))))
-        }
-        #[inline(always)]
-        fn pow2_of_rounded(self, one: Self) -> Self {
-            L4(i32x4_add(i32x4_shl(self.0, 23), one.0))
-        }
-    }
+    use super::{Consts, Formula};
+    use crate::engine::kernels::simd::V4;
 
     /// `y[i] = F(x[i])` over the whole lane groups (`y` at least as long as `x`); returns how
     /// many values it did.
     #[inline(always)]
     pub fn map<F: Formula>(x: &[f32], y: &mut [f32]) -> usize {
         // Splats the optimiser cannot see through, so they stay out of the loop (module doc).
-        let k = Consts::new(|v| L4(core::hint::black_box(f32x4_splat(v))));
+        let k = Consts::new(|v| core::hint::black_box(V4::splat(v)));
         for (o, v) in y.chunks_exact_mut(4).zip(x.chunks_exact(4)) {
-            // SAFETY: chunks of exactly four floats; v128 loads and stores need no alignment.
-            unsafe { v128_store(o.as_mut_ptr() as *mut v128, F::at(L4(v128_load(v.as_ptr() as *const v128)), &k).0) }
+            F::at(V4::load(v), &k).store(o);
         }
         x.len() / 4 * 4
     }

@@ -23,12 +23,10 @@ const TANH_CLAMP: f32 = 20.0;
 const SIGMOID_CLAMP: f32 = 80.0;
 
 /// The arithmetic the formulas here are written in, on one value (`f32`, the scalar truth) or
-/// on several lanes (the SIMD kernels in [`super::activation`]), so both run the same
-/// operations in the same order and give the same bits.
+/// on four lanes (`V4`, in the SIMD kernels of [`super::activation`]), so both run the same
+/// operations in the same order and give the same bits. Constants come from [`Consts`], built
+/// once per loop.
 pub trait Lanes: Copy {
-    /// `v` in every lane. The formulas take their constants from [`Consts`], built once per
-    /// loop: see there.
-    fn splat(v: f32) -> Self;
     /// `self + o`.
     fn add(self, o: Self) -> Self;
     /// `self − o`.
@@ -62,10 +60,6 @@ pub trait Lanes: Copy {
 }
 
 impl Lanes for f32 {
-    #[inline(always)]
-    fn splat(v: f32) -> Self {
-        v
-    }
     #[inline(always)]
     fn add(self, o: Self) -> Self {
         self + o
@@ -171,10 +165,12 @@ impl<L: Lanes> Consts<L> {
     }
 }
 
-/// The scalar constants (plain values: the compiler folds them into each use).
-#[inline(always)]
-fn scalar_consts() -> Consts<f32> {
-    Consts::new(|v| v)
+impl Consts<f32> {
+    /// The scalar constants (plain values: the compiler folds them into each use).
+    #[inline(always)]
+    pub fn scalar() -> Self {
+        Consts::new(|v| v)
+    }
 }
 
 /// Cody–Waite reduction, shared by [`exp`] and [`expm1_nonnegative`]: x = n·ln2 + r with
@@ -221,7 +217,7 @@ pub fn exp_lanes<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
 /// e^x (to within 1 ulp on the clamped range; see [`EXP_RANGE`]).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    exp_lanes::<f32, false>(x, &scalar_consts())
+    exp_lanes::<f32, false>(x, &Consts::scalar())
 }
 
 /// e^x − 1 for 0 ≤ x ≤ 20 (NaN passes through), accurate near 0 as well: with x = n·ln2 + r,
@@ -245,7 +241,7 @@ pub fn tanh_lanes<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
 /// tanh(x) (within 1.5 ulp).
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
-    tanh_lanes::<f32, false>(x, &scalar_consts())
+    tanh_lanes::<f32, false>(x, &Consts::scalar())
 }
 
 /// 1 / (1 + e^−x) (within 1.5 ulp; at most e^80 in the denominator, so the result never
@@ -259,7 +255,7 @@ pub fn sigmoid_lanes<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
 /// 1 / (1 + e^−x) (within 1.5 ulp).
 #[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
-    sigmoid_lanes::<f32, false>(x, &scalar_consts())
+    sigmoid_lanes::<f32, false>(x, &Consts::scalar())
 }
 
 #[cfg(test)]
@@ -283,7 +279,7 @@ mod tests {
     /// The fused-multiply-add forms (the wasm SIMD kernels' rounding) are as accurate.
     #[test]
     fn fused_forms_are_as_accurate() {
-        let k = scalar_consts();
+        let k = Consts::scalar();
         let exp_fused = |x| exp_lanes::<f32, true>(x, &k);
         let (err, at) = worst_ulps(exp_fused, f64::exp, -87.0, 88.0, 400_000);
         assert!(err < 1.0, "fused exp: {err:.2} ulp at {at}");

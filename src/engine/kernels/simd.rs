@@ -78,6 +78,66 @@ mod imp {
             V4(f32x4_add(self.0, o.0))
         }
     }
+
+    /// The operations of `math`'s formulas (tanh, sigmoid, exp) on four lanes, for the SIMD
+    /// activation kernels.
+    impl crate::engine::kernels::math::Lanes for V4 {
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            V4::add(self, o)
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            V4(f32x4_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            V4(f32x4_mul(self.0, o.0))
+        }
+        #[inline(always)]
+        fn div(self, o: Self) -> Self {
+            V4(f32x4_div(self.0, o.0))
+        }
+        #[inline(always)]
+        fn mul_add<const FUSED: bool>(self, a: Self, b: Self) -> Self {
+            #[cfg(target_feature = "relaxed-simd")]
+            if FUSED {
+                return self.fused_mul_add(a, b);
+            }
+            #[cfg(not(target_feature = "relaxed-simd"))]
+            assert!(!FUSED, "fused multiply-add needs relaxed SIMD");
+            V4::mul_add(self, a, b)
+        }
+        #[inline(always)]
+        fn neg(self) -> Self {
+            V4(f32x4_neg(self.0))
+        }
+        #[inline(always)]
+        fn abs(self) -> Self {
+            V4(f32x4_abs(self.0))
+        }
+        #[inline(always)]
+        fn at_most(self, limit: Self) -> Self {
+            V4(f32x4_pmin(self.0, limit.0))
+        }
+        #[inline(always)]
+        fn at_least(self, limit: Self) -> Self {
+            V4(f32x4_pmax(self.0, limit.0))
+        }
+        #[inline(always)]
+        fn or_nan_of(self, x: Self) -> Self {
+            V4(v128_bitselect(x.0, self.0, f32x4_ne(x.0, x.0)))
+        }
+        #[inline(always)]
+        fn with_sign_of(self, of: Self) -> Self {
+            // `of`'s sign bit is `of` xor |of|: no mask constant to materialise.
+            V4(v128_or(f32x4_abs(self.0), v128_xor(of.0, f32x4_abs(of.0))))
+        }
+        #[inline(always)]
+        fn pow2_of_rounded(self, one: Self) -> Self {
+            V4(i32x4_add(i32x4_shl(self.0, 23), one.0))
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
