@@ -16,8 +16,8 @@ const EXP_RANGE: (f32, f32) = (-87.0, 88.0);
 /// (ties to even, the default rounding) and leaves the integer in the low mantissa bits.
 const ROUNDING_MAGIC: f32 = 12_582_912.0;
 
-/// [`tanh`] clamps 2|x| to this: from |x| = 10 on the quotient rounds to exactly 1.
-const TANH_CLAMP: f32 = 20.0;
+/// [`tanh`] clamps x to ± this (from 9.01 on, tanh(x) rounds to exactly 1 in f32).
+const TANH_RANGE: f32 = 9.1;
 
 /// [`sigmoid`] clamps −x to this: e^80 in the denominator keeps the result normal.
 const SIGMOID_CLAMP: f32 = 80.0;
@@ -39,8 +39,6 @@ pub trait Lanes: Copy {
     fn mul_add<const FUSED: bool>(self, a: Self, b: Self) -> Self;
     /// −self.
     fn neg(self) -> Self;
-    /// |self|.
-    fn abs(self) -> Self;
     /// `limit` where `self > limit`, else `self`. A NaN may come out as `limit`: with relaxed
     /// SIMD, LLVM and Chromium turn such selects into x86's `minps`, which returns its second
     /// operand when either is NaN, so the formulas restore NaNs at the end ([`Lanes::or_nan_of`]).
@@ -50,8 +48,6 @@ pub trait Lanes: Copy {
     /// `x` where `x` is NaN, else `self`: a NaN input gives a NaN output, so a diverging run
     /// stays visible.
     fn or_nan_of(self, x: Self) -> Self;
-    /// |self| with the sign of `of`.
-    fn with_sign_of(self, of: Self) -> Self;
     /// 2^n, from `self` = n + [`ROUNDING_MAGIC`] (n integral, −127 < n < 128), given `one` =
     /// 1.0: the low mantissa bits hold n in two's complement, and shifted left by 23 they are
     /// n's exponent field (the magic's own bits above bit 8 fall off); adding 1.0's bits biases
@@ -89,10 +85,6 @@ impl Lanes for f32 {
         -self
     }
     #[inline(always)]
-    fn abs(self) -> Self {
-        f32::abs(self)
-    }
-    #[inline(always)]
     fn at_most(self, limit: Self) -> Self {
         if self > limit {
             limit
@@ -117,10 +109,6 @@ impl Lanes for f32 {
         }
     }
     #[inline(always)]
-    fn with_sign_of(self, of: Self) -> Self {
-        self.copysign(of)
-    }
-    #[inline(always)]
     fn pow2_of_rounded(self, one: Self) -> Self {
         f32::from_bits((self.to_bits() << 23).wrapping_add(one.to_bits()))
     }
@@ -133,14 +121,19 @@ impl Lanes for f32 {
 #[derive(Clone, Copy)]
 pub struct Consts<L> {
     one: L,
-    two: L,
     log2_e: L,
     magic: L,
     ln2_hi: L,
     ln2_lo: L,
     /// The Taylor coefficients of e^r − 1 from r² on: 1/2!, …, 1/7!.
     taylor: [L; 6],
-    tanh_clamp: L,
+    minus_one: L,
+    /// [`tanh_lanes`]'s numerator: the coefficients of x³, x⁵, …, x¹³ (that of x is 1).
+    tanh_numerator: [L; 6],
+    /// Its denominator: the coefficients of x², x⁴, x⁶ (the constant is 1).
+    tanh_denominator: [L; 3],
+    /// Its input range.
+    tanh_range: (L, L),
     sigmoid_clamp: L,
     exp_range: (L, L),
 }
@@ -151,14 +144,16 @@ impl<L: Lanes> Consts<L> {
     pub fn new(splat: impl Fn(f32) -> L) -> Self {
         Self {
             one: splat(1.0),
-            two: splat(2.0),
             log2_e: splat(std::f32::consts::LOG2_E),
             magic: splat(ROUNDING_MAGIC),
             // ln 2 split so that n·ln2_hi is exact for every n the clamped inputs produce.
             ln2_hi: splat(0.693_359_4),
             ln2_lo: splat(-2.121_944_4e-4),
             taylor: [0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0].map(&splat),
-            tanh_clamp: splat(TANH_CLAMP),
+            minus_one: splat(-1.0),
+            tanh_numerator: [0.130_682_86, 0.003_086_202_8, 1.096_198e-5, -1.939_312_7e-8, 4.840_609_2e-11, -7.245_537e-14].map(&splat),
+            tanh_denominator: [0.464_016_14, 0.024_425_017, 0.000_251_993_07].map(&splat),
+            tanh_range: (splat(-TANH_RANGE), splat(TANH_RANGE)),
             sigmoid_clamp: splat(SIGMOID_CLAMP),
             exp_range: (splat(EXP_RANGE.0), splat(EXP_RANGE.1)),
         }
@@ -173,7 +168,7 @@ impl Consts<f32> {
     }
 }
 
-/// Cody–Waite reduction, shared by [`exp`] and [`expm1_nonnegative`]: x = n·ln2 + r with
+/// Cody–Waite reduction, used by [`exp`]: x = n·ln2 + r with
 /// |r| ≤ ln2/2 and n integral, ln2 split so that n·ln2_hi is exact. Returns (r, 2^n).
 ///
 /// n is rounded by adding and subtracting [`ROUNDING_MAGIC`] rather than by `round_ties_even`
@@ -220,25 +215,44 @@ pub fn exp(x: f32) -> f32 {
     exp_lanes::<f32, false>(x, &Consts::scalar())
 }
 
-/// e^x − 1 for 0 ≤ x ≤ 20 (NaN passes through), accurate near 0 as well: with x = n·ln2 + r,
-/// e^x − 1 = 2^n·(e^r − 1) + (2^n − 1), where e^r − 1 keeps its relative accuracy for tiny r
-/// ([`expm1_reduced`]) and 2^n − 1 is exact. One polynomial serves all of [`tanh`]'s range, so
-/// its loop has no second polynomial and no select (LeNet-5's Tanh forward was 17.7 µs per image
-/// in wasm with a small-|x| polynomial beside the exponential).
-#[inline(always)]
-fn expm1_nonnegative<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
-    let (r, scale) = reduce_ln2::<L, FUSED>(x, k);
-    scale.sub(k.one).mul_add::<FUSED>(scale, expm1_reduced::<L, FUSED>(r, k))
-}
-
-/// tanh(x) (within 1.5 ulp): (e^2|x| − 1)/(e^2|x| + 1) with the sign of x.
+/// tanh(x) within 3 ulp (NaN passes through, −0 stays −0): x·P(x²)/Q(x²) on |x| ≤ 9.1,
+/// ±1 beyond.
+///
+/// A rational function rather than (e^2x − 1)/(e^2x + 1): no range reduction, no exponent
+/// assembly, no sign handling (the function is odd by construction), so about 18 operations
+/// per lane group instead of 28. Tanh over 6×28² floats in Chromium: 3.2 µs per sample instead
+/// of 5.9 (kernel bench, the same run), a tenth of LeNet-5's inference. The price is accuracy:
+/// 2.9 ulp instead of 1.5, from rounding in the two polynomials (the fit itself is within
+/// 1e-8). PyTorch's vectorised tanh is within 1 ulp; the difference is far below what training
+/// notices (the goldens against PyTorch pass at their tolerances).
+///
+/// The coefficients are a least-squares fit of the relative error (iteratively reweighted
+/// towards the worst points) made for this code: degree 13 over degree 6, odd over even, the
+/// numerator's x coefficient and the denominator's constant fixed at 1 (so tanh(x) = x to the
+/// last bit for tiny x). Over 8.5…9.1 the fit's target rises smoothly to 3e-7 above tanh, so the
+/// quotient reaches 1 before the range's end and the clamp to ±1 joins it without a step
+/// (true tanh is within an ulp of 1 there).
 #[inline(always)]
 pub fn tanh_lanes<L: Lanes, const FUSED: bool>(x: L, k: &Consts<L>) -> L {
-    let e = expm1_nonnegative::<L, FUSED>(k.two.mul(x.abs()).at_most(k.tanh_clamp), k);
-    e.div(e.add(k.two)).with_sign_of(x).or_nan_of(x)
+    let c = x.at_least(k.tanh_range.0).at_most(k.tanh_range.1);
+    let x2 = c.mul(c);
+    let (n, d) = (&k.tanh_numerator, &k.tanh_denominator);
+    // Horner's scheme: the two polynomials already run side by side, so Estrin's shorter chain
+    // buys little here.
+    let num = n[4].mul_add::<FUSED>(x2, n[5]);
+    let num = n[3].mul_add::<FUSED>(x2, num);
+    let num = n[2].mul_add::<FUSED>(x2, num);
+    let num = n[1].mul_add::<FUSED>(x2, num);
+    let num = n[0].mul_add::<FUSED>(x2, num);
+    let num = k.one.mul_add::<FUSED>(x2, num);
+    let den = d[1].mul_add::<FUSED>(x2, d[2]);
+    let den = d[0].mul_add::<FUSED>(x2, den);
+    let den = k.one.mul_add::<FUSED>(x2, den);
+    // Rounding can take the quotient an ulp or two past 1 near the range's end.
+    c.mul(num).div(den).at_most(k.one).at_least(k.minus_one).or_nan_of(x)
 }
 
-/// tanh(x) (within 1.5 ulp).
+/// tanh(x) (within 3.5 ulp).
 #[inline(always)]
 pub fn tanh(x: f32) -> f32 {
     tanh_lanes::<f32, false>(x, &Consts::scalar())
@@ -283,9 +297,9 @@ mod tests {
         let exp_fused = |x| exp_lanes::<f32, true>(x, &k);
         let (err, at) = worst_ulps(exp_fused, f64::exp, -87.0, 88.0, 400_000);
         assert!(err < 1.0, "fused exp: {err:.2} ulp at {at}");
-        for (lo, hi) in [(-20.0, 20.0), (0.3, 2.0), (-1e-3, 1e-3), (-1e-6, 1e-6)] {
+        for (lo, hi) in TANH_INTERVALS {
             let (err, at) = worst_ulps(|x| tanh_lanes::<f32, true>(x, &k), f64::tanh, lo, hi, 200_000);
-            assert!(err < 1.6, "fused tanh on [{lo}, {hi}]: {err:.2} ulp at {at}");
+            assert!(err < 3.0, "fused tanh on [{lo}, {hi}]: {err:.2} ulp at {at}");
         }
         let (err, at) = worst_ulps(|x| sigmoid_lanes::<f32, true>(x, &k), |x: f64| 1.0 / (1.0 + (-x).exp()), -80.0, 40.0, 300_000);
         assert!(err < 1.5, "fused sigmoid: {err:.2} ulp at {at}");
@@ -308,14 +322,26 @@ mod tests {
         assert!(exp(1000.0).is_finite());
     }
 
+    /// Where tanh's accuracy is checked: the whole range, the middle, where its polynomials'
+    /// rounding is worst (5 to 8), the range's end, and near 0.
+    const TANH_INTERVALS: [(f32, f32); 7] = [(-20.0, 20.0), (-10.0, 10.0), (0.3, 2.0), (5.0, 8.0), (8.4, 9.5), (-1e-3, 1e-3), (-1e-6, 1e-6)];
+
     #[test]
-    fn tanh_is_within_1_6_ulp() {
-        for (lo, hi) in [(-20.0, 20.0), (-10.0, 10.0), (0.3, 2.0), (-0.7, 0.7), (-1e-3, 1e-3), (-1e-6, 1e-6)] {
+    fn tanh_is_within_3_ulp() {
+        for (lo, hi) in TANH_INTERVALS {
             let (err, at) = worst_ulps(tanh, f64::tanh, lo, hi, 200_000);
-            // 1.48 at worst since the r + r²·s form (1.87 with r·q(r)).
-            assert!(err < 1.6, "tanh on [{lo}, {hi}]: {err:.2} ulp at {at}");
+            assert!(err < 3.0, "tanh on [{lo}, {hi}]: {err:.2} ulp at {at}");
         }
+        // Never past ±1, although the quotient can round past it near the range's end.
+        let k = Consts::scalar();
+        for i in 0..=200_000 {
+            let x = 7.0 + 3.0 * i as f32 / 200_000.0;
+            assert!(tanh(x) <= 1.0 && tanh_lanes::<f32, true>(x, &k) <= 1.0 && tanh(-x) >= -1.0, "tanh({x}) = {}", tanh(x));
+        }
+        assert_eq!((tanh(9.5), tanh(-100.0)), (1.0, -1.0));
+        assert_eq!(tanh(1e-20), 1e-20);
         assert_eq!(tanh(0.0), 0.0);
+        assert_eq!(tanh(-0.0).to_bits(), (-0.0f32).to_bits());
         assert_eq!((tanh(f32::INFINITY), tanh(f32::NEG_INFINITY)), (1.0, -1.0));
         assert!(tanh(f32::NAN).is_nan());
     }

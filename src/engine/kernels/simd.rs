@@ -113,10 +113,6 @@ mod imp {
             V4(f32x4_neg(self.0))
         }
         #[inline(always)]
-        fn abs(self) -> Self {
-            V4(f32x4_abs(self.0))
-        }
-        #[inline(always)]
         fn at_most(self, limit: Self) -> Self {
             V4(f32x4_pmin(self.0, limit.0))
         }
@@ -127,11 +123,6 @@ mod imp {
         #[inline(always)]
         fn or_nan_of(self, x: Self) -> Self {
             V4(v128_bitselect(x.0, self.0, f32x4_ne(x.0, x.0)))
-        }
-        #[inline(always)]
-        fn with_sign_of(self, of: Self) -> Self {
-            // `of`'s sign bit is `of` xor |of|: no mask constant to materialise.
-            V4(v128_or(f32x4_abs(self.0), v128_xor(of.0, f32x4_abs(of.0))))
         }
         #[inline(always)]
         fn pow2_of_rounded(self, one: Self) -> Self {
