@@ -133,6 +133,37 @@ describe('offline and any static host', { timeout: 240_000 }, () => {
     }
   });
 
+  it('installs the offline copy only while no training runs', async () => {
+    const server = await serve();
+    const browser = await launch();
+    try {
+      const page = await newPage(browser);
+      // What the run state was when the page asked for the service worker.
+      await page.addInitScript(() => {
+        const register = ServiceWorkerContainer.prototype.register;
+        ServiceWorkerContainer.prototype.register = function (...args) {
+          window.__runAtRegister ??= document.querySelector('[data-run]')?.dataset.run ?? 'none';
+          return register.apply(this, args);
+        };
+      });
+      await page.goto(server.url);
+      await waitForData(page);
+      // Started before the 2 s after load at which an idle page installs it (ready is ~1.1 s here).
+      await page.click('[data-testid=train-start]');
+      await page.waitForSelector('[data-run=finished]', { timeout: 180_000 });
+      const during = await page.evaluate(() => window.__runAtRegister ?? null);
+      await page.waitForFunction(() => window.__runAtRegister !== undefined, null, { timeout: 30_000 });
+      const state = await page.evaluate(() => window.__runAtRegister);
+      console.log(`service worker asked for when the run was "${state}" (${during ? 'before' : 'after'} the epoch ended)`);
+      assert.doesNotMatch(state, /running|pausing/);
+      await page.waitForFunction(async () => !!(await navigator.serviceWorker.ready).active, null, { timeout: 60_000 });
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+
   it('runs the threaded build on a host without isolation headers', async () => {
     const server = await serve({ isolation: false });
     const browser = await launch();

@@ -9,8 +9,9 @@ use crate::protocol::{EngineMode, Progress, Request};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Where training stands, as the UI shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where training stands, as the UI shows it (and, in lower case, as `data-run` names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum RunState {
     /// Not started (or reset).
     Idle,

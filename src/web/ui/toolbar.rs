@@ -65,7 +65,9 @@ fn RunControls(state: AppState) -> impl IntoView {
             <button class="secondary" data-testid="train-reset" prop:disabled=move || !ready() || matches!(run.get(), RunState::Running | RunState::Pausing)
                     on:click=move |_| rebuild(state)>{move || t("train.reset")}</button>
             <div class="run-position">
-                <span class="state" data-testid="run-state">{move || t(match run.get() {
+                // data-run: the state in words that do not change with the language, for the page's
+                // script (it installs the offline copy only while no training runs).
+                <span class="state" data-testid="run-state" data-run=move || run_word(run.get())>{move || t(match run.get() {
                     RunState::Idle => "state.idle",
                     RunState::Running => "state.running",
                     RunState::Pausing => "state.pausing",
@@ -165,4 +167,9 @@ pub fn Toolbar(state: AppState) -> impl IntoView {
             </div>
         </header>
     }
+}
+
+/// The run state's word for `data-run`.
+fn run_word(run: RunState) -> &'static str {
+    run.into()
 }
