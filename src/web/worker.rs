@@ -574,15 +574,19 @@ fn build(spec: Spec) {
 }
 
 /// Steps of [`warm_up`].
-const WARM_UP_STEPS: usize = 3;
+const WARM_UP_STEPS: usize = 4;
 
-/// A few throwaway training steps on a copy of the first model built on data, once per worker.
+/// A few small throwaway training steps on a copy of the first model built on data, once per
+/// worker.
 /// V8 first runs wasm code from its baseline compiler and optimises a function only after it
 /// has run a while (a call already running keeps the code it started with): a fresh worker's
 /// first training step took 52 ms instead of about 4 (reference net, batch 64, in the page).
 /// This moves that to while the page waits for the user; the copy leaves the real model and its
 /// random streams untouched.
-async fn warm_up(spec: Spec, data: Arc<DataSplit>) {
+async fn warm_up(mut spec: Spec, data: Arc<DataSplit>) {
+    // One chunk per step: the copy holds one chunk's workspace, not a whole batch's, beside the
+    // real trainer (a model near the memory budget must not run out for a warm-up).
+    spec.training.batch_size = spec.training.batch_size.min(crate::engine::train::CHUNK);
     run_job(move || {
         if let Ok(mut trainer) = Trainer::new(spec, data) {
             trainer.train_steps(WARM_UP_STEPS);
