@@ -551,11 +551,10 @@ fn build(spec: Spec) {
         // Validated; the trainer is made once the dataset arrives.
         return post(Event::Built { params: layers.iter().map(|l| l.params).sum(), layers });
     };
-    let copy = (spec.clone(), data.clone());
     match Trainer::new(spec, data) {
         Ok(trainer) => {
             if !with_state(|s| std::mem::replace(&mut s.warmed, true)) {
-                spawn_local(warm_up(copy.0, copy.1));
+                spawn_local(warm_up(trainer.spec.clone(), trainer.data().clone()));
             }
             let params = trainer.network.param_count();
             let restore = with_state(|s| {
@@ -578,6 +577,7 @@ const WARM_UP_STEPS: usize = 4;
 
 /// A few small throwaway training steps on a copy of the first model built on data, once per
 /// worker.
+///
 /// V8 first runs wasm code from its baseline compiler and optimises a function only after it
 /// has run a while (a call already running keeps the code it started with): a fresh worker's
 /// first training step took 52 ms instead of about 4 (reference net, batch 64, in the page).
